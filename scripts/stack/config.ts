@@ -1,0 +1,41 @@
+/**
+ * Where the local stack lives and which ports it uses. Every stack command and test reads this,
+ * so several stacks can run side by side (STACK_DIR, STACK_API_PORT, STACK_DB_PORT).
+ */
+import { fromFileUrl, join } from "./paths.ts";
+
+export interface StackConfig {
+  /** Repository root. */
+  root: string;
+  /** State directory (git-ignored): cluster, storage files, logs, pid files, env. */
+  dir: string;
+  apiPort: number;
+  dbPort: number;
+  /** Port of the offline transcription server the stack starts. */
+  asrPort: number;
+  /** Wall-clock limit of one Edge Function request, in seconds (hosted: 150 free, 400 paid). */
+  functionWallClockSeconds: number;
+  pgBin: string;
+}
+
+export const repoRoot = fromFileUrl(new URL("../../", import.meta.url)).replace(/\/$/, "");
+
+export function stackConfig(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): StackConfig {
+  const dir = env.STACK_DIR ? absolute(env.STACK_DIR) : join(repoRoot, ".stack");
+  const apiPort = Number(env.STACK_API_PORT ?? 54321);
+  return {
+    root: repoRoot,
+    dir,
+    apiPort,
+    dbPort: Number(env.STACK_DB_PORT ?? 54322),
+    asrPort: Number(env.STACK_ASR_PORT ?? apiPort + 8),
+    functionWallClockSeconds: Number(env.STACK_FUNCTION_WALL_CLOCK_S ?? 150),
+    pgBin: env.STACK_PG_BIN ?? "/usr/lib/postgresql/15/bin",
+  };
+}
+
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : join(Deno.cwd(), path);
+}

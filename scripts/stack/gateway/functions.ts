@@ -1,0 +1,186 @@
+/**
+ * /functions/v1/<name>: every folder of supabase/functions served by its own Deno process
+ * (scripts/stack/function_host.ts) with Supabase's env vars plus supabase/functions/.env,
+ * verify_jwt from supabase/config.toml, restart after a crash or a wall-clock kill.
+ */
+import { parse as parseToml } from "smol-toml";
+import { join } from "../paths.ts";
+import { dbUrl } from "../postgres.ts";
+import type { GatewayContext } from "./context.ts";
+import { json } from "./http.ts";
+import { authenticate } from "./request_role.ts";
+
+interface FunctionProcess {
+  name: string;
+  verifyJwt: boolean;
+  port: number | null;
+  ready: Promise<void>;
+  child: Deno.ChildProcess | null;
+  /** Processes started so far (1 + restarts). */
+  starts: number;
+}
+
+export interface FunctionsRuntime {
+  handle(req: Request, rest: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+async function readDotEnv(path: string): Promise<Record<string, string>> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = line.match(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/);
+    if (m) env[m[1]] = m[2].replace(/^(['"])(.*)\1$/, "$2");
+  }
+  return env;
+}
+
+async function functionNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isDirectory || e.name.startsWith("_") || e.name.startsWith(".")) continue;
+    try {
+      await Deno.stat(join(dir, e.name, "index.ts"));
+      names.push(e.name);
+    } catch { /* not a function */ }
+  }
+  return names.sort();
+}
+
+export async function createFunctionsRuntime(ctx: GatewayContext): Promise<FunctionsRuntime> {
+  const dir = join(ctx.config.root, "supabase/functions");
+  const toml = parseToml(
+    await Deno.readTextFile(join(ctx.config.root, "supabase/config.toml")),
+  ) as {
+    functions?: Record<string, { verify_jwt?: boolean }>;
+  };
+  const env = {
+    ...(await readDotEnv(join(dir, ".env"))),
+    SUPABASE_URL: `http://127.0.0.1:${ctx.config.apiPort}`,
+    SUPABASE_ANON_KEY: ctx.keys.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: ctx.keys.serviceRoleKey,
+    SUPABASE_DB_URL: dbUrl(ctx.config),
+    OFFLINE_ASR_URL: `http://127.0.0.1:${ctx.config.asrPort}`,
+  };
+  let closing = false;
+  const processes = new Map<string, FunctionProcess>();
+
+  function spawn(fp: FunctionProcess) {
+    fp.starts++;
+    let markReady!: () => void;
+    fp.ready = new Promise((r) => (markReady = r));
+    fp.port = null;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(ctx.config.root, "scripts/stack/function_host.ts"),
+        join(dir, fp.name, "index.ts"),
+        String(ctx.config.functionWallClockSeconds),
+      ],
+      cwd: ctx.config.root,
+      env: { ...env, SB_FUNCTION_NAME: fp.name },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    fp.child = child;
+    // The host prints "READY <port>" once; everything else is the function's own log.
+    (async () => {
+      let buffer = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buffer += chunk;
+        let nl;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          const ready = line.match(/^READY (\d+)$/);
+          if (ready && fp.port === null) {
+            fp.port = Number(ready[1]);
+            markReady();
+          } else console.log(line);
+        }
+      }
+    })().catch(() => {});
+    child.status.then((s) => {
+      if (closing) return;
+      console.error(
+        JSON.stringify({ msg: "function exited; restarting", function: fp.name, code: s.code }),
+      );
+      setTimeout(() => !closing && spawn(fp), 200);
+    });
+  }
+
+  for (const name of await functionNames(dir)) {
+    const fp: FunctionProcess = {
+      name,
+      verifyJwt: toml.functions?.[name]?.verify_jwt ?? true,
+      port: null,
+      ready: Promise.resolve(),
+      child: null,
+      starts: 0,
+    };
+    processes.set(name, fp);
+    spawn(fp);
+  }
+
+  async function handle(req: Request, rest: string): Promise<Response> {
+    const slash = rest.indexOf("/");
+    const name = slash < 0 ? rest : rest.slice(0, slash);
+    const fp = processes.get(name);
+    if (!fp) return json({ code: "NOT_FOUND", message: "Requested function was not found" }, 404);
+    if (fp.verifyJwt && req.method !== "OPTIONS") {
+      try {
+        await authenticate(ctx, req, (message) => ({ code: 401, message }));
+      } catch (e) {
+        const status = (e as { status?: number }).status ?? 401;
+        return json({ code: status, message: (e as Error).message }, status);
+      }
+    }
+    const ready = await Promise.race([
+      fp.ready.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 15_000)),
+    ]);
+    if (!ready || fp.port === null) {
+      return json(
+        { code: "BOOT_ERROR", message: "Function failed to start (please check logs)" },
+        503,
+      );
+    }
+    const url = new URL(req.url);
+    const target = `http://127.0.0.1:${fp.port}/${name}${
+      slash < 0 ? "" : rest.slice(slash)
+    }${url.search}`;
+    try {
+      const res = await fetch(target, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        redirect: "manual",
+      });
+      return new Response(res.body, {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+      });
+    } catch (e) {
+      return json({
+        code: "WORKER_ERROR",
+        message: `Function ${name} is not answering: ${(e as Error).message}`,
+      }, 502);
+    }
+  }
+
+  return {
+    handle,
+    async close() {
+      closing = true;
+      await Promise.allSettled([...processes.values()].map(async (fp) => {
+        try {
+          fp.child?.kill("SIGTERM");
+        } catch { /* gone */ }
+        await fp.child?.status;
+      }));
+    },
+  };
+}

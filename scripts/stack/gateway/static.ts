@@ -1,0 +1,55 @@
+/** `/`: the built web app (web/dist), with the single-page app's fallback to index.html. */
+import { join } from "../paths.ts";
+
+const types: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  mjs: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  json: "application/json",
+  wasm: "application/wasm",
+  svg: "image/svg+xml",
+  png: "image/png",
+  ico: "image/x-icon",
+  txt: "text/plain; charset=utf-8",
+  map: "application/json",
+  webmanifest: "application/manifest+json",
+};
+
+export async function serveStatic(req: Request, root: string): Promise<Response> {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return new Response("not found", { status: 404 });
+  }
+  const dist = join(root, "web/dist");
+  const path = decodeURIComponent(new URL(req.url).pathname);
+  if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
+  const candidates = [join(dist, path), join(dist, path, "index.html")];
+  // Client-side routes (/jobs/<id>) get the app; missing assets stay 404.
+  if (!/\.[a-z0-9]+$/i.test(path)) candidates.push(join(dist, "index.html"));
+  for (const file of candidates) {
+    try {
+      const stat = await Deno.stat(file);
+      if (!stat.isFile) continue;
+      const ext = file.split(".").pop() ?? "";
+      const headers: Record<string, string> = {
+        "content-type": types[ext] ?? "application/octet-stream",
+        "content-length": String(stat.size),
+        // Hashed assets never change; the page itself must always be fresh.
+        "cache-control": file.includes("/assets/")
+          ? "public, max-age=31536000, immutable"
+          : "no-cache",
+      };
+      if (req.method === "HEAD") return new Response(null, { headers });
+      return new Response((await Deno.open(file)).readable, { headers });
+    } catch {
+      continue;
+    }
+  }
+  if (path === "/") {
+    return new Response("web/dist is not built yet: run `deno task web:build`.\n", {
+      status: 503,
+      headers: { "content-type": "text/plain" },
+    });
+  }
+  return new Response("not found", { status: 404 });
+}

@@ -1,0 +1,71 @@
+/**
+ * How tests and tools find the Supabase they run against: SUPABASE_URL, SUPABASE_ANON_KEY,
+ * SUPABASE_SERVICE_ROLE_KEY and SUPABASE_DB_URL from the environment, else from the local
+ * stack's `.stack/env` (STACK_DIR overrides the folder). Point these at a hosted project and
+ * the same suites run there.
+ */
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import postgres from "postgres";
+import { z } from "zod";
+import { stackConfig } from "../stack/config.ts";
+import { join } from "../stack/paths.ts";
+
+export const StackEnv = z.object({
+  SUPABASE_URL: z.url(),
+  SUPABASE_ANON_KEY: z.string().min(20),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20),
+  SUPABASE_DB_URL: z.string().startsWith("postgres"),
+});
+export type StackEnv = z.infer<typeof StackEnv>;
+
+let cached: StackEnv | undefined;
+
+export function stackEnv(): StackEnv {
+  if (cached) return cached;
+  const fromProcess = Deno.env.toObject();
+  if (fromProcess.SUPABASE_URL && fromProcess.SUPABASE_DB_URL) {
+    return (cached = StackEnv.parse(fromProcess));
+  }
+  const path = join(stackConfig().dir, "env");
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    throw new Error(
+      `no Supabase to test against: set SUPABASE_* or run \`deno task stack start\` (${path})`,
+    );
+  }
+  const vars = Object.fromEntries(
+    text.split("\n").filter((l) => l.includes("=")).map((
+      l,
+    ) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  return (cached = StackEnv.parse(vars));
+}
+
+/** A superuser connection for test setup and for asserting what the database holds. */
+export function adminSql(): postgres.Sql {
+  return postgres(stackEnv().SUPABASE_DB_URL, { max: 4, onnotice: () => {} });
+}
+
+const noPersist = { auth: { persistSession: false, autoRefreshToken: false } } as const;
+
+/** A client with the anon key and no session. */
+export function anonClient(): SupabaseClient {
+  const env = stackEnv();
+  return createClient(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, noPersist);
+}
+
+/** A client with the service-role key (bypasses RLS). */
+export function serviceClient(): SupabaseClient {
+  const env = stackEnv();
+  return createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, noPersist);
+}
+
+/** A fresh anonymous user, signed in. */
+export async function signedInClient(): Promise<{ client: SupabaseClient; userId: string }> {
+  const client = anonClient();
+  const { data, error } = await client.auth.signInAnonymously();
+  if (error || !data.user) throw new Error(`anonymous sign-in failed: ${error?.message}`);
+  return { client, userId: data.user.id };
+}
