@@ -147,6 +147,10 @@ export async function start(config = stackConfig()): Promise<void> {
         STACK_API_PORT: String(config.apiPort),
         STACK_DB_PORT: String(config.dbPort),
         STACK_ASR_PORT: String(config.asrPort),
+        STACK_FUNCTION_WALL_CLOCK_S: String(config.functionWallClockSeconds),
+        STACK_FUNCTION_WALL_CLOCK_OVERRIDES: Object.entries(config.functionWallClockOverrides)
+          .map(([k, v]) => `${k}=${v}`).join(","),
+        STACK_EXTRA_FUNCTIONS: config.extraFunctionDirs.join(":"),
       },
       stdin: "null",
       stdout: "null",

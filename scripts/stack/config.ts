@@ -15,6 +15,10 @@ export interface StackConfig {
   asrPort: number;
   /** Wall-clock limit of one Edge Function request, in seconds (hosted: 150 free, 400 paid). */
   functionWallClockSeconds: number;
+  /** Per-function wall-clock limits (tests use a short one to prove the kill). */
+  functionWallClockOverrides: Record<string, number>;
+  /** More folders of functions to serve beside supabase/functions (test-only functions). */
+  extraFunctionDirs: string[];
   pgBin: string;
 }
 
@@ -32,6 +36,11 @@ export function stackConfig(
     dbPort: Number(env.STACK_DB_PORT ?? 54322),
     asrPort: Number(env.STACK_ASR_PORT ?? apiPort + 8),
     functionWallClockSeconds: Number(env.STACK_FUNCTION_WALL_CLOCK_S ?? 150),
+    functionWallClockOverrides: Object.fromEntries(
+      (env.STACK_FUNCTION_WALL_CLOCK_OVERRIDES ?? "").split(",").filter((p) => p.includes("="))
+        .map((p) => [p.split("=")[0].trim(), Number(p.split("=")[1])]),
+    ),
+    extraFunctionDirs: (env.STACK_EXTRA_FUNCTIONS ?? "").split(":").filter(Boolean).map(absolute),
     pgBin: env.STACK_PG_BIN ?? "/usr/lib/postgresql/15/bin",
   };
 }

@@ -12,6 +12,7 @@ import { authenticate } from "./request_role.ts";
 
 interface FunctionProcess {
   name: string;
+  dir: string;
   verifyJwt: boolean;
   port: number | null;
   ready: Promise<void>;
@@ -75,8 +76,10 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
         "run",
         "-A",
         join(ctx.config.root, "scripts/stack/function_host.ts"),
-        join(dir, fp.name, "index.ts"),
-        String(ctx.config.functionWallClockSeconds),
+        join(fp.dir, fp.name, "index.ts"),
+        String(
+          ctx.config.functionWallClockOverrides[fp.name] ?? ctx.config.functionWallClockSeconds,
+        ),
       ],
       cwd: ctx.config.root,
       env: { ...env, SB_FUNCTION_NAME: fp.name },
@@ -111,17 +114,20 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     });
   }
 
-  for (const name of await functionNames(dir)) {
-    const fp: FunctionProcess = {
-      name,
-      verifyJwt: toml.functions?.[name]?.verify_jwt ?? true,
-      port: null,
-      ready: Promise.resolve(),
-      child: null,
-      starts: 0,
-    };
-    processes.set(name, fp);
-    spawn(fp);
+  for (const folder of [dir, ...ctx.config.extraFunctionDirs]) {
+    for (const name of await functionNames(folder)) {
+      const fp: FunctionProcess = {
+        name,
+        dir: folder,
+        verifyJwt: toml.functions?.[name]?.verify_jwt ?? true,
+        port: null,
+        ready: Promise.resolve(),
+        child: null,
+        starts: 0,
+      };
+      processes.set(name, fp);
+      spawn(fp);
+    }
   }
 
   async function handle(req: Request, rest: string): Promise<Response> {

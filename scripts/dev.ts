@@ -1,0 +1,14 @@
+/**
+ * `deno task dev` — the whole product locally: builds the web app, starts the stack (which
+ * serves it at /), and prints where to open it. No API key needed: transcription runs on the
+ * offline engine unless supabase/functions/.env names a provider.
+ */
+import { start } from "./stack/cli.ts";
+import { stackConfig } from "./stack/config.ts";
+import { buildWeb } from "./web_build.ts";
+
+const config = stackConfig();
+await buildWeb(config.root);
+await start(config);
+console.log(`\nAI-Subs is running: open http://127.0.0.1:${config.apiPort}/`);
+console.log("Stop it with: deno task stack stop");
