@@ -360,16 +360,14 @@ export function layoutCues(transcript: Transcript, options: LayoutOptions = {}):
       let cueStart = runStart;
       for (const cueEnd of partitionRun(tokens, runStart, k, rules)) {
         let end = tokens[cueStart].end;
-        let chars = 0;
-        for (let m = cueStart; m < cueEnd; m++) {
-          end = Math.max(end, tokens[m].end);
-          chars += tokens[m].chars;
-        }
+        for (let m = cueStart; m < cueEnd; m++) end = Math.max(end, tokens[m].end);
+        const lines = breakLines(tokens, cueStart, cueEnd, rules);
         drafts.push({
           start: Math.round(tokens[cueStart].start * 1000),
           end: Math.round(end * 1000),
-          lines: breakLines(tokens, cueStart, cueEnd, rules),
-          chars,
+          lines,
+          // Reading speed counts what is on screen: spaces too, line breaks not.
+          chars: lines.reduce((sum, line) => sum + countChars(line), 0),
           speaker: tokens[cueStart].speaker,
         });
         cueStart = cueEnd;

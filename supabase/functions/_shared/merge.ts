@@ -92,7 +92,13 @@ function prepare(chunk: TranscriptChunk): PreparedChunk {
       const start = Math.max(word.start, lastStart);
       lastStart = start;
       const text = word.text.trim();
-      words.push({ text, key: wordKey(text), start, end: Math.max(word.end, start), segment: index });
+      words.push({
+        text,
+        key: wordKey(text),
+        start,
+        end: Math.max(word.end, start),
+        segment: index,
+      });
     }
   });
   segmentWordStart.push(words.length);

@@ -1,0 +1,4 @@
+import { serveStep } from "../_shared/step_runtime.ts";
+import { translateStep } from "../_shared/steps/translate.ts";
+
+serveStep("translate", translateStep);
