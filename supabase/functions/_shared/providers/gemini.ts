@@ -25,17 +25,11 @@ import {
   TranslationOutput,
   translationRequest,
 } from "./text_tasks.ts";
-import {
-  DEFAULT_RATE_LIMIT_POLICY,
-  type RateLimitPolicy,
-  sleep,
-  Transport,
-  withRateLimitRetries,
-} from "./transport.ts";
+import { DEFAULT_RATE_LIMIT_POLICY, type RateLimitPolicy, sleep, Transport } from "./transport.ts";
 import type {
   SpeakerHints,
-  Summary,
   SummarizeInput,
+  Summary,
   TextProvider,
   TranscribeInput,
   TranscriptionProvider,
@@ -98,11 +92,9 @@ export class GeminiProvider implements TranscriptionProvider, TextProvider {
     try {
       const inline = input.audio.byteLength <=
         (this.#options.inlineLimitBytes ?? DEFAULT_INLINE_LIMIT_BYTES);
-      const uploaded = inline ? undefined : await withRateLimitRetries(
-        () => this.#upload(ai, input),
-        rateLimit,
-        input.signal,
-      );
+      const uploaded = inline
+        ? undefined
+        : await transport.retrying(() => this.#upload(ai, input), rateLimit);
       try {
         const audioPart: Part = uploaded
           ? { fileData: { fileUri: uploaded.uri, mimeType: uploaded.mimeType } }
@@ -113,15 +105,17 @@ export class GeminiProvider implements TranscriptionProvider, TextProvider {
               mimeType: input.mimeType,
             },
           };
-        const text = await withRateLimitRetries(
+        const text = await transport.retrying(
           () =>
             this.#generate(ai, {
-              contents: [{ role: "user", parts: [audioPart, { text: transcriptionPrompt(input) }] }],
+              contents: [{
+                role: "user",
+                parts: [audioPart, { text: transcriptionPrompt(input) }],
+              }],
               schema: GeminiTranscription,
               signal: input.signal,
             }),
           rateLimit,
-          input.signal,
         );
         return toTranscript(parseModelJson(GeminiTranscription, text, "transcript"), input);
       } finally {
@@ -135,11 +129,12 @@ export class GeminiProvider implements TranscriptionProvider, TextProvider {
 
   async translate(input: TranslateInput): Promise<Segment[]> {
     if (input.segments.length === 0) return [];
-    const { ai, transport } = this.#client(input.signal);
     const instructions = translationInstructions(input.from, input.to);
-    try {
-      return await translateInBatches(input.segments, async (batch: TranslationBatch) => {
-        const text = await withRateLimitRetries(
+    return await translateInBatches(input.segments, async (batch: TranslationBatch) => {
+      // A client per batch: batches run in parallel and each failure must be read alone.
+      const { ai, transport } = this.#client(input.signal);
+      try {
+        const text = await transport.retrying(
           () =>
             this.#generate(ai, {
               contents: [{ role: "user", parts: [{ text: translationRequest(batch) }] }],
@@ -148,20 +143,19 @@ export class GeminiProvider implements TranscriptionProvider, TextProvider {
               signal: input.signal,
             }),
           this.#options.rateLimit ?? DEFAULT_RATE_LIMIT_POLICY,
-          input.signal,
         );
         return applyTranslation(batch, parseModelJson(TranslationOutput, text, "translation"));
-      });
-    } catch (error) {
-      throw transport.toProviderError(error);
-    }
+      } catch (error) {
+        throw transport.toProviderError(error);
+      }
+    });
   }
 
   async summarize(input: SummarizeInput): Promise<Summary> {
     if (!hasText(input.transcript.segments)) return EMPTY_SUMMARY;
     const { ai, transport } = this.#client(input.signal);
     try {
-      const text = await withRateLimitRetries(
+      const text = await transport.retrying(
         () =>
           this.#generate(ai, {
             contents: [{ role: "user", parts: [{ text: summaryRequest(input.transcript) }] }],
@@ -170,7 +164,6 @@ export class GeminiProvider implements TranscriptionProvider, TextProvider {
             signal: input.signal,
           }),
         this.#options.rateLimit ?? DEFAULT_RATE_LIMIT_POLICY,
-        input.signal,
       );
       return toSummary(parseModelJson(SummaryOutput, text, "summary"));
     } catch (error) {
@@ -187,6 +180,8 @@ export class GeminiProvider implements TranscriptionProvider, TextProvider {
     const ai = new GoogleGenAI({
       apiKey: this.#options.apiKey,
       httpOptions: {
+        // Pinned: the SDK's default (v1) lacks parts of the Files API and structured output.
+        apiVersion: "v1beta",
         ...(this.#options.baseUrl ? { baseUrl: this.#options.baseUrl } : {}),
         fetch: transport.fetch,
       },

@@ -23,15 +23,10 @@ import {
   TranslationOutput,
   translationRequest,
 } from "./text_tasks.ts";
-import {
-  DEFAULT_RATE_LIMIT_POLICY,
-  type RateLimitPolicy,
-  Transport,
-  withRateLimitRetries,
-} from "./transport.ts";
+import { DEFAULT_RATE_LIMIT_POLICY, type RateLimitPolicy, Transport } from "./transport.ts";
 import type {
-  Summary,
   SummarizeInput,
+  Summary,
   TextProvider,
   TranscribeInput,
   TranscriptionProvider,
@@ -158,7 +153,11 @@ export class OpenAiProvider implements TranscriptionProvider, TextProvider {
       ],
       response_format: {
         type: "json_schema",
-        json_schema: { name: request.schemaName, strict: true, schema: jsonSchemaOf(request.schema) },
+        json_schema: {
+          name: request.schemaName,
+          strict: true,
+          schema: jsonSchemaOf(request.schema),
+        },
       },
     });
     const body = await this.#post("/v1/chat/completions", () => payload, request.signal, {
@@ -195,7 +194,7 @@ export class OpenAiProvider implements TranscriptionProvider, TextProvider {
     const authorization: Record<string, string> = this.#options.apiKey
       ? { authorization: `Bearer ${this.#options.apiKey}` }
       : {};
-    return await withRateLimitRetries(
+    return await transport.retrying(
       () =>
         transport.text(`${this.#root}${path}`, {
           method: "POST",
@@ -203,7 +202,6 @@ export class OpenAiProvider implements TranscriptionProvider, TextProvider {
           body: body(),
         }),
       this.#options.rateLimit ?? DEFAULT_RATE_LIMIT_POLICY,
-      signal,
     );
   }
 }
@@ -249,7 +247,9 @@ export function verboseJsonToTranscript(
       while (index < segments.length - 1 && middle >= segments[index + 1].start) index++;
       perSegment[index].push(word);
     }
-    segments = segments.map((s, i) => perSegment[i].length > 0 ? { ...s, words: perSegment[i] } : s);
+    segments = segments.map((s, i) =>
+      perSegment[i].length > 0 ? { ...s, words: perSegment[i] } : s
+    );
   }
 
   const language = forcedLanguage ?? languageCode(output.language) ?? "und";

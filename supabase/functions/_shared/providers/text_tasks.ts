@@ -56,7 +56,7 @@ export type TranslationOutput = z.infer<typeof TranslationOutput>;
 export function translationInstructions(from: string, to: string): string {
   return [
     `You translate subtitle segments from the language "${from}" into the language "${to}".`,
-    "The user message is JSON: {\"segments\": [{\"id\": number, \"text\": string}]}.",
+    'The user message is JSON: {"segments": [{"id": number, "text": string}]}.',
     "Answer with exactly one translation per input segment, with the same id, in the same order.",
     "Keep each translation within its own segment (do not move words between segments), keep it",
     "about as long as the original so it fits the same subtitle timing, and translate names and",
@@ -103,7 +103,9 @@ export function applyTranslation(batch: TranslationBatch, output: TranslationOut
     if (text === undefined) {
       throw new ProviderError(
         "malformed_output",
-        `translation is missing segment ${batch.offset + i} (got ${output.translations.length} of ${batch.segments.length})`,
+        `translation is missing segment ${
+          batch.offset + i
+        } (got ${output.translations.length} of ${batch.segments.length})`,
       );
     }
     const { words: _, ...timing } = segment;
@@ -147,7 +149,7 @@ export type SummaryOutput = z.infer<typeof SummaryOutput>;
 export function summaryInstructions(language: string): string {
   return [
     "You summarise transcripts of recordings. Each line of the user message is",
-    "\"[start seconds] speaker: text\".",
+    '"[start seconds] speaker: text".',
     `Write everything in the language "${language}".`,
     "Give a summary, chapters in order (the first starting at or near 0, each start taken from",
     "a line where the topic changes, roughly one chapter per 5 to 15 minutes), and 3 to 10 key",

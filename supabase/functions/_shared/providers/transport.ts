@@ -57,6 +57,21 @@ export class Transport {
     }
   }
 
+  /** `withRateLimitRetries` over an attempt whose failures this transport classifies. */
+  retrying<T>(attempt: () => Promise<T>, policy: RateLimitPolicy): Promise<T> {
+    return withRateLimitRetries(
+      async () => {
+        try {
+          return await attempt();
+        } catch (error) {
+          throw this.toProviderError(error);
+        }
+      },
+      policy,
+      this.#signal,
+    );
+  }
+
   /**
    * Map whatever a request or the SDK around it threw. Rethrows the caller's abort reason
    * as is: cancelling is the caller's decision, not a provider failure.

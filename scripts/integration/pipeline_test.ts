@@ -1,0 +1,112 @@
+/**
+ * Integration: the whole pipeline through the stack, as a user drives it with supabase-js —
+ * upload to Storage, insert into jobs, wait, read the outputs — on real speech made with flite
+ * and recognised by the offline engine.
+ */
+import type { SupabaseClient } from "@supabase/supabase-js";
+import { makeM4a, makeSpeech } from "../asr/fixtures.ts";
+import { wordErrorRate } from "../asr/wer.ts";
+import { adminSql, signedInClient } from "../testing/stack_env.ts";
+
+function assert(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+
+const SENTENCES = "The weather was warm and the children played in the garden until dinner. " +
+  "After the meal the family walked down to the river and watched the boats go by.";
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+interface JobRow {
+  id: string;
+  status: string;
+  progress: number;
+  stage: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+async function waitForJob(client: SupabaseClient, id: string, timeoutMs = 120_000): Promise<JobRow> {
+  const deadline = Date.now() + timeoutMs;
+  let last: JobRow | null = null;
+  while (Date.now() < deadline) {
+    const { data, error } = await client.from("jobs").select("*").eq("id", id).single();
+    if (error) throw new Error(`reading job: ${error.message}`);
+    last = data as JobRow;
+    if (["completed", "failed", "cancelled"].includes(last.status)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`job ${id} did not finish: ${JSON.stringify(last)}`);
+}
+
+async function upload(client: SupabaseClient, path: string, bytes: Uint8Array, contentType: string) {
+  const { error } = await client.storage.from("media").upload(path, bytes, { contentType });
+  if (error) throw new Error(`upload ${path}: ${error.message}`);
+}
+
+Deno.test("a user's recording of flite speech becomes subtitles with the spoken words", async () => {
+  const dir = await Deno.makeTempDir();
+  const { client, userId } = await signedInClient();
+  try {
+    await makeSpeech(SENTENCES, `${dir}/speech.wav`);
+    // What the browser uploads: AAC audio chunks plus a manifest (here one chunk).
+    await makeM4a(`${dir}/speech.wav`, `${dir}/chunk-000.m4a`);
+    const chunk = await Deno.readFile(`${dir}/chunk-000.m4a`);
+    const folder = `${userId}/${crypto.randomUUID()}`;
+    const duration = (await Deno.stat(`${dir}/speech.wav`)).size / 32000;
+    await upload(client, `${folder}/chunk-000.m4a`, chunk, "audio/mp4");
+    const manifest = {
+      version: 1,
+      source: { filename: "family day.mp4", bytes: chunk.length, sha256: await sha256Hex(chunk), duration },
+      audio: { codec: "aac", container: "mp4" },
+      chunks: [{ index: 0, path: `${folder}/chunk-000.m4a`, start: 0, end: duration, overlap_before: 0 }],
+    };
+    await upload(
+      client,
+      `${folder}/manifest.json`,
+      new TextEncoder().encode(JSON.stringify(manifest)),
+      "application/json",
+    );
+    const { data: job, error } = await client.from("jobs").insert({
+      filename: "family day.mp4",
+      media: { path: `${folder}/manifest.json`, bytes: chunk.length, sha256: manifest.source.sha256, duration },
+      options: { language: "en" },
+    }).select().single();
+    assert(!error && job, `insert failed: ${error?.message}`);
+    const done = await waitForJob(client, job.id);
+    assert(done.status === "completed", `job ${done.status}: ${done.error_code} ${done.error_message}`);
+    assert(done.progress === 100, `progress ${done.progress}`);
+    const { data: outputs } = await client.from("job_outputs").select("language, format, content")
+      .eq("job_id", job.id);
+    const srt = outputs?.find((o) => o.format === "srt")?.content;
+    assert(srt, `no SRT among ${outputs?.map((o) => o.format)}`);
+    assert(outputs?.some((o) => o.format === "vtt") && outputs.some((o) => o.format === "json"), "formats");
+    const text = srt.split("\n").filter((l: string) => !/^\d+$/.test(l) && !l.includes("-->")).join(" ");
+    const { wer } = wordErrorRate(SENTENCES, text);
+    console.log(`pipeline WER ${(wer * 100).toFixed(1)} %`);
+    assert(wer <= 0.25, `word error rate ${wer} too high; got: ${text}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a job whose media is outside the caller's folder is refused at insert", async () => {
+  const { client } = await signedInClient();
+  const other = crypto.randomUUID();
+  const { error } = await client.from("jobs").insert({
+    filename: "theirs.mp4",
+    media: { path: `${other}/x/manifest.json`, bytes: 10, sha256: "a".repeat(64), duration: 10 },
+    options: {},
+  });
+  assert(error, "insert of a foreign path was accepted");
+  const sql = adminSql();
+  try {
+    const [{ n }] = await sql`select count(*)::int as n from public.jobs where media ->> 'path' like ${other + "%"}`;
+    assert(n === 0, "a row was written despite the error");
+  } finally {
+    await sql.end();
+  }
+});

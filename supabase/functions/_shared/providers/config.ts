@@ -1,0 +1,143 @@
+/**
+ * The one place that picks engines from the environment. Transcription defaults to the offline
+ * server (no key, runs on the local stack); text tasks default to none, and then translate and
+ * summarize fail with `needs_provider` instead of producing anything made up.
+ *
+ * | variable                 | default                    | meaning                           |
+ * | ------------------------ | -------------------------- | --------------------------------- |
+ * | TRANSCRIBE_PROVIDER      | offline                    | offline, openai or gemini         |
+ * | TEXT_PROVIDER            | none                       | none, openai or gemini            |
+ * | GEMINI_API_KEY           |                            | required when gemini is chosen    |
+ * | GEMINI_BASE_URL          | Google's endpoint          | e.g. a fake in tests              |
+ * | GEMINI_MODEL             | gemini-2.5-flash           |                                   |
+ * | OPENAI_API_KEY           |                            | required for api.openai.com       |
+ * | OPENAI_BASE_URL          | https://api.openai.com     | Groq, a whisper server, ...       |
+ * | OPENAI_TRANSCRIBE_MODEL  | whisper-1                  | needs verbose_json support        |
+ * | OPENAI_CHAT_MODEL        | gpt-4.1-mini               |                                   |
+ * | OFFLINE_ASR_URL          | http://127.0.0.1:54329     | scripts/asr offline server        |
+ */
+import { z } from "zod";
+import { ProviderError } from "./errors.ts";
+import { DEFAULT_GEMINI_MODEL, GeminiProvider } from "./gemini.ts";
+import {
+  DEFAULT_OPENAI_BASE_URL,
+  DEFAULT_OPENAI_CHAT_MODEL,
+  DEFAULT_OPENAI_TRANSCRIBE_MODEL,
+  OpenAiProvider,
+} from "./openai.ts";
+import type { TextProvider, TranscriptionProvider } from "./types.ts";
+
+export const DEFAULT_OFFLINE_ASR_URL = "http://127.0.0.1:54329";
+
+const ProviderEnv = z.object({
+  TRANSCRIBE_PROVIDER: z.enum(["offline", "openai", "gemini"]).default("offline"),
+  TEXT_PROVIDER: z.enum(["none", "openai", "gemini"]).default("none"),
+  GEMINI_API_KEY: z.string().optional(),
+  GEMINI_BASE_URL: z.url().optional(),
+  GEMINI_MODEL: z.string().default(DEFAULT_GEMINI_MODEL),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_TRANSCRIBE_MODEL: z.string().default(DEFAULT_OPENAI_TRANSCRIBE_MODEL),
+  OPENAI_CHAT_MODEL: z.string().default(DEFAULT_OPENAI_CHAT_MODEL),
+  OFFLINE_ASR_URL: z.url().default(DEFAULT_OFFLINE_ASR_URL),
+});
+type ProviderEnv = z.infer<typeof ProviderEnv>;
+
+export function transcriptionProviderFromEnv(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): TranscriptionProvider {
+  const config = parseEnv(env);
+  switch (config.TRANSCRIBE_PROVIDER) {
+    case "offline":
+      // The offline server speaks the OpenAI transcription API and ignores the model name.
+      return new OpenAiProvider({
+        name: "offline",
+        baseUrl: config.OFFLINE_ASR_URL,
+        transcribeModel: "pocketsphinx",
+      });
+    case "openai":
+      return openAi(config, "TRANSCRIBE_PROVIDER");
+    case "gemini":
+      return gemini(config, "TRANSCRIBE_PROVIDER");
+  }
+}
+
+export function textProviderFromEnv(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): TextProvider {
+  const config = parseEnv(env);
+  switch (config.TEXT_PROVIDER) {
+    case "none":
+      return new NoTextProvider();
+    case "openai":
+      return openAi(config, "TEXT_PROVIDER");
+    case "gemini":
+      return gemini(config, "TEXT_PROVIDER");
+  }
+}
+
+/** Stands in when no text engine is configured: says so instead of guessing. */
+export class NoTextProvider implements TextProvider {
+  readonly name = "none";
+
+  translate(): Promise<never> {
+    return Promise.reject(needsProvider("Translation"));
+  }
+
+  summarize(): Promise<never> {
+    return Promise.reject(needsProvider("Summaries"));
+  }
+}
+
+function needsProvider(task: string): ProviderError {
+  return new ProviderError(
+    "needs_provider",
+    `${task} need a language model, and none is configured. Set TEXT_PROVIDER to gemini ` +
+      "(with GEMINI_API_KEY) or openai (with OPENAI_API_KEY or OPENAI_BASE_URL).",
+  );
+}
+
+function gemini(config: ProviderEnv, chosenBy: string): GeminiProvider {
+  if (!config.GEMINI_API_KEY) {
+    throw new ProviderError(
+      "provider_misconfigured",
+      `${chosenBy}=gemini needs GEMINI_API_KEY`,
+    );
+  }
+  return new GeminiProvider({
+    apiKey: config.GEMINI_API_KEY,
+    model: config.GEMINI_MODEL,
+    ...(config.GEMINI_BASE_URL ? { baseUrl: config.GEMINI_BASE_URL } : {}),
+  });
+}
+
+function openAi(config: ProviderEnv, chosenBy: string): OpenAiProvider {
+  // A self-hosted server may need no key; OpenAI itself always does.
+  if (!config.OPENAI_BASE_URL && !config.OPENAI_API_KEY) {
+    throw new ProviderError(
+      "provider_misconfigured",
+      `${chosenBy}=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a server without keys)`,
+    );
+  }
+  return new OpenAiProvider({
+    baseUrl: config.OPENAI_BASE_URL ?? DEFAULT_OPENAI_BASE_URL,
+    transcribeModel: config.OPENAI_TRANSCRIBE_MODEL,
+    chatModel: config.OPENAI_CHAT_MODEL,
+    ...(config.OPENAI_API_KEY ? { apiKey: config.OPENAI_API_KEY } : {}),
+  });
+}
+
+function parseEnv(env: Record<string, string | undefined>): ProviderEnv {
+  // `FOO=` in an env file means unset, not "the empty string is the key".
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""),
+  );
+  const parsed = ProviderEnv.safeParse(present);
+  if (!parsed.success) {
+    throw new ProviderError(
+      "provider_misconfigured",
+      `provider settings are invalid: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+  return parsed.data;
+}
