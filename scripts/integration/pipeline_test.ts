@@ -29,7 +29,11 @@ interface JobRow {
   error_message: string | null;
 }
 
-async function waitForJob(client: SupabaseClient, id: string, timeoutMs = 120_000): Promise<JobRow> {
+async function waitForJob(
+  client: SupabaseClient,
+  id: string,
+  timeoutMs = 120_000,
+): Promise<JobRow> {
   const deadline = Date.now() + timeoutMs;
   let last: JobRow | null = null;
   while (Date.now() < deadline) {
@@ -42,7 +46,12 @@ async function waitForJob(client: SupabaseClient, id: string, timeoutMs = 120_00
   throw new Error(`job ${id} did not finish: ${JSON.stringify(last)}`);
 }
 
-async function upload(client: SupabaseClient, path: string, bytes: Uint8Array, contentType: string) {
+async function upload(
+  client: SupabaseClient,
+  path: string,
+  bytes: Uint8Array,
+  contentType: string,
+) {
   const { error } = await client.storage.from("media").upload(path, bytes, { contentType });
   if (error) throw new Error(`upload ${path}: ${error.message}`);
 }
@@ -60,9 +69,20 @@ Deno.test("a user's recording of flite speech becomes subtitles with the spoken 
     await upload(client, `${folder}/chunk-000.m4a`, chunk, "audio/mp4");
     const manifest = {
       version: 1,
-      source: { filename: "family day.mp4", bytes: chunk.length, sha256: await sha256Hex(chunk), duration },
+      source: {
+        filename: "family day.mp4",
+        bytes: chunk.length,
+        sha256: await sha256Hex(chunk),
+        duration,
+      },
       audio: { codec: "aac", container: "mp4" },
-      chunks: [{ index: 0, path: `${folder}/chunk-000.m4a`, start: 0, end: duration, overlap_before: 0 }],
+      chunks: [{
+        index: 0,
+        path: `${folder}/chunk-000.m4a`,
+        start: 0,
+        end: duration,
+        overlap_before: 0,
+      }],
     };
     await upload(
       client,
@@ -72,19 +92,32 @@ Deno.test("a user's recording of flite speech becomes subtitles with the spoken 
     );
     const { data: job, error } = await client.from("jobs").insert({
       filename: "family day.mp4",
-      media: { path: `${folder}/manifest.json`, bytes: chunk.length, sha256: manifest.source.sha256, duration },
+      media: {
+        path: `${folder}/manifest.json`,
+        bytes: chunk.length,
+        sha256: manifest.source.sha256,
+        duration,
+      },
       options: { language: "en" },
     }).select().single();
     assert(!error && job, `insert failed: ${error?.message}`);
     const done = await waitForJob(client, job.id);
-    assert(done.status === "completed", `job ${done.status}: ${done.error_code} ${done.error_message}`);
+    assert(
+      done.status === "completed",
+      `job ${done.status}: ${done.error_code} ${done.error_message}`,
+    );
     assert(done.progress === 100, `progress ${done.progress}`);
     const { data: outputs } = await client.from("job_outputs").select("language, format, content")
       .eq("job_id", job.id);
     const srt = outputs?.find((o) => o.format === "srt")?.content;
     assert(srt, `no SRT among ${outputs?.map((o) => o.format)}`);
-    assert(outputs?.some((o) => o.format === "vtt") && outputs.some((o) => o.format === "json"), "formats");
-    const text = srt.split("\n").filter((l: string) => !/^\d+$/.test(l) && !l.includes("-->")).join(" ");
+    assert(
+      outputs?.some((o) => o.format === "vtt") && outputs.some((o) => o.format === "json"),
+      "formats",
+    );
+    const text = srt.split("\n").filter((l: string) => !/^\d+$/.test(l) && !l.includes("-->")).join(
+      " ",
+    );
     const { wer } = wordErrorRate(SENTENCES, text);
     console.log(`pipeline WER ${(wer * 100).toFixed(1)} %`);
     assert(wer <= 0.25, `word error rate ${wer} too high; got: ${text}`);
@@ -104,7 +137,10 @@ Deno.test("a job whose media is outside the caller's folder is refused at insert
   assert(error, "insert of a foreign path was accepted");
   const sql = adminSql();
   try {
-    const [{ n }] = await sql`select count(*)::int as n from public.jobs where media ->> 'path' like ${other + "%"}`;
+    const [{ n }] =
+      await sql`select count(*)::int as n from public.jobs where media ->> 'path' like ${
+        other + "%"
+      }`;
     assert(n === 0, "a row was written despite the error");
   } finally {
     await sql.end();
