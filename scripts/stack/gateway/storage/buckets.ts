@@ -97,13 +97,21 @@ export async function handleBucketRoute(
   const columns = postgresColumns;
 
   if (req.method === "GET" && !id) {
-    const rows = await asCaller(ctx, caller, info, (tx) =>
-      tx.unsafe(`select ${columns} from storage.buckets order by name`));
+    const rows = await asCaller(
+      ctx,
+      caller,
+      info,
+      (tx) => tx.unsafe(`select ${columns} from storage.buckets order by name`),
+    );
     return json(rows);
   }
   if (req.method === "GET" && id) {
-    const [row] = await asCaller(ctx, caller, info, (tx) =>
-      tx.unsafe(`select ${columns} from storage.buckets where id = $1`, [id]));
+    const [row] = await asCaller(
+      ctx,
+      caller,
+      info,
+      (tx) => tx.unsafe(`select ${columns} from storage.buckets where id = $1`, [id]),
+    );
     if (!row) throw bucketNotFound();
     return json(row);
   }
@@ -111,12 +119,17 @@ export async function handleBucketRoute(
     const body = await req.json() as BucketBody;
     const bucketId = validateBucketId(String(body.id ?? body.name ?? ""));
     try {
-      await asCaller(ctx, caller, info, (tx) =>
-        tx`insert into storage.buckets (id, name, owner, owner_id, public, file_size_limit,
+      await asCaller(
+        ctx,
+        caller,
+        info,
+        (tx) =>
+          tx`insert into storage.buckets (id, name, owner, owner_id, public, file_size_limit,
              allowed_mime_types)
            values (${bucketId}, ${body.name ?? bucketId}, ${ownerUuid(caller)},
              ${caller.claims.sub ?? null}, ${body.public ?? false},
-             ${parseByteSize(body.file_size_limit)}, ${body.allowed_mime_types ?? null})`);
+             ${parseByteSize(body.file_size_limit)}, ${body.allowed_mime_types ?? null})`,
+      );
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "23505") {
@@ -143,8 +156,13 @@ export async function handleBucketRoute(
   }
   if (req.method === "POST" && id && action === "empty") {
     await findBucket(ctx.admin, id);
-    const removed = await asCaller(ctx, caller, info, (tx) =>
-      tx<{ name: string }[]>`delete from storage.objects where bucket_id = ${id} returning name`);
+    const removed = await asCaller(
+      ctx,
+      caller,
+      info,
+      (tx) =>
+        tx<{ name: string }[]>`delete from storage.objects where bucket_id = ${id} returning name`,
+    );
     for (const row of removed) await files.remove(files.pathOf(id, row.name));
     return json({ message: "Successfully emptied" });
   }
@@ -154,15 +172,21 @@ export async function handleBucketRoute(
     if (count > 0) {
       throw storageError(409, "Bucket not empty", "The bucket you tried to delete is not empty");
     }
-    const rows = await asCaller(ctx, caller, info, (tx) =>
-      tx`delete from storage.buckets where id = ${id} returning id`);
+    const rows = await asCaller(
+      ctx,
+      caller,
+      info,
+      (tx) => tx`delete from storage.buckets where id = ${id} returning id`,
+    );
     if (!rows.length) throw bucketNotFound();
+    await files.removeBucket(id);
     return json({ message: "Successfully deleted" });
   }
   throw storageError(404, "Not Found", `Route ${req.method}:/bucket${rest} not found`);
 }
 
-const postgresColumns = "id, name, owner, owner_id, public, file_size_limit::float8 as file_size_limit, " +
+const postgresColumns =
+  "id, name, owner, owner_id, public, file_size_limit::float8 as file_size_limit, " +
   "allowed_mime_types, type, created_at, updated_at";
 
 /** `owner` is a uuid column; only a uuid `sub` fits it. */

@@ -17,6 +17,8 @@ export interface ObjectFiles {
   /** Moves a finished file into place (creating folders). */
   commit(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
+  /** Deletes a bucket's folder once the bucket is gone. */
+  removeBucket(bucket: string): Promise<void>;
   /** Folder for TUS uploads in progress (same file system, so finishing is a rename). */
   readonly tusDir: string;
 }
@@ -30,7 +32,7 @@ export interface TempFile {
 
 export function validateObjectName(name: string): string {
   const bad = name.length === 0 || name.length > 1024 || name.startsWith("/") ||
-    name.includes("\\") || name.includes("\0") || /[\x00-\x1f\x7f]/.test(name) ||
+    name.includes("\\") || [...name].some((c) => c.charCodeAt(0) < 0x20 || c === "\x7f") ||
     name.split("/").some((s) => s === "" || s === "." || s === "..");
   if (bad) throw invalidKey(name);
   return name;
@@ -79,6 +81,9 @@ export function objectFiles(stackDir: string): ObjectFiles {
       }
       file.close();
       return { path, size, md5: md5.digest("hex") };
+    },
+    async removeBucket(bucket) {
+      await Deno.remove(join(root, validateBucketId(bucket)), { recursive: true }).catch(() => {});
     },
     async commit(from, to) {
       await Deno.mkdir(dirname(to), { recursive: true });

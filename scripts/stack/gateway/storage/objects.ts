@@ -9,6 +9,10 @@ import type { Caller } from "../request_role.ts";
 import { type Bucket, checkMimeType, checkSize, ownerUuid } from "./buckets.ts";
 import { fromPgError, objectNotFound, storageError } from "./errors.ts";
 import type { ObjectFiles, TempFile } from "./files.ts";
+import { readMultipart } from "./multipart.ts";
+
+/** Multipart bodies are held in memory; without a bucket limit, this caps them. */
+const MULTIPART_MAX = 1024 * 1024 * 1024;
 
 /** Runs `fn` in one transaction, as whoever the request's access is decided for. */
 export type Runner = <T>(fn: (tx: postgres.TransactionSql) => Promise<T>) => Promise<T>;
@@ -71,19 +75,24 @@ export async function readIncoming(
 ): Promise<IncomingObject> {
   const contentType = req.headers.get("content-type") ?? "";
   if (contentType.toLowerCase().startsWith("multipart/form-data")) {
-    const form = await req.formData();
-    const file = [...form.values()].find((v): v is File => typeof v !== "string");
+    // Form overhead on top of the file is small; the file itself is checked exactly below.
+    const parts = await readMultipart(req, (limit ?? MULTIPART_MAX) + 64 * 1024);
+    const file = parts.find((p) => p.filename !== null) ?? parts.find((p) => p.name === "");
     if (!file) throw storageError(400, "Invalid Input", "No file found in the request");
-    const mimetype = file.type || "application/octet-stream";
-    checkSize(file.size, limit);
+    const field = (name: string) => {
+      const part = parts.find((p) => p.name === name && p.filename === null);
+      return part ? new TextDecoder().decode(part.data) : "";
+    };
+    const mimetype = file.contentType || "application/octet-stream";
+    checkSize(file.data.byteLength, limit);
     checkMimeType(bucket, mimetype);
-    const cache = form.get("cacheControl");
-    const metadata = form.get("metadata");
+    const cache = field("cacheControl");
+    const metadata = field("metadata");
     return {
       mimetype,
-      cacheControl: typeof cache === "string" && cache ? cacheHeader(cache) : "no-cache",
-      userMetadata: typeof metadata === "string" && metadata ? parseJson(metadata) : null,
-      temp: await files.writeTemp(file.stream(), limit),
+      cacheControl: cache ? cacheHeader(cache) : "no-cache",
+      userMetadata: metadata ? parseJson(metadata) : null,
+      temp: await files.writeTemp(new Blob([file.data as BlobPart]).stream(), limit),
     };
   }
   const declared = Number(req.headers.get("content-length") ?? NaN);
@@ -141,25 +150,30 @@ export async function storeObject(
   const userMetadata = bytes.userMetadata as postgres.JSONValue;
   try {
     return await run(async (tx) => {
+      const meta = tx.json(metadata);
+      const user = userMetadata === null ? null : tx.json(userMetadata);
       const rows = mode === "update"
         ? await tx<{ id: string }[]>`
             update storage.objects set owner = ${owner.owner}, owner_id = ${owner.ownerId},
-              metadata = ${tx.json(metadata)}, user_metadata = ${tx.json(userMetadata)},
-              version = ${version}, updated_at = now(), last_accessed_at = now()
+              metadata = ${meta}, user_metadata = ${user}, version = ${version},
+              updated_at = now(), last_accessed_at = now()
             where bucket_id = ${bucket} and name = ${name} returning id`
+        : mode === "upsert"
+        ? await tx<{ id: string }[]>`
+            insert into storage.objects
+              (bucket_id, name, owner, owner_id, metadata, user_metadata, version)
+            values (${bucket}, ${name}, ${owner.owner}, ${owner.ownerId}, ${meta}, ${user},
+              ${version})
+            on conflict (bucket_id, name) do update set owner = excluded.owner,
+              owner_id = excluded.owner_id, metadata = excluded.metadata,
+              user_metadata = excluded.user_metadata, version = excluded.version,
+              updated_at = now(), last_accessed_at = now()
+            returning id`
         : await tx<{ id: string }[]>`
             insert into storage.objects
               (bucket_id, name, owner, owner_id, metadata, user_metadata, version)
-            values (${bucket}, ${name}, ${owner.owner}, ${owner.ownerId}, ${tx.json(metadata)},
-              ${tx.json(userMetadata)}, ${version})
-            ${
-          mode === "upsert"
-            ? tx`on conflict (bucket_id, name) do update set owner = excluded.owner,
-                owner_id = excluded.owner_id, metadata = excluded.metadata,
-                user_metadata = excluded.user_metadata, version = excluded.version,
-                updated_at = now(), last_accessed_at = now()`
-            : tx``
-        }
+            values (${bucket}, ${name}, ${owner.owner}, ${owner.ownerId}, ${meta}, ${user},
+              ${version})
             returning id`;
       if (!rows.length) throw objectNotFound();
       await files.commit(bytes.path, finalPath);
@@ -246,7 +260,10 @@ export async function serveObject(
   return new Response(await fileSlice(path, start, length), { status, headers });
 }
 
-function parseRange(header: string | null, size: number): [number, number] | null | "unsatisfiable" {
+function parseRange(
+  header: string | null,
+  size: number,
+): [number, number] | null | "unsatisfiable" {
   const m = header?.match(/^bytes=(\d*)-(\d*)$/);
   if (!m || (m[1] === "" && m[2] === "")) return null;
   let start: number, end: number;
