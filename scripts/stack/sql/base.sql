@@ -264,3 +264,17 @@ create trigger notify_stack after insert on realtime.messages
   for each row execute function realtime._notify_stack();
 
 create publication supabase_realtime;
+
+-- Schema changes tell the API to reload its catalog, as Supabase's event triggers do for
+-- PostgREST (`NOTIFY pgrst, 'reload schema'`).
+create function extensions.pgrst_ddl_watch() returns event_trigger
+language plpgsql
+as $$
+begin
+  notify pgrst, 'reload schema';
+end;
+$$;
+create event trigger pgrst_ddl_watch on ddl_command_end
+  execute function extensions.pgrst_ddl_watch();
+create event trigger pgrst_drop_watch on sql_drop
+  execute function extensions.pgrst_ddl_watch();
