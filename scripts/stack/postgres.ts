@@ -115,7 +115,11 @@ export async function isPostgresRunning(config: StackConfig): Promise<boolean> {
   // pg_ctl refuses to run as root, so ask as the postgres user when we are root.
   const cmd = [join(config.pgBin, "pg_ctl"), "status", "-D", dataDir(config)];
   const argv = isRoot ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd;
-  const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "null" })
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdout: "null",
+    stderr: "null",
+  })
     .output().catch(() => null);
   return out?.code === 0;
 }

@@ -81,10 +81,9 @@ Deno.test("a provider's 429 fails the task as retryable with its delay and code"
 
 Deno.test("output that breaks the contract is not completed", async () => {
   const { client, calls } = fakeSupabase({ claim_task: claim, fail_task: {} });
-  // deno-lint-ignore no-explicit-any
   await runTask(
     "merge",
-    () => Promise.resolve({ transcript: { segments: "nope" } } as any),
+    () => Promise.resolve({ transcript: { segments: "nope" } } as unknown as StepOutput<"merge">),
     body,
     client,
   );
