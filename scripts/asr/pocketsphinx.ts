@@ -37,8 +37,11 @@ export const DECODER_ARGS = [
 
 /** The decoder reports times in frames of 10 ms. */
 const FRAMES_PER_SECOND = 100;
-/** log(1.0001): PocketSphinx scores are logarithms in base 1.0001. */
-const LN_LOGBASE = Math.log(1.0001);
+/**
+ * Natural log per unit of a `-hypseg` score: scores are logarithms in base 1.0001, printed
+ * shifted right by 10 bits (the decoder's score shift).
+ */
+const LN_PER_SCORE_UNIT = Math.log(1.0001) * 1024;
 /** Sounds the model knows that are not words: sentence marks, pauses, noise. */
 const FILLER = /^(<s>|<\/s>|<sil>|\[[A-Z]+\]|\+\+.*\+\+)$/;
 
@@ -136,7 +139,7 @@ export function parseHypseg(text: string): Map<string, RecognizedWord[]> {
         word: word.toLowerCase(),
         start: Number(entries[i]) / FRAMES_PER_SECOND,
         end: Number(entries[i + 4]) / FRAMES_PER_SECOND,
-        logprob: (Number(entries[i + 2]) / LANGUAGE_WEIGHT) * LN_LOGBASE,
+        logprob: (Number(entries[i + 2]) / LANGUAGE_WEIGHT) * LN_PER_SCORE_UNIT,
       });
     }
     byPiece.set(fields[0], words);

@@ -3,7 +3,7 @@
  * quiet points -> PocketSphinx per piece in parallel -> words and segments on one timeline.
  */
 import { planPieces, SAMPLE_RATE } from "./pieces.ts";
-import { recognizePieces, type RecognizedWord } from "./pocketsphinx.ts";
+import { type RecognizedWord, recognizePieces } from "./pocketsphinx.ts";
 
 /** The upload is not media ffmpeg can turn into audio (garbage, empty, video without sound). */
 export class UnreadableMediaError extends Error {
