@@ -1,0 +1,221 @@
+-- What a user can do to jobs besides inserting them: cancel, retry, delete, share, open a
+-- share link, and read the queue, an estimate and their statistics. authenticated only.
+
+-- The caller's own visible job, locked; not_found otherwise (another user's job included).
+create function private.own_job(job_id uuid) returns public.jobs
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job public.jobs;
+begin
+  select * into job from public.jobs j
+   where j.id = own_job.job_id and j.owner_id = auth.uid() and j.deleted_at is null
+  for update;
+  if not found then
+    perform private.raise_error('not_found', 'job_id');
+  end if;
+  return job;
+end;
+$$;
+
+-- Cancels a job that has not ended; running tasks are told at their next heartbeat.
+create function public.cancel_job(job_id uuid) returns public.jobs
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job public.jobs := private.own_job(job_id);
+begin
+  if job.status not in ('pending', 'processing') then
+    perform private.raise_error('invalid_state', 'status', 'only a pending or processing job can be cancelled');
+  end if;
+  perform private.stop_tasks(job.id);
+  update public.jobs j
+     set status = 'cancelled', error_code = 'cancelled', error_message = private.error_message('cancelled'),
+         stage_message = 'Cancelled', completed_at = now()
+   where j.id = job.id
+  returning * into job;
+  return job;
+end;
+$$;
+
+-- Sends a failed job back to pending with the same settings. Completed tasks are checkpoints
+-- and are not redone; failed and stopped ones start again with fresh attempts.
+create function public.retry_job(job_id uuid) returns public.jobs
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job public.jobs := private.own_job(job_id);
+begin
+  if job.status <> 'failed' then
+    perform private.raise_error('invalid_state', 'status', 'only a failed job can be retried');
+  end if;
+  perform private.reserve_active_slot();
+  update private.tasks t
+     set status = 'pending', attempts = 0, not_before = null, lease = null, request_id = null,
+         progress = 0, error_code = null, error_message = null, error_detail = null
+   where t.job_id = job.id and t.status in ('failed', 'cancelled');
+  update public.jobs j
+     set status = 'pending', attempts = j.attempts + 1, error_code = null, error_message = null,
+         completed_at = null, stage_message = 'Waiting to resume'
+   where j.id = job.id;
+  perform private.plan_steps(job.id);
+  perform private.dispatch_due();
+  select * into job from public.jobs j where j.id = retry_job.job_id;
+  return job;
+end;
+$$;
+
+-- Deletes one of the caller's jobs: hidden at once (and stopped if running), then handed to
+-- the cleanup function, which removes its storage objects and purges the row.
+create function public.delete_job(job_id uuid) returns void
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job public.jobs := private.own_job(job_id);
+begin
+  perform private.stop_tasks(job.id);
+  update public.jobs j
+     set status = case when j.status in ('pending', 'processing') then 'cancelled' else j.status end,
+         error_code = case when j.status in ('pending', 'processing') then 'cancelled' else j.error_code end,
+         deleted_at = now(), expires_at = least(j.expires_at, now())
+   where j.id = job.id;
+  perform private.request_cleanup(array[job.id]);
+end;
+$$;
+
+-- The share link token of one of the caller's jobs (the same token every time).
+create function public.share_job(job_id uuid) returns text
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job public.jobs := private.own_job(job_id);
+  share_token text;
+begin
+  insert into private.job_shares (job_id, token)
+  values (job.id, encode(extensions.gen_random_bytes(24), 'hex'))
+  on conflict do nothing;
+  select s.token into share_token from private.job_shares s where s.job_id = job.id;
+  return share_token;
+end;
+$$;
+
+-- Opens a share link: the caller becomes a viewer of the job (read access to the job, its
+-- outputs and its Realtime topic). Returns the job id.
+create function public.open_shared_job(token text) returns uuid
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  shared_job uuid;
+begin
+  if auth.uid() is null then
+    perform private.raise_error('not_signed_in');
+  end if;
+  select s.job_id into shared_job
+    from private.job_shares s join public.jobs j on j.id = s.job_id
+   where s.token = open_shared_job.token and j.deleted_at is null;
+  if shared_job is null then
+    perform private.raise_error('share_not_found', 'token');
+  end if;
+  insert into private.viewers (job_id, user_id)
+  select shared_job, auth.uid()
+  where not exists (select 1 from public.jobs j where j.id = shared_job and j.owner_id = auth.uid())
+  on conflict do nothing;
+  return shared_job;
+end;
+$$;
+
+-- Whether a submission would be accepted now, for the upload page.
+create function public.queue_status() returns jsonb
+language sql stable security definer set search_path = ''
+as $$
+  with q as (
+    select (select count(*) from public.jobs where status in ('pending', 'processing'))::integer as active,
+           (select active_job_limit from private.settings) as job_limit
+  )
+  select jsonb_build_object('active', active, 'limit', job_limit, 'accepting', active < job_limit,
+    'message', case when active >= job_limit then private.error_message('queue_full') end)
+  from q
+$$;
+
+-- Time remaining for a job the caller can see, from the processing time per media second of
+-- recent completed jobs; without a duration, from recent jobs of a similar size; else a default.
+create function public.estimate_job(job_id uuid) returns jsonb
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  cfg private.settings;
+  job public.jobs;
+  duration numeric;
+  per_second numeric;
+  total numeric;
+  basis text;
+begin
+  select * into cfg from private.settings;
+  if not private.can_view_job(job_id) then
+    perform private.raise_error('not_found', 'job_id');
+  end if;
+  select * into job from public.jobs j where j.id = estimate_job.job_id;
+  if job.status not in ('pending', 'processing') then
+    return jsonb_build_object('seconds_remaining', 0, 'basis', 'finished');
+  end if;
+  duration := (job.media ->> 'duration')::numeric;
+
+  with recent as (
+    select extract(epoch from j.completed_at - j.started_at) as seconds,
+           (j.media ->> 'duration')::numeric as media_seconds, (j.media ->> 'bytes')::numeric as bytes
+    from public.jobs j
+    where j.status = 'completed' and j.cached_from is null and j.started_at is not null
+    order by j.completed_at desc limit 50
+  )
+  select sum(seconds) / nullif(sum(media_seconds), 0) into per_second
+    from recent where media_seconds > 0;
+  if duration > 0 and per_second is not null then
+    total := per_second * duration;
+    basis := 'history';
+  else
+    -- Size buckets: powers of two of megabytes.
+    select avg(extract(epoch from j.completed_at - j.started_at)) into total
+      from (select * from public.jobs j
+            where j.status = 'completed' and j.cached_from is null and j.started_at is not null
+            order by j.completed_at desc limit 200) j
+     where floor(log(2, greatest((j.media ->> 'bytes')::numeric, 1) / 1048576 + 1))
+         = floor(log(2, greatest((job.media ->> 'bytes')::numeric, 1) / 1048576 + 1));
+    basis := 'size_bucket';
+    if total is null and duration > 0 then
+      total := cfg.default_seconds_per_media_second * duration;
+      basis := 'default';
+    end if;
+  end if;
+  if total is null then
+    return jsonb_build_object('seconds_remaining', null, 'basis', 'unknown');
+  end if;
+  return jsonb_build_object(
+    'seconds_remaining', ceil(total * (1 - job.progress / 100.0))::integer, 'basis', basis);
+end;
+$$;
+
+-- The caller's jobs by status, media minutes transcribed, average processing time.
+create function public.my_stats() returns jsonb
+language sql stable security definer set search_path = ''
+as $$
+  with mine as (
+    select * from public.jobs j where j.owner_id = auth.uid() and j.deleted_at is null
+  )
+  select jsonb_build_object(
+    'total', (select count(*) from mine),
+    'by_status', (select jsonb_object_agg(s, (select count(*) from mine where status = s))
+                  from unnest(array['pending', 'processing', 'completed', 'failed', 'cancelled']) s),
+    'media_minutes', (select round(coalesce(sum((media ->> 'duration')::numeric), 0) / 60, 1)
+                      from mine where status = 'completed'),
+    'average_processing_seconds', (select round(avg(extract(epoch from completed_at - started_at)))
+                                   from mine where status = 'completed' and cached_from is null))
+$$;
+
+revoke execute on function public.cancel_job(uuid), public.retry_job(uuid), public.delete_job(uuid),
+  public.share_job(uuid), public.open_shared_job(text), public.queue_status(),
+  public.estimate_job(uuid), public.my_stats()
+  from public, anon;
+grant execute on function public.cancel_job(uuid), public.retry_job(uuid), public.delete_job(uuid),
+  public.share_job(uuid), public.open_shared_job(text), public.queue_status(),
+  public.estimate_job(uuid), public.my_stats()
+  to authenticated;

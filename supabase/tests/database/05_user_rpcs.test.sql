@@ -1,0 +1,89 @@
+-- User RPCs (rule 6): cancel, retry from the last checkpoint, delete, share and open_shared,
+-- queue_status, estimate, stats; RLS for viewers and strangers.
+begin;
+\ir _helpers.sql
+select plan(27);
+
+update private.settings set active_job_limit = 10;
+select tests.new_user() as alice \gset
+select tests.new_user() as bob \gset
+select tests.new_user() as carol \gset
+
+-- Cancel: a processing job; its running task learns it at the next heartbeat.
+select tests.submit(:'alice') as job \gset
+select (tests.task(:'job', 'prepare')).id as t \gset
+select public.claim_task(:'t') ->> 'lease' as lease \gset
+select tests.as_user(:'bob');
+select is(tests.error_of(format('select public.cancel_job(%L)', :'job')) ->> 'hint', 'not_found', 'another user cannot cancel');
+select tests.as_user(:'alice');
+select is((public.cancel_job(:'job')).status, 'cancelled', 'the owner cancels a processing job');
+select is(tests.error_of(format('select public.cancel_job(%L)', :'job')) ->> 'hint', 'invalid_state', 'a cancelled job cannot be cancelled again');
+select tests.as_admin();
+select is(public.heartbeat_task(:'t', :'lease', 0.5, null), '{"continue": false}'::jsonb, 'the running task is told to stop at its heartbeat');
+select is(public.claim_task(:'t'), null, 'a task of a cancelled job cannot be claimed');
+
+-- Retry: resumes from the checkpoint, completed chunks are not redone.
+select tests.submit(:'alice') as job2 \gset
+select tests.run((tests.task(:'job2', 'prepare')).id);
+select tests.run((tests.task(:'job2', 'transcribe', '0')).id);
+select public.claim_task((tests.task(:'job2', 'transcribe', '1')).id) ->> 'lease' as lease \gset
+select public.fail_task((tests.task(:'job2', 'transcribe', '1')).id, :'lease', 'provider_refused', 'bad request', false);
+select tests.as_user(:'alice');
+select is(tests.error_of(format('select public.retry_job(%L)', :'job')) ->> 'hint', 'invalid_state', 'only a failed job can be retried');
+select results_eq(format($$select status, error_code, attempts from public.retry_job(%L)$$, :'job2'),
+  $$values ('pending'::text, null::text, 1)$$, 'retry sends a failed job back to pending');
+select tests.as_admin();
+select results_eq(format($$select step, key, status, attempts from private.tasks where job_id = %L order by step, key$$, :'job2'),
+  $$values ('prepare'::text, ''::text, 'completed'::text, 1), ('transcribe', '0', 'completed', 1),
+    ('transcribe', '1', 'dispatched', 1), ('transcribe', '2', 'dispatched', 1)$$,
+  'completed steps and chunks are kept; the failed and stopped ones run again');
+select is(tests.drive(:'job2'), 'completed', 'the retried job completes');
+select is((select count(*)::int from private.events where task_id = (tests.task(:'job2', 'transcribe', '0')).id and kind = 'task.running'), 1,
+  'the completed chunk ran once');
+
+-- Share: the owner gets a token; a viewer who opens it reads the job and its outputs only.
+select tests.as_user(:'bob');
+select is(tests.error_of(format('select public.share_job(%L)', :'job2')) ->> 'hint', 'not_found', 'only the owner can share');
+select tests.as_user(:'alice');
+select public.share_job(:'job2') as token \gset
+select is(public.share_job(:'job2'), :'token', 'sharing again returns the same token');
+select ok(length(:'token') >= 32, 'the token is long and random');
+select tests.as_admin();
+select is((select count(*)::int from private.job_shares), 1, 'the token is kept in a private table');
+select tests.as_user(:'bob');
+select is((select count(*)::int from public.jobs where id = :'job2'), 0, 'before opening the link, bob sees nothing');
+select is(public.open_shared_job(:'token'), :'job2'::uuid, 'open_shared_job returns the job');
+select results_eq(format($$select (select count(*)::int from public.jobs where id = %1$L), (select count(*)::int from public.job_outputs where job_id = %1$L)$$, :'job2'),
+  $$values (1, 2)$$, 'the viewer reads the job and its outputs');
+select is((select count(*)::int from public.jobs where id = :'job'), 0, 'the viewer sees no other job of the owner');
+select is(tests.error_of(format('select public.cancel_job(%L)', :'job2')) ->> 'hint', 'not_found', 'a viewer cannot change the job');
+select is(tests.error_of($$select public.open_shared_job('nope')$$) ->> 'hint', 'share_not_found', 'a wrong token is refused');
+select tests.as_user(:'carol');
+select is((select count(*)::int from public.job_outputs where job_id = :'job2'), 0, 'a user without the link reads no outputs');
+
+-- Delete: hidden at once, handed to cleanup immediately.
+select tests.as_user(:'alice');
+select public.delete_job(:'job2');
+select is((select count(*)::int from public.jobs where id = :'job2'), 0, 'a deleted job disappears at once');
+select tests.as_admin();
+select is((select convert_from(body, 'UTF8')::jsonb from net.http_request_queue where url like '%/cleanup' order by id desc limit 1),
+  jsonb_build_object('job_ids', jsonb_build_array(:'job2')), 'delete hands the job to the cleanup function');
+
+-- Stats and estimates.
+select tests.as_user(:'alice');
+select is(public.my_stats() - 'average_processing_seconds',
+  '{"total": 1, "by_status": {"pending": 0, "processing": 0, "completed": 0, "failed": 0, "cancelled": 1}, "media_minutes": 0}'::jsonb,
+  'my_stats counts the caller''s visible jobs by status');
+select tests.as_admin();
+update public.jobs set started_at = completed_at - interval '150 seconds' where id = :'job2';
+select tests.submit(:'carol') as job3 \gset
+select tests.as_user(:'carol');
+insert into public.jobs (filename, media) values ('b.mp4', tests.media(:'carol', null, null)) returning id as job4 \gset
+select is(public.estimate_job(:'job3'), '{"seconds_remaining": 120, "basis": "history"}'::jsonb,
+  'estimate: processing seconds per media second of recent jobs times the duration');
+select is(public.estimate_job(:'job4'), '{"seconds_remaining": 150, "basis": "size_bucket"}'::jsonb,
+  'estimate without a duration: recent jobs of the same size bucket');
+select tests.as_user(:'alice');
+select is(tests.error_of(format('select public.estimate_job(%L)', :'job3')) ->> 'hint', 'not_found', 'no estimate for another user''s job');
+select finish();
+rollback;
