@@ -84,7 +84,7 @@ export const StepIO = {
   },
   merge: {
     input: z.object({
-      chunks: z.array(Chunk.extend({ transcript: Transcript })),
+      chunks: z.array(Chunk.extend({ path: z.string().optional(), transcript: Transcript })),
     }),
     output: z.object({ transcript: Transcript }),
   },
