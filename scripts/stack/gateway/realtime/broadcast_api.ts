@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { GatewayContext } from "../context.ts";
-import { HttpError, json } from "../http.ts";
+import { HttpError } from "../http.ts";
 import { authenticate, type Caller } from "../request_role.ts";
 import { probeTopicAccess } from "./authorization.ts";
 import type { Hub } from "./hub.ts";
@@ -39,7 +39,7 @@ export async function handleBroadcastApi(
       if (m.private && !(await mayWrite(m.topic))) continue;
       hub.broadcast(m.topic, m.private === true, { event: m.event, payload: m.payload ?? {} });
     }
-    return json(null, 202);
+    return new Response(null, { status: 202 });
   }
   const single = path.match(/^\/([^/]+)\/events\/([^/]+)$/);
   if (!single) throw new HttpError(404, { message: "not found" });
@@ -55,7 +55,7 @@ export async function handleBroadcastApi(
     });
   }
   hub.broadcast(topic, isPrivate, { event, payload });
-  return json(null, 202);
+  return new Response(null, { status: 202 });
 }
 
 /** Write permission per topic, probed once per request. */

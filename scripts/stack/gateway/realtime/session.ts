@@ -40,7 +40,7 @@ const UserPush = z.looseObject({
 class Channel implements Member {
   readonly subTopic: string;
   access: TopicAccess = NO_ACCESS;
-  expiry: number | undefined;
+  expiry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly session: PhoenixSession,
