@@ -8,7 +8,8 @@ import { stackConfig } from "./stack/config.ts";
 import { buildWeb } from "./web_build.ts";
 
 const config = stackConfig();
-await buildWeb(config.root);
+// The stack first: the build bakes in its anon key; the gateway serves web/dist from disk.
 await start(config);
+await buildWeb(config.root, config.dir);
 console.log(`\nAI-Subs is running: open http://127.0.0.1:${config.apiPort}/`);
 console.log("Stop it with: deno task stack stop");

@@ -8,6 +8,7 @@
 import { start, stop } from "./stack/cli.ts";
 import { stackConfig } from "./stack/config.ts";
 import { join } from "./stack/paths.ts";
+import { buildWeb } from "./web_build.ts";
 
 const root = stackConfig().root;
 const testEnv: Record<string, string> = {
@@ -164,6 +165,8 @@ if (needsStack) {
     }
     for (const [stage, dir] of Object.entries(stackSuites)) {
       if (!wanted.has(stage) || !(await exists(dir))) continue;
+      // The browser tests need web/dist built with this stack's anon key.
+      if (stage === "e2e") await buildWeb(root, config.dir);
       const files = [...Deno.readDirSync(join(root, dir))].filter((e) =>
         e.name.endsWith("_test.ts")
       )
