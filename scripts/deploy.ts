@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { repoRoot } from "./stack/config.ts";
 import { join } from "./stack/paths.ts";
+import { upsertVaultSecretSql } from "./stack/vault_secrets.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -46,17 +47,13 @@ if (await Deno.stat(dotEnv).then(() => true, () => false)) {
 }
 await run(cli, ["functions", "deploy", "--project-ref", ref]);
 const functionsUrl = `https://${ref}.supabase.co/functions/v1`;
-const upsert = (name: string, value: string) =>
-  `select case when exists (select 1 from vault.secrets where name = '${name}')
-     then (select vault.update_secret(id, '${value}') from vault.secrets where name = '${name}')::text
-     else vault.create_secret('${value}', '${name}')::text end;`;
 await run("psql", [
   dbUrl,
   "-v",
   "ON_ERROR_STOP=1",
   "-c",
-  upsert("functions_url", functionsUrl),
+  upsertVaultSecretSql("functions_url", functionsUrl),
   "-c",
-  upsert("service_role_key", serviceKey),
+  upsertVaultSecretSql("service_role_key", serviceKey),
 ]);
 console.log(`deployed to ${functionsUrl}`);

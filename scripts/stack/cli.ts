@@ -6,6 +6,7 @@
 import { type StackConfig, stackConfig } from "./config.ts";
 import { loadOrCreateKeys } from "./keys.ts";
 import { join } from "./paths.ts";
+import { upsertVaultSecretSql } from "./vault_secrets.ts";
 import {
   applyBase,
   dbUrl,
@@ -112,9 +113,7 @@ async function configureVault(config: StackConfig, serviceRoleKey: string) {
     service_role_key: serviceRoleKey,
   };
   const statements = Object.entries(secrets).map(([name, value]) =>
-    `select case when exists (select 1 from vault.secrets where name = '${name}')
-       then (select vault.update_secret(id, '${value}') from vault.secrets where name = '${name}')::text
-       else vault.create_secret('${value}', '${name}')::text end;`
+    upsertVaultSecretSql(name, value)
   );
   await psql(config, [
     "-c",
