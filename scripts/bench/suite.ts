@@ -1,0 +1,34 @@
+/**
+ * The shape every benchmark suite has. `deno task bench` (scripts/bench/main.ts) runs each
+ * suite in scripts/bench/suites.ts against a running stack and merges the figures they
+ * return into bench/results/latest.json. A suite repeats its measurement `ctx.runs` times
+ * itself and reports the median under the documented key (and min/max in `ranges`).
+ */
+import type { StackEnv } from "../testing/stack_env.ts";
+
+export interface BenchContext {
+  /** `--quick`: smaller sizes, same keys, the whole run under 3 minutes. */
+  quick: boolean;
+  /** How many repetitions to take the median of (at least 3). */
+  runs: number;
+  /** The Supabase the suite measures (the local stack unless SUPABASE_* are set). */
+  env: StackEnv;
+  /** Progress lines for the person watching; not part of the results. */
+  log(message: string): void;
+}
+
+export interface BenchResult {
+  /** Key → median figure, e.g. { dispatch_p50_ms: 9.1 }. */
+  figures: Record<string, number>;
+  /** Key → [min, max] over the runs, where the suite repeated the measurement. */
+  ranges?: Record<string, [number, number]>;
+  /** Key → what it is compared to, for the Markdown table, e.g. "≤ 50 ms". */
+  targets?: Record<string, string>;
+  /** Free-form facts worth keeping with the figures (sizes used, EXPLAIN lines). */
+  notes?: string[];
+}
+
+export interface BenchSuite {
+  name: string;
+  run(ctx: BenchContext): Promise<BenchResult>;
+}
