@@ -28,6 +28,8 @@ const stackSuites = {
   conformance: "scripts/conformance",
   integration: "scripts/integration",
   e2e: "scripts/e2e",
+  security: "scripts/security",
+  badinput: "scripts/badinput",
 } as const;
 
 let passed = 0;

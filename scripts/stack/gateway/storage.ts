@@ -19,6 +19,7 @@ import {
   moveObject,
   objectInfo,
   ownerOf,
+  probeInsert,
   removeObjects,
   type Runner,
   serveObject,
@@ -106,6 +107,10 @@ export function createStorage(ctx: GatewayContext): StorageService {
       const { bucket, name } = objectPath(segments.slice(2));
       await findBucket(ctx.admin, bucket);
       const upsert = req.headers.get("x-upsert") === "true";
+      // The token lets anyone holding it write this object later, bypassing RLS; so, like
+      // Storage, sign only for a caller whose policies allow that write now.
+      validateObjectName(name);
+      await probeInsert(run, bucket, name, upsert, caller);
       const token = await signUrlToken(
         secret,
         { url: `${bucket}/${name}`, owner: caller.claims.sub, upsert },

@@ -451,3 +451,37 @@ export async function copyObject(
   );
   return json({ Key: `${toBucket}/${destinationKey}`, Id: id, name: destinationKey });
 }
+
+class ProbeOk extends Error {}
+
+/**
+ * Whether the caller may create (or upsert) this object under RLS, decided as Storage decides
+ * it before a TUS upload or a signed upload URL: the row is inserted as the caller inside a
+ * transaction that is always rolled back. Throws Storage's 403 when a policy refuses.
+ */
+export async function probeInsert(
+  run: Runner,
+  bucket: string,
+  name: string,
+  upsert: boolean,
+  caller: Caller,
+): Promise<void> {
+  const { owner, ownerId } = ownerOf(caller);
+  try {
+    await run(async (tx) => {
+      if (upsert) {
+        await tx`insert into storage.objects (bucket_id, name, owner, owner_id)
+          values (${bucket}, ${name}, ${owner}, ${ownerId})
+          on conflict (bucket_id, name) do update set owner = excluded.owner,
+            owner_id = excluded.owner_id, updated_at = now()`;
+      } else {
+        await tx`insert into storage.objects (bucket_id, name, owner, owner_id)
+          values (${bucket}, ${name}, ${owner}, ${ownerId})`;
+      }
+      throw new ProbeOk();
+    });
+  } catch (e) {
+    if (e instanceof ProbeOk) return;
+    throw fromPgError(e);
+  }
+}

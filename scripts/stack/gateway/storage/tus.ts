@@ -14,7 +14,14 @@ import { asCaller, authenticate, type Caller, requestInfo } from "../request_rol
 import { checkMimeType, checkSize, findBucket, sizeLimit } from "./buckets.ts";
 import { fromPgError, storageError, unauthorizedShape } from "./errors.ts";
 import { md5OfFile, type ObjectFiles } from "./files.ts";
-import { cacheHeader, metadataFor, ownerOf, type Runner, storeObject } from "./objects.ts";
+import {
+  cacheHeader,
+  metadataFor,
+  ownerOf,
+  probeInsert,
+  type Runner,
+  storeObject,
+} from "./objects.ts";
 
 export const TUS_PATH = "/storage/v1/upload/resumable";
 const UPLOAD_EXPIRY_MS = 24 * 3600 * 1000;
@@ -35,7 +42,6 @@ interface UploadMeta {
 }
 
 /** A rolled-back probe: the statement ran (RLS said yes), nothing is kept. */
-class ProbeOk extends Error {}
 
 export function createTus(
   ctx: GatewayContext,
@@ -140,33 +146,6 @@ export function createTus(
       clearInterval(sweep);
     },
   };
-}
-
-async function probeInsert(
-  run: Runner,
-  bucket: string,
-  name: string,
-  upsert: boolean,
-  caller: Caller,
-): Promise<void> {
-  const { owner, ownerId } = ownerOf(caller);
-  try {
-    await run(async (tx) => {
-      if (upsert) {
-        await tx`insert into storage.objects (bucket_id, name, owner, owner_id)
-          values (${bucket}, ${name}, ${owner}, ${ownerId})
-          on conflict (bucket_id, name) do update set owner = excluded.owner,
-            owner_id = excluded.owner_id, updated_at = now()`;
-      } else {
-        await tx`insert into storage.objects (bucket_id, name, owner, owner_id)
-          values (${bucket}, ${name}, ${owner}, ${ownerId})`;
-      }
-      throw new ProbeOk();
-    });
-  } catch (e) {
-    if (e instanceof ProbeOk) return;
-    throw fromPgError(e);
-  }
 }
 
 /** Storage's errors inside a TUS hook become the `{status_code, body}` @tus/server answers with. */
