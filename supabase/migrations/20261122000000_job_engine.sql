@@ -667,9 +667,29 @@ $$;
 -- trigger validates, deduplicates and enforces the global active-job limit; the AFTER INSERT
 -- trigger plans and dispatches the first task (or copies the cached outputs).
 
+-- A language a user may ask for: an ISO 639-1 code (or one of the few ISO 639-3 codes the
+-- speech engines know that have no two-letter code), optionally with region or script subtags
+-- ("pt-BR", "zh-Hant"). A well-formed but unknown code ("zz") is refused here, at submission,
+-- instead of failing later at the provider.
 create function private.is_language(code text) returns boolean
 language sql immutable set search_path = ''
-as $$ select code ~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$' $$;
+as $$
+  select code ~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'
+    and split_part(code, '-', 1) = any (array[
+    'aa', 'ab', 'ae', 'af', 'ak', 'am', 'an', 'ar', 'as', 'av', 'ay', 'az', 'ba', 'be', 'bg', 'bh',
+    'bi', 'bm', 'bn', 'bo', 'br', 'bs', 'ca', 'ce', 'ch', 'co', 'cr', 'cs', 'cu', 'cv', 'cy', 'da',
+    'de', 'dv', 'dz', 'ee', 'el', 'en', 'eo', 'es', 'et', 'eu', 'fa', 'ff', 'fi', 'fj', 'fo', 'fr',
+    'fy', 'ga', 'gd', 'gl', 'gn', 'gu', 'gv', 'ha', 'he', 'hi', 'ho', 'hr', 'ht', 'hu', 'hy', 'hz',
+    'ia', 'id', 'ie', 'ig', 'ii', 'ik', 'io', 'is', 'it', 'iu', 'ja', 'jv', 'ka', 'kg', 'ki', 'kj',
+    'kk', 'kl', 'km', 'kn', 'ko', 'kr', 'ks', 'ku', 'kv', 'kw', 'ky', 'la', 'lb', 'lg', 'li', 'ln',
+    'lo', 'lt', 'lu', 'lv', 'mg', 'mh', 'mi', 'mk', 'ml', 'mn', 'mr', 'ms', 'mt', 'my', 'na', 'nb',
+    'nd', 'ne', 'ng', 'nl', 'nn', 'no', 'nr', 'nv', 'ny', 'oc', 'oj', 'om', 'or', 'os', 'pa', 'pi',
+    'pl', 'ps', 'pt', 'qu', 'rm', 'rn', 'ro', 'ru', 'rw', 'sa', 'sc', 'sd', 'se', 'sg', 'si', 'sk',
+    'sl', 'sm', 'sn', 'so', 'sq', 'sr', 'ss', 'st', 'su', 'sv', 'sw', 'ta', 'te', 'tg', 'th', 'ti',
+    'tk', 'tl', 'tn', 'to', 'tr', 'ts', 'tt', 'tw', 'ty', 'ug', 'uk', 'ur', 'uz', 've', 'vi', 'vo',
+    'wa', 'wo', 'xh', 'yi', 'yo', 'za', 'zh', 'zu',
+    'haw', 'yue', 'ceb', 'fil', 'hmn', 'mni', 'sat'])
+$$;
 
 create function private.is_integer_between(value jsonb, low integer, high integer) returns boolean
 language sql immutable set search_path = ''
@@ -919,6 +939,28 @@ create trigger jobs_start after insert on public.jobs
 -- The SQL entry points of the step functions (service_role only): claim, heartbeat, complete,
 -- fail. A lease (uuid handed out by claim) proves that a caller still owns its task.
 
+-- Lock order, everywhere: a job's row before any of its tasks. The user RPCs (cancel, retry,
+-- delete) lock the job and then stop its tasks; the worker's entry points and the tick, which
+-- start from a task, take the job's lock first too, so the two can never wait on each other.
+-- Returns false when `wait` is false and another transaction holds the job.
+create function private.lock_job_of_task(task_id uuid, wait boolean default true) returns boolean
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job uuid := (select t.job_id from private.tasks t where t.id = lock_job_of_task.task_id);
+begin
+  if job is null then
+    return true;
+  end if;
+  if wait then
+    perform 1 from public.jobs j where j.id = job for no key update;
+  else
+    perform 1 from public.jobs j where j.id = job for no key update skip locked;
+  end if;
+  return found;
+end;
+$$;
+
 -- Takes a dispatched task. Returns null, changing nothing, when the task is not claimable:
 -- done, cancelled, its job terminal, already claimed (duplicate or late delivery), not yet due.
 create function public.claim_task(task_id uuid) returns jsonb
@@ -928,6 +970,7 @@ declare
   task private.tasks;
   job public.jobs;
 begin
+  perform private.lock_job_of_task(claim_task.task_id);
   update private.tasks t
      set status = 'running', lease = gen_random_uuid(), claimed_at = clock_timestamp(),
          heartbeat_at = clock_timestamp(), progress = 0, message = null
@@ -954,13 +997,20 @@ begin
 end;
 $$;
 
--- The running task with this lease, locked; null when the lease is no longer valid.
+-- The running task with this lease, locked (its job first); null when the lease is no longer
+-- valid.
 create function private.leased_task(task_id uuid, lease uuid) returns private.tasks
-language sql security definer set search_path = ''
+language plpgsql security definer set search_path = ''
 as $$
-  select t.* from private.tasks t
+declare
+  task private.tasks;
+begin
+  perform private.lock_job_of_task(leased_task.task_id);
+  select t.* into task from private.tasks t
   where t.id = leased_task.task_id and t.lease = leased_task.lease and t.status = 'running'
-  for update
+  for update;
+  return task;
+end;
 $$;
 
 -- Proof of life with progress (0..1 within the task) and a message. Answers {continue: false}
@@ -1385,13 +1435,19 @@ declare
 begin
   select * into cfg from private.settings;
 
-  -- Claimed, then silent for longer than stale_after_seconds: the function died.
+  -- Claimed, then silent for longer than stale_after_seconds: the function died. Each task is
+  -- locked after its job (see lock_job_of_task) and checked again once locked.
   for item in
-    select t.id, t.heartbeat_at from private.tasks t
+    select t.id from private.tasks t
     where t.status = 'running'
       and t.heartbeat_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds)
-    for update skip locked
   loop
+    continue when not private.lock_job_of_task(item.id, false);
+    select t.id, t.heartbeat_at into item from private.tasks t
+    where t.id = item.id and t.status = 'running'
+      and t.heartbeat_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds)
+    for update skip locked;
+    continue when item.id is null;
     perform private.fail_task_now(item.id, 'stale_heartbeat',
       format('no heartbeat since %s', item.heartbeat_at), true,
       jsonb_build_object('heartbeat_at', item.heartbeat_at));
@@ -1401,14 +1457,21 @@ begin
   -- Sent but never claimed: pg_net reported an error, a timeout or a non-2xx answer, or the
   -- function accepted it and never called claim_task.
   for item in
-    select t.id, t.dispatched_at, r.status_code, r.timed_out, r.error_msg
-    from private.tasks t
+    select t.id from private.tasks t
     left join net._http_response r on r.id = t.request_id
     where t.status = 'dispatched'
       and (r.timed_out or r.error_msg is not null or r.status_code not between 200 and 299
            or t.dispatched_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds))
-    for update of t skip locked
   loop
+    continue when not private.lock_job_of_task(item.id, false);
+    select t.id, t.dispatched_at, r.status_code, r.timed_out, r.error_msg into item
+    from private.tasks t
+    left join net._http_response r on r.id = t.request_id
+    where t.id = item.id and t.status = 'dispatched'
+      and (r.timed_out or r.error_msg is not null or r.status_code not between 200 and 299
+           or t.dispatched_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds))
+    for update of t skip locked;
+    continue when item.id is null;
     perform private.fail_task_now(item.id, 'dispatch_failed',
       coalesce(item.error_msg, 'HTTP ' || item.status_code, 'not claimed since ' || item.dispatched_at),
       true, jsonb_strip_nulls(jsonb_build_object('status_code', item.status_code,
@@ -1439,6 +1502,7 @@ begin
             limit cfg.cleanup_batch_size * cfg.cleanup_batches_per_run) e
     ) numbered group by n order by n
   loop
+    perform 1 from public.jobs j where j.id = any (batch) order by j.id for no key update;
     update private.tasks t set status = 'cancelled', lease = null
      where t.job_id = any (batch) and t.status in ('pending', 'dispatched', 'running');
     update public.jobs j

@@ -2,9 +2,29 @@
 -- trigger validates, deduplicates and enforces the global active-job limit; the AFTER INSERT
 -- trigger plans and dispatches the first task (or copies the cached outputs).
 
+-- A language a user may ask for: an ISO 639-1 code (or one of the few ISO 639-3 codes the
+-- speech engines know that have no two-letter code), optionally with region or script subtags
+-- ("pt-BR", "zh-Hant"). A well-formed but unknown code ("zz") is refused here, at submission,
+-- instead of failing later at the provider.
 create function private.is_language(code text) returns boolean
 language sql immutable set search_path = ''
-as $$ select code ~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$' $$;
+as $$
+  select code ~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'
+    and split_part(code, '-', 1) = any (array[
+    'aa', 'ab', 'ae', 'af', 'ak', 'am', 'an', 'ar', 'as', 'av', 'ay', 'az', 'ba', 'be', 'bg', 'bh',
+    'bi', 'bm', 'bn', 'bo', 'br', 'bs', 'ca', 'ce', 'ch', 'co', 'cr', 'cs', 'cu', 'cv', 'cy', 'da',
+    'de', 'dv', 'dz', 'ee', 'el', 'en', 'eo', 'es', 'et', 'eu', 'fa', 'ff', 'fi', 'fj', 'fo', 'fr',
+    'fy', 'ga', 'gd', 'gl', 'gn', 'gu', 'gv', 'ha', 'he', 'hi', 'ho', 'hr', 'ht', 'hu', 'hy', 'hz',
+    'ia', 'id', 'ie', 'ig', 'ii', 'ik', 'io', 'is', 'it', 'iu', 'ja', 'jv', 'ka', 'kg', 'ki', 'kj',
+    'kk', 'kl', 'km', 'kn', 'ko', 'kr', 'ks', 'ku', 'kv', 'kw', 'ky', 'la', 'lb', 'lg', 'li', 'ln',
+    'lo', 'lt', 'lu', 'lv', 'mg', 'mh', 'mi', 'mk', 'ml', 'mn', 'mr', 'ms', 'mt', 'my', 'na', 'nb',
+    'nd', 'ne', 'ng', 'nl', 'nn', 'no', 'nr', 'nv', 'ny', 'oc', 'oj', 'om', 'or', 'os', 'pa', 'pi',
+    'pl', 'ps', 'pt', 'qu', 'rm', 'rn', 'ro', 'ru', 'rw', 'sa', 'sc', 'sd', 'se', 'sg', 'si', 'sk',
+    'sl', 'sm', 'sn', 'so', 'sq', 'sr', 'ss', 'st', 'su', 'sv', 'sw', 'ta', 'te', 'tg', 'th', 'ti',
+    'tk', 'tl', 'tn', 'to', 'tr', 'ts', 'tt', 'tw', 'ty', 'ug', 'uk', 'ur', 'uz', 've', 'vi', 'vo',
+    'wa', 'wo', 'xh', 'yi', 'yo', 'za', 'zh', 'zu',
+    'haw', 'yue', 'ceb', 'fil', 'hmn', 'mni', 'sat'])
+$$;
 
 create function private.is_integer_between(value jsonb, low integer, high integer) returns boolean
 language sql immutable set search_path = ''

@@ -1,6 +1,28 @@
 -- The SQL entry points of the step functions (service_role only): claim, heartbeat, complete,
 -- fail. A lease (uuid handed out by claim) proves that a caller still owns its task.
 
+-- Lock order, everywhere: a job's row before any of its tasks. The user RPCs (cancel, retry,
+-- delete) lock the job and then stop its tasks; the worker's entry points and the tick, which
+-- start from a task, take the job's lock first too, so the two can never wait on each other.
+-- Returns false when `wait` is false and another transaction holds the job.
+create function private.lock_job_of_task(task_id uuid, wait boolean default true) returns boolean
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job uuid := (select t.job_id from private.tasks t where t.id = lock_job_of_task.task_id);
+begin
+  if job is null then
+    return true;
+  end if;
+  if wait then
+    perform 1 from public.jobs j where j.id = job for no key update;
+  else
+    perform 1 from public.jobs j where j.id = job for no key update skip locked;
+  end if;
+  return found;
+end;
+$$;
+
 -- Takes a dispatched task. Returns null, changing nothing, when the task is not claimable:
 -- done, cancelled, its job terminal, already claimed (duplicate or late delivery), not yet due.
 create function public.claim_task(task_id uuid) returns jsonb
@@ -10,6 +32,7 @@ declare
   task private.tasks;
   job public.jobs;
 begin
+  perform private.lock_job_of_task(claim_task.task_id);
   update private.tasks t
      set status = 'running', lease = gen_random_uuid(), claimed_at = clock_timestamp(),
          heartbeat_at = clock_timestamp(), progress = 0, message = null
@@ -36,13 +59,20 @@ begin
 end;
 $$;
 
--- The running task with this lease, locked; null when the lease is no longer valid.
+-- The running task with this lease, locked (its job first); null when the lease is no longer
+-- valid.
 create function private.leased_task(task_id uuid, lease uuid) returns private.tasks
-language sql security definer set search_path = ''
+language plpgsql security definer set search_path = ''
 as $$
-  select t.* from private.tasks t
+declare
+  task private.tasks;
+begin
+  perform private.lock_job_of_task(leased_task.task_id);
+  select t.* into task from private.tasks t
   where t.id = leased_task.task_id and t.lease = leased_task.lease and t.status = 'running'
-  for update
+  for update;
+  return task;
+end;
 $$;
 
 -- Proof of life with progress (0..1 within the task) and a message. Answers {continue: false}

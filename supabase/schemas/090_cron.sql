@@ -13,13 +13,19 @@ declare
 begin
   select * into cfg from private.settings;
 
-  -- Claimed, then silent for longer than stale_after_seconds: the function died.
+  -- Claimed, then silent for longer than stale_after_seconds: the function died. Each task is
+  -- locked after its job (see lock_job_of_task) and checked again once locked.
   for item in
-    select t.id, t.heartbeat_at from private.tasks t
+    select t.id from private.tasks t
     where t.status = 'running'
       and t.heartbeat_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds)
-    for update skip locked
   loop
+    continue when not private.lock_job_of_task(item.id, false);
+    select t.id, t.heartbeat_at into item from private.tasks t
+    where t.id = item.id and t.status = 'running'
+      and t.heartbeat_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds)
+    for update skip locked;
+    continue when item.id is null;
     perform private.fail_task_now(item.id, 'stale_heartbeat',
       format('no heartbeat since %s', item.heartbeat_at), true,
       jsonb_build_object('heartbeat_at', item.heartbeat_at));
@@ -29,14 +35,21 @@ begin
   -- Sent but never claimed: pg_net reported an error, a timeout or a non-2xx answer, or the
   -- function accepted it and never called claim_task.
   for item in
-    select t.id, t.dispatched_at, r.status_code, r.timed_out, r.error_msg
-    from private.tasks t
+    select t.id from private.tasks t
     left join net._http_response r on r.id = t.request_id
     where t.status = 'dispatched'
       and (r.timed_out or r.error_msg is not null or r.status_code not between 200 and 299
            or t.dispatched_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds))
-    for update of t skip locked
   loop
+    continue when not private.lock_job_of_task(item.id, false);
+    select t.id, t.dispatched_at, r.status_code, r.timed_out, r.error_msg into item
+    from private.tasks t
+    left join net._http_response r on r.id = t.request_id
+    where t.id = item.id and t.status = 'dispatched'
+      and (r.timed_out or r.error_msg is not null or r.status_code not between 200 and 299
+           or t.dispatched_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds))
+    for update of t skip locked;
+    continue when item.id is null;
     perform private.fail_task_now(item.id, 'dispatch_failed',
       coalesce(item.error_msg, 'HTTP ' || item.status_code, 'not claimed since ' || item.dispatched_at),
       true, jsonb_strip_nulls(jsonb_build_object('status_code', item.status_code,
@@ -67,6 +80,7 @@ begin
             limit cfg.cleanup_batch_size * cfg.cleanup_batches_per_run) e
     ) numbered group by n order by n
   loop
+    perform 1 from public.jobs j where j.id = any (batch) order by j.id for no key update;
     update private.tasks t set status = 'cancelled', lease = null
      where t.job_id = any (batch) and t.status in ('pending', 'dispatched', 'running');
     update public.jobs j

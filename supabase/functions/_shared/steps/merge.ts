@@ -1,5 +1,10 @@
-/** merge: the chunks' transcripts stitched into one (see ../merge.ts for how). */
+/**
+ * merge: the chunks' transcripts stitched into one (see ../merge.ts for how). A recording in
+ * which no chunk heard a word ends here as `no_speech`, rather than as empty subtitles the
+ * user would take for a successful job.
+ */
 import type { StepOutput } from "../contract.ts";
+import { StepError } from "../failure.ts";
 import { mergeChunks } from "../merge.ts";
 import type { StepContext } from "../step_runtime.ts";
 
@@ -11,5 +16,10 @@ export function mergeStep(ctx: StepContext<"merge">): Promise<StepOutput<"merge"
     overlapStart: c.overlap_before,
     transcript: c.transcript,
   })));
+  if (!transcript.segments.some((s) => s.text.trim() !== "")) {
+    return Promise.reject(
+      new StepError("no_speech", `no words in ${ctx.input.chunks.length} transcribed chunk(s)`),
+    );
+  }
   return Promise.resolve({ transcript });
 }
