@@ -57,6 +57,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   };
   const env = {
     ...(await readDotEnv(join(dir, ".env"))),
+    ...(ctx.config.functionEnvFile ? await readDotEnv(ctx.config.functionEnvFile) : {}),
     SUPABASE_URL: `http://127.0.0.1:${ctx.config.apiPort}`,
     SUPABASE_ANON_KEY: ctx.keys.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: ctx.keys.serviceRoleKey,

@@ -15,6 +15,7 @@
  * | OPENAI_TRANSCRIBE_MODEL  | whisper-1                  | needs verbose_json support        |
  * | OPENAI_CHAT_MODEL        | gpt-4.1-mini               |                                   |
  * | OFFLINE_ASR_URL          | http://127.0.0.1:54329     | scripts/asr offline server        |
+ * | PROVIDER_TIMEOUT_MS      | 120000                     | per request, any provider         |
  */
 import { z } from "zod";
 import { ProviderError } from "./errors.ts";
@@ -40,6 +41,7 @@ const ProviderEnv = z.object({
   OPENAI_TRANSCRIBE_MODEL: z.string().default(DEFAULT_OPENAI_TRANSCRIBE_MODEL),
   OPENAI_CHAT_MODEL: z.string().default(DEFAULT_OPENAI_CHAT_MODEL),
   OFFLINE_ASR_URL: z.url().default(DEFAULT_OFFLINE_ASR_URL),
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
 });
 type ProviderEnv = z.infer<typeof ProviderEnv>;
 
@@ -54,6 +56,7 @@ export function transcriptionProviderFromEnv(
         name: "offline",
         baseUrl: config.OFFLINE_ASR_URL,
         transcribeModel: "pocketsphinx",
+        ...timeout(config),
       });
     case "openai":
       return openAi(config, "TRANSCRIBE_PROVIDER");
@@ -107,6 +110,7 @@ function gemini(config: ProviderEnv, chosenBy: string): GeminiProvider {
   return new GeminiProvider({
     apiKey: config.GEMINI_API_KEY,
     model: config.GEMINI_MODEL,
+    ...timeout(config),
     ...(config.GEMINI_BASE_URL ? { baseUrl: config.GEMINI_BASE_URL } : {}),
   });
 }
@@ -123,8 +127,14 @@ function openAi(config: ProviderEnv, chosenBy: string): OpenAiProvider {
     baseUrl: config.OPENAI_BASE_URL ?? DEFAULT_OPENAI_BASE_URL,
     transcribeModel: config.OPENAI_TRANSCRIBE_MODEL,
     chatModel: config.OPENAI_CHAT_MODEL,
+    ...timeout(config),
     ...(config.OPENAI_API_KEY ? { apiKey: config.OPENAI_API_KEY } : {}),
   });
+}
+
+/** The per-request timeout when PROVIDER_TIMEOUT_MS sets one (each provider has a default). */
+function timeout(config: ProviderEnv): { timeoutMs?: number } {
+  return config.PROVIDER_TIMEOUT_MS ? { timeoutMs: config.PROVIDER_TIMEOUT_MS } : {};
 }
 
 function parseEnv(env: Record<string, string | undefined>): ProviderEnv {
