@@ -365,7 +365,11 @@ const postgresRestart: ChaosCase = {
     );
     assert(status === "SUBSCRIBED", `realtime after the restart: ${status}`);
     const [second] = await settle(ctx.sql, [job2.id], 60_000);
-    await waitUntil("a realtime message after the restart", async () => heard.length > 0, 10_000);
+    await waitUntil(
+      "a realtime message after the restart",
+      () => Promise.resolve(heard.length > 0),
+      10_000,
+    );
     const recovery = seconds(performance.now() - up);
     await other.client.removeAllChannels();
     other.client.realtime.disconnect();

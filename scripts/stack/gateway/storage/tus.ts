@@ -12,7 +12,7 @@ import type { GatewayContext } from "../context.ts";
 import { HttpError } from "../http.ts";
 import { asCaller, authenticate, type Caller, requestInfo } from "../request_role.ts";
 import { checkMimeType, checkSize, findBucket, sizeLimit } from "./buckets.ts";
-import { fromPgError, storageError, unauthorizedShape } from "./errors.ts";
+import { storageError, unauthorizedShape } from "./errors.ts";
 import { md5OfFile, type ObjectFiles } from "./files.ts";
 import {
   cacheHeader,
