@@ -69,7 +69,7 @@ try {
   for (const c of cases) {
     console.log(`\n--- ${c.name}`);
     const t0 = performance.now();
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const result = await Promise.race([
         c.run({ config, sql, fake, log: (m) => console.log(`    ${m}`) }),
