@@ -7,6 +7,7 @@
 import { type Chunk, Manifest, type StepOutput } from "../contract.ts";
 import { StepError } from "../failure.ts";
 import type { StepContext } from "../step_runtime.ts";
+import { MEDIA_BUCKET } from "../supabase_client.ts";
 import { assertOwnPath, downloadMedia } from "./media.ts";
 import { readWavHeader } from "./wav.ts";
 
@@ -67,13 +68,16 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
         );
       }
     });
-    // Every chunk must exist before fan-out, so a missing one fails now and clearly.
-    const folder = job.media.path.slice(0, job.media.path.lastIndexOf("/"));
-    const { data: listed, error } = await ctx.supabase.storage.from("media").list(folder, {
-      limit: 1000,
-    });
-    if (error) throw new StepError("network_error", `listing ${folder}: ${error.message}`, true);
-    const names = new Set((listed ?? []).map((o) => `${folder}/${o.name}`));
+    // Every chunk must exist before fan-out, so a missing one fails now and clearly. Chunks
+    // may sit in other folders of the owner (an earlier upload reused), so list each folder.
+    const names = new Set<string>();
+    for (const folder of new Set(sorted.map((c) => c.path.slice(0, c.path.lastIndexOf("/"))))) {
+      const { data: listed, error } = await ctx.supabase.storage.from(MEDIA_BUCKET).list(folder, {
+        limit: 1000,
+      });
+      if (error) throw new StepError("network_error", `listing ${folder}: ${error.message}`, true);
+      for (const o of listed ?? []) names.add(`${folder}/${o.name}`);
+    }
     const missing = sorted.filter((c) => !names.has(c.path));
     if (missing.length) {
       throw new StepError(
