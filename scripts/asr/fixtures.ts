@@ -74,6 +74,24 @@ export async function makeSilence(seconds: number, outPath: string): Promise<voi
   ].flat());
 }
 
+/**
+ * A long, cheap recording for chunking and CPU tests: a quiet tone with a little noise,
+ * 16 kHz mono, encoded at a low bitrate as AAC in M4A (moov at the end, as phones write it)
+ * or as MP3. Three hours take well under a minute to make.
+ */
+export async function makeLongAudio(
+  seconds: number,
+  codec: "aac" | "mp3",
+  outPath: string,
+): Promise<void> {
+  await ffmpeg([
+    ["-f", "lavfi", "-i", `sine=frequency=220:sample_rate=16000:duration=${seconds}`],
+    ["-ac", "1"],
+    codec === "aac" ? ["-c:a", "aac", "-b:a", "16k"] : ["-c:a", "libmp3lame", "-b:a", "16k"],
+    [outPath],
+  ].flat());
+}
+
 /** Length of a media file in seconds, as ffprobe reads it from the container. */
 export async function probeDuration(path: string): Promise<number> {
   const out = await run(

@@ -445,6 +445,10 @@ declare
   n_open integer;
   n_new integer;
 begin
+  -- One planner per job at a time. Two transactions completing the last chunks of a fan-out
+  -- at once would otherwise each see the other's chunk still running and neither would plan
+  -- merge; the second one waits here and, in a fresh snapshot, sees both done.
+  perform pg_advisory_xact_lock(hashtext('ai_subs.plan'), hashtext(plan_steps.job_id::text));
   select * into job from public.jobs j where j.id = plan_steps.job_id;
   for s in select * from private.steps order by position loop
     select count(*), count(*) filter (where t.status <> 'completed')
@@ -1587,20 +1591,52 @@ create function private.media_folder(path text) returns text
 language sql immutable set search_path = ''
 as $$ select split_part(path, '/', 1) || '/' || split_part(path, '/', 2) || '/' $$;
 
+-- Every storage path a job references: its media (a manifest or a single file) and the chunks
+-- its prepare step planned (a manifest may point at chunks outside its own folder).
+create function private.job_media_paths(job_id uuid) returns setof text
+language sql stable security definer set search_path = ''
+as $$
+  select j.media ->> 'path' from public.jobs j where j.id = job_media_paths.job_id
+  union
+  select c ->> 'path'
+  from private.tasks t, jsonb_array_elements(t.output -> 'chunks') c
+  where t.job_id = job_media_paths.job_id and t.step = 'prepare' and t.status = 'completed'
+$$;
+
 -- What the cleanup function should remove for each job: the storage folder of its media
--- (`<owner>/<folder>/`), or null when another job that is not being removed still uses it
--- (a resubmission of the same upload).
+-- (`<owner>/<folder>/`) and every path it references outside that folder, leaving out what
+-- another job that is not being removed still uses (a resubmission of the same upload):
+-- prefix is then null and such paths are not listed.
 create function public.cleanup_targets(job_ids uuid[]) returns jsonb
 language sql stable security definer set search_path = ''
 as $$
-  select coalesce(jsonb_agg(jsonb_build_object('job_id', j.id, 'bucket', 'media', 'prefix',
-    case when not exists (
-      select 1 from public.jobs o
-      where o.id <> all (job_ids) and o.deleted_at is null and o.expires_at > now()
-        and o.media ->> 'path' like private.media_folder(j.media ->> 'path') || '%')
-    then private.media_folder(j.media ->> 'path') end)), '[]'::jsonb)
-  from public.jobs j
-  where j.id = any (job_ids) and (j.deleted_at is not null or j.expires_at <= now())
+  with live as (
+    select o.id, private.media_folder(o.media ->> 'path') as folder
+    from public.jobs o
+    where o.deleted_at is null and o.expires_at > now()
+  ),
+  live_paths as (
+    select theirs.path from live, private.job_media_paths(live.id) as theirs(path)
+  ),
+  doomed as (
+    select j.id, private.media_folder(j.media ->> 'path') as folder
+    from public.jobs j
+    where j.id = any (job_ids) and (j.deleted_at is not null or j.expires_at <= now())
+  )
+  select coalesce(jsonb_agg(jsonb_build_object(
+    'job_id', d.id,
+    'bucket', 'media',
+    'prefix', case when not exists (select 1 from live where live.folder = d.folder)
+                    and not exists (select 1 from live_paths lp where lp.path like d.folder || '%')
+                   then d.folder end,
+    'paths', coalesce((
+      select jsonb_agg(mine.path order by mine.path)
+      from private.job_media_paths(d.id) as mine(path)
+      where mine.path not like d.folder || '%'
+        and not exists (select 1 from live where mine.path like live.folder || '%')
+        and not exists (select 1 from live_paths lp where lp.path = mine.path)), '[]'::jsonb))),
+    '[]'::jsonb)
+  from doomed d
 $$;
 
 -- Deletes the rows of jobs whose storage objects are gone (outputs, tasks, viewers and

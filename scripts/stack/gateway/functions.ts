@@ -2,6 +2,10 @@
  * /functions/v1/<name>: every folder of supabase/functions served by its own Deno process
  * (scripts/stack/function_host.ts) with Supabase's env vars plus supabase/functions/.env,
  * verify_jwt from supabase/config.toml, restart after a crash or a wall-clock kill.
+ *
+ * For tests, each (re)start also reads `<stack dir>/functions.env` (or the file named by
+ * STACK_FUNCTION_ENV): overrides such as a provider fake's URL. It writes the process id to `<stack dir>/run/functions/<name>.pid`, so a test can
+ * switch providers or kill a function mid-task (scripts/testing/function_processes.ts).
  */
 import { parse as parseToml } from "smol-toml";
 import { join } from "../paths.ts";
@@ -55,9 +59,9 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   ) as {
     functions?: Record<string, { verify_jwt?: boolean }>;
   };
-  const env = {
-    ...(await readDotEnv(join(dir, ".env"))),
-    ...(ctx.config.functionEnvFile ? await readDotEnv(ctx.config.functionEnvFile) : {}),
+  const pidDir = join(ctx.config.dir, "run", "functions");
+  await Deno.mkdir(pidDir, { recursive: true });
+  const stackEnv = {
     SUPABASE_URL: `http://127.0.0.1:${ctx.config.apiPort}`,
     SUPABASE_ANON_KEY: ctx.keys.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: ctx.keys.serviceRoleKey,
@@ -67,11 +71,24 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   let closing = false;
   const processes = new Map<string, FunctionProcess>();
 
-  function spawn(fp: FunctionProcess) {
-    fp.starts++;
+  // Read at every (re)start, so a restarted process sees the current overrides.
+  const functionEnv = async () => ({
+    ...(await readDotEnv(join(dir, ".env"))),
+    ...(await readDotEnv(ctx.config.functionEnvFile ?? join(ctx.config.dir, "functions.env"))),
+    ...stackEnv,
+  });
+
+  /** Requests from now on wait for the next process to listen. */
+  function notReady(fp: FunctionProcess): () => void {
     let markReady!: () => void;
     fp.ready = new Promise((r) => (markReady = r));
     fp.port = null;
+    return markReady;
+  }
+
+  async function spawn(fp: FunctionProcess, markReady = notReady(fp)) {
+    fp.starts++;
+    const env = await functionEnv();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -89,6 +106,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
       stderr: "inherit",
     }).spawn();
     fp.child = child;
+    await Deno.writeTextFile(join(pidDir, `${fp.name}.pid`), `${child.pid}\n`);
     // The host prints "READY <port>" once; everything else is the function's own log.
     (async () => {
       let buffer = "";
@@ -111,7 +129,8 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
       console.error(
         JSON.stringify({ msg: "function exited; restarting", function: fp.name, code: s.code }),
       );
-      setTimeout(() => !closing && spawn(fp), 200);
+      const markReady = notReady(fp);
+      setTimeout(() => !closing && void spawn(fp, markReady), 200);
     });
   }
 
@@ -127,7 +146,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
         starts: 0,
       };
       processes.set(name, fp);
-      spawn(fp);
+      await spawn(fp);
     }
   }
 

@@ -139,7 +139,8 @@ export async function runTask<S extends StepName>(
   }
 }
 
-function isServiceRole(req: Request): boolean {
+/** Whether the caller presents the service role's JWT (its signature checked by verify_jwt). */
+export function isServiceRole(req: Request): boolean {
   const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
   if (!token) return false;
   try {

@@ -22,3 +22,41 @@ export async function downloadMedia(supabase: SupabaseClient, path: string): Pro
   }
   return data;
 }
+
+/** A short-lived URL a step reads a Storage object through, by HTTP Range. */
+export async function signedMediaUrl(supabase: SupabaseClient, path: string): Promise<string> {
+  const { data, error } = await supabase.storage.from(MEDIA_BUCKET).createSignedUrl(path, 900);
+  if (error || !data?.signedUrl) {
+    const status = (error as { status?: number } | null)?.status ??
+      Number((error as { statusCode?: string } | null)?.statusCode);
+    if (status === 404 || status === 400) {
+      throw new StepError("unreadable_media", `media ${path} is missing: ${error?.message}`);
+    }
+    throw new StepError("network_error", `signing ${path} failed: ${error?.message}`, true);
+  }
+  return data.signedUrl;
+}
+
+/** Bytes `from`..`to` (inclusive, clamped to the object) and the object's total size. */
+export async function readRange(
+  url: string,
+  from: number,
+  to: number,
+): Promise<{ bytes: Uint8Array; size: number }> {
+  const res = await fetch(url, { headers: { Range: `bytes=${from}-${to}` } });
+  if (res.status === 416) {
+    await res.body?.cancel();
+    return { bytes: new Uint8Array(), size: from };
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new StepError(
+      res.status >= 500 ? "network_error" : "unreadable_media",
+      `reading bytes ${from}-${to}: HTTP ${res.status}`,
+      res.status >= 500,
+    );
+  }
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const total = Number(res.headers.get("content-range")?.split("/")[1]);
+  return { bytes, size: Number.isFinite(total) ? total : bytes.length };
+}

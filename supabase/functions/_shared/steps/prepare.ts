@@ -1,13 +1,16 @@
 /**
  * prepare: learn what is to be transcribed. With a chunk manifest (what the web app uploads)
- * the plan is the manifest's, checked; a single uploaded WAV of any length is planned as
- * 10-minute windows cut by byte range in transcribe; any other single file of at most one
- * window is one chunk.
+ * the plan is the manifest's, checked. A single uploaded file of any length (WAV, or any
+ * container mediabunny reads: MP4/M4A, MP3, WebM, Ogg...) is probed for its duration and
+ * planned as windows of at most 10 minutes with overlap, which transcribe cuts out of it
+ * (audio_window.ts): nothing is decoded on the server.
  */
 import { type Chunk, Manifest, type StepOutput } from "../contract.ts";
 import { StepError } from "../failure.ts";
 import type { StepContext } from "../step_runtime.ts";
-import { assertOwnPath, downloadMedia } from "./media.ts";
+import { MEDIA_BUCKET } from "../supabase_client.ts";
+import { probeAudio, urlSource } from "./audio_window.ts";
+import { assertOwnPath, downloadMedia, readRange, signedMediaUrl } from "./media.ts";
 import { readWavHeader } from "./wav.ts";
 
 /** Longest chunk (DESIGN.md: about 10 minutes) and the overlap between neighbours. */
@@ -67,13 +70,16 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
         );
       }
     });
-    // Every chunk must exist before fan-out, so a missing one fails now and clearly.
-    const folder = job.media.path.slice(0, job.media.path.lastIndexOf("/"));
-    const { data: listed, error } = await ctx.supabase.storage.from("media").list(folder, {
-      limit: 1000,
-    });
-    if (error) throw new StepError("network_error", `listing ${folder}: ${error.message}`, true);
-    const names = new Set((listed ?? []).map((o) => `${folder}/${o.name}`));
+    // Every chunk must exist before fan-out, so a missing one fails now and clearly. Chunks
+    // may sit in other folders of the owner (an earlier upload reused), so list each folder.
+    const names = new Set<string>();
+    for (const folder of new Set(sorted.map((c) => c.path.slice(0, c.path.lastIndexOf("/"))))) {
+      const { data: listed, error } = await ctx.supabase.storage.from(MEDIA_BUCKET).list(folder, {
+        limit: 1000,
+      });
+      if (error) throw new StepError("network_error", `listing ${folder}: ${error.message}`, true);
+      for (const o of listed ?? []) names.add(`${folder}/${o.name}`);
+    }
     const missing = sorted.filter((c) => !names.has(c.path));
     if (missing.length) {
       throw new StepError(
@@ -83,30 +89,23 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
     }
     return { duration: source.duration, chunks: sorted };
   }
-  const blob = await downloadMedia(ctx.supabase, job.media.path);
-  const wav = readWavHeader(new Uint8Array(await blob.slice(0, 4096).arrayBuffer()));
-  if (wav) {
-    const duration = (blob.size - wav.dataOffset) / wav.byteRate;
-    if (duration <= 0) throw new StepError("no_speech", "the recording is empty");
-    if (duration > MAX_DURATION_SECONDS) throw new StepError("media_too_long", `${duration} s`);
-    return { duration, chunks: planChunks(job.media.path, duration) };
-  }
-  const duration = job.media.duration ?? null;
-  if (blob.size === 0) throw new StepError("unreadable_media", "the file is empty");
-  if (duration !== null && duration > CHUNK_SECONDS) {
-    throw new StepError(
-      "media_needs_manifest",
-      `a single ${duration} s file that is not WAV cannot be cut on the server (no ffmpeg there)`,
-    );
-  }
-  return {
-    duration: duration ?? CHUNK_SECONDS,
-    chunks: [{
-      index: 0,
-      path: job.media.path,
-      start: 0,
-      end: duration ?? CHUNK_SECONDS,
-      overlap_before: 0,
-    }],
-  };
+  // A single file: its duration from the WAV header, or from the container through
+  // mediabunny (only the index is read, by range); then 10-minute windows that transcribe cuts.
+  const url = await signedMediaUrl(ctx.supabase, job.media.path);
+  const duration = await probeDuration(url);
+  if (duration > MAX_DURATION_SECONDS) throw new StepError("media_too_long", `${duration} s`);
+  ctx.progress(0.8, "Planning chunks");
+  return { duration, chunks: planChunks(job.media.path, duration) };
+}
+
+/** Seconds of audio in a single uploaded file, read by range through `url`. */
+export async function probeDuration(url: string): Promise<number> {
+  const head = await readRange(url, 0, 4095);
+  if (head.size === 0) throw new StepError("unreadable_media", "the file is empty");
+  const wav = readWavHeader(head.bytes);
+  const duration = wav
+    ? (head.size - wav.dataOffset) / wav.byteRate
+    : (await probeAudio(urlSource(url))).duration;
+  if (!(duration > 0)) throw new StepError("no_speech", "the recording is empty");
+  return duration;
 }

@@ -3,7 +3,8 @@ import type { StepOutput } from "../contract.ts";
 import { transcriptionProviderFromEnv } from "../providers/config.ts";
 import type { StepContext } from "../step_runtime.ts";
 import type { Transcript } from "../transcript.ts";
-import { downloadMedia } from "./media.ts";
+import { cutAudioWindow, urlSource } from "./audio_window.ts";
+import { downloadMedia, readRange, signedMediaUrl } from "./media.ts";
 import { readWavHeader, wavFile } from "./wav.ts";
 
 const MIME_BY_EXTENSION: Record<string, string> = {
@@ -31,30 +32,72 @@ export function shiftTranscript(t: Transcript, offset: number): Transcript {
   };
 }
 
+/** The audio of one chunk and where it starts and ends in the recording. */
+interface ChunkAudio {
+  audio: Uint8Array;
+  mimeType: string;
+  filename: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * A chunk the browser uploaded is a file of its own; a window of a single long upload is cut
+ * out of it here, reading only its byte range (WAV) or its packets (anything else).
+ */
+async function chunkAudio(ctx: StepContext<"transcribe">): Promise<ChunkAudio> {
+  const { chunk } = ctx.input;
+  const { media } = ctx.claim.job;
+  const filename = chunk.path.split("/").pop() ?? "chunk";
+  const whole = chunk.start === 0 && (media.duration ?? Infinity) <= chunk.end + 0.5;
+  if (chunk.path !== media.path || whole) {
+    const blob = await downloadMedia(ctx.supabase, chunk.path);
+    const audio = new Uint8Array(await blob.arrayBuffer());
+    const extension = filename.split(".").pop()?.toLowerCase() ?? "";
+    const mimeType = readWavHeader(audio.subarray(0, 4096))
+      ? "audio/wav"
+      : MIME_BY_EXTENSION[extension] ?? (blob.type || "application/octet-stream");
+    return { audio, mimeType, filename, start: chunk.start, end: chunk.end };
+  }
+  const url = await signedMediaUrl(ctx.supabase, chunk.path);
+  const head = await readRange(url, 0, 4095);
+  const wav = readWavHeader(head.bytes);
+  if (wav) {
+    // Block-aligned byte range of the window.
+    const from = wav.dataOffset + Math.floor(chunk.start * wav.sampleRate) * wav.blockAlign;
+    const to = wav.dataOffset + Math.floor(chunk.end * wav.sampleRate) * wav.blockAlign;
+    const pcm = await readRange(url, from, Math.min(to, head.size) - 1);
+    return {
+      audio: wavFile(wav, pcm.bytes),
+      mimeType: "audio/wav",
+      filename: `${filename}.${chunk.index}.wav`,
+      start: chunk.start,
+      end: chunk.start + pcm.bytes.length / wav.byteRate,
+    };
+  }
+  const window = await cutAudioWindow(urlSource(url), chunk.start, chunk.end);
+  return {
+    audio: window.bytes,
+    mimeType: window.mimeType,
+    filename: `${filename}.${chunk.index}.${window.extension}`,
+    start: window.start,
+    end: window.end,
+  };
+}
+
 export async function transcribeStep(
   ctx: StepContext<"transcribe">,
 ): Promise<StepOutput<"transcribe">> {
   const { chunk } = ctx.input;
   const { options } = ctx.claim.job;
-  ctx.progress(0.05, `Downloading chunk ${chunk.index + 1}`);
-  const blob = await downloadMedia(ctx.supabase, chunk.path);
-  let audio: Uint8Array = new Uint8Array(await blob.arrayBuffer());
-  const extension = chunk.path.split(".").pop()?.toLowerCase() ?? "";
-  const wav = readWavHeader(audio.subarray(0, 4096));
-  // A window of a single long WAV: cut it by byte range (block-aligned).
-  if (wav && (chunk.start > 0 || (audio.length - wav.dataOffset) / wav.byteRate > chunk.end + 1)) {
-    const from = wav.dataOffset + Math.floor(chunk.start * wav.sampleRate) * wav.blockAlign;
-    const to = wav.dataOffset + Math.floor(chunk.end * wav.sampleRate) * wav.blockAlign;
-    audio = wavFile(wav, audio.subarray(from, Math.min(to, audio.length)));
-  }
+  ctx.progress(0.05, `Reading chunk ${chunk.index + 1}`);
+  const piece = await chunkAudio(ctx);
   ctx.progress(0.2, `Transcribing chunk ${chunk.index + 1}`);
   const provider = transcriptionProviderFromEnv();
   const transcript = await provider.transcribe({
-    audio,
-    mimeType: wav
-      ? "audio/wav"
-      : MIME_BY_EXTENSION[extension] ?? blob.type ?? "application/octet-stream",
-    filename: chunk.path.split("/").pop() ?? "chunk",
+    audio: piece.audio,
+    mimeType: piece.mimeType,
+    filename: piece.filename,
     language: options.language === "auto" ? undefined : options.language,
     speakers: {
       num: options.num_speakers ?? undefined,
@@ -64,6 +107,6 @@ export async function transcribeStep(
     signal: ctx.signal,
   });
   return {
-    transcript: { ...shiftTranscript(transcript, chunk.start), duration: chunk.end - chunk.start },
+    transcript: { ...shiftTranscript(transcript, piece.start), duration: piece.end - piece.start },
   };
 }

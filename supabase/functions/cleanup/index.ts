@@ -1,0 +1,3 @@
+import { cleanupHandler } from "../_shared/cleanup.ts";
+
+Deno.serve(cleanupHandler());
