@@ -1,0 +1,12 @@
+/**
+ * Every suite `deno task bench` runs, in order (background suites run alongside the others).
+ * More modules join this array as they are written (step CPU, browser figures).
+ */
+import { cronPoll } from "./cron_poll.ts";
+import { dispatch } from "./dispatch.ts";
+import type { BenchSuite } from "./suite.ts";
+
+export const suites: BenchSuite[] = [
+  cronPoll,
+  dispatch,
+];
