@@ -4,9 +4,15 @@
  */
 import { cronPoll } from "./cron_poll.ts";
 import { dispatch } from "./dispatch.ts";
+import { parallel } from "./parallel.ts";
+import { pipeline } from "./pipeline.ts";
+import { realtime } from "./realtime.ts";
 import type { BenchSuite } from "./suite.ts";
 
 export const suites: BenchSuite[] = [
   cronPoll,
   dispatch,
+  pipeline,
+  parallel,
+  realtime,
 ];

@@ -1036,6 +1036,12 @@ begin
   if task.id is null then
     return jsonb_build_object('ok', false, 'reason', 'stale_lease');
   end if;
+  -- One completion of a job at a time: of concurrent fan-in completions (the chunks of
+  -- transcribe), the last must see the others committed when it plans the next step, or each
+  -- sees the others still running, none plans it and the job stalls. The statements after
+  -- this lock see what the sessions that held it committed. Task first, then job: the order
+  -- heartbeat_task takes them in.
+  perform 1 from public.jobs j where j.id = task.job_id for update;
   problem := private.output_problem(task.step, output);
   if problem is not null then
     return jsonb_build_object('ok', false, 'reason', 'malformed_output', 'failure',
