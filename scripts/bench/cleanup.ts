@@ -51,6 +51,7 @@ export const cleanup: BenchSuite = {
 
       const [liveJob] = await sql<{ id: string }[]>`
         select id from public.jobs where owner_id = ${live[0]} limit 1`;
+      const longestBy = new Map<string, number>();
       let probing = true;
       const probeMs: number[] = [];
       const claims = JSON.stringify({ sub: live[0], role: "authenticated" });
@@ -74,16 +75,19 @@ export const cleanup: BenchSuite = {
         for (let run = 0; run < ctx.runs; run++) {
           let removed = 0;
           let longest = 0;
-          const timed = async <T>(statement: () => Promise<T>): Promise<T> => {
+          const timed = async <T>(kind: string, statement: () => Promise<T>): Promise<T> => {
             const t0 = performance.now();
             const result = await statement();
-            longest = Math.max(longest, performance.now() - t0);
+            const ms = performance.now() - t0;
+            longest = Math.max(longest, ms);
+            longestBy.set(kind, Math.max(longestBy.get(kind) ?? 0, ms));
             return result;
           };
           const t0 = performance.now();
           while (removed < perRun) {
-            const [{ handed }] = await timed(() =>
-              sql<{ handed: number }[]>`select public.expire_jobs() as handed`
+            const [{ handed }] = await timed(
+              "expire_jobs",
+              () => sql<{ handed: number }[]>`select public.expire_jobs() as handed`,
             );
             if (handed === 0) break;
             const ids = (await sql<{ id: string }[]>`
@@ -91,9 +95,14 @@ export const cleanup: BenchSuite = {
               order by expires_at, id limit ${handed}`).map((r) => r.id);
             for (let i = 0; i < ids.length; i += batch) {
               const part = ids.slice(i, i + batch);
-              await timed(() => sql`select public.cleanup_targets(${part}::uuid[])`);
-              const [{ purged }] = await timed(() =>
-                sql<{ purged: number }[]>`select public.purge_jobs(${part}::uuid[]) as purged`
+              await timed(
+                "cleanup_targets",
+                () => sql`select public.cleanup_targets(${part}::uuid[])`,
+              );
+              const [{ purged }] = await timed(
+                "purge_jobs",
+                () =>
+                  sql<{ purged: number }[]>`select public.purge_jobs(${part}::uuid[]) as purged`,
               );
               removed += purged;
             }
@@ -109,6 +118,11 @@ export const cleanup: BenchSuite = {
       });
       probing = false;
       await probe;
+      notes.push(
+        `longest single statement by kind: ${
+          [...longestBy].map(([k, ms]) => `${k} ${round(ms)} ms`).join(", ")
+        }.`,
+      );
       const [{ left }] = await sql<{ left: number }[]>`
         select count(*)::int as left from public.jobs where owner_id = any(${owners}::uuid[])`;
       notes.push(

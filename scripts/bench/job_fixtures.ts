@@ -68,8 +68,10 @@ export async function prepareUploads(): Promise<BenchUploads> {
  * fresh media hash, so deduplication never answers from a cached result.
  */
 export async function submitJob(uploads: BenchUploads, chunks: 1 | 6): Promise<string> {
-  const sha256 = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) =>
-    b.toString(16).padStart(2, "0")).join("");
+  const sha256 = Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
   const { data, error } = await uploads.client.from("jobs").insert({
     filename: `bench-${chunks}.mp4`,
     media: { path: uploads.manifestPath(chunks), bytes: 1000, sha256, duration: chunks * 600 },

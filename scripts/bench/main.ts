@@ -90,7 +90,10 @@ async function runSuite(
   } catch (e) {
     const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
     ctx.log(`${suite.name}: FAILED after ${seconds()} s: ${error}`);
-    return { outcome: { name: suite.name, ok: false, seconds: seconds(), error, notes: [] }, result: null };
+    return {
+      outcome: { name: suite.name, ok: false, seconds: seconds(), error, notes: [] },
+      result: null,
+    };
   }
 }
 
@@ -179,9 +182,7 @@ async function main(): Promise<number> {
     const markdown = options.out.replace(/\.json$/, "") + ".md";
     await Deno.writeTextFile(markdown, renderMarkdown(doc));
     log(
-      `wrote ${options.out} and ${markdown} in ${
-        Math.round((performance.now() - began) / 1000)
-      } s`,
+      `wrote ${options.out} and ${markdown} in ${Math.round((performance.now() - began) / 1000)} s`,
     );
     const missed = Object.entries(doc.met).filter(([, ok]) => !ok).map(([k]) => k);
     if (missed.length) log(`targets not met: ${missed.join(", ")}`);

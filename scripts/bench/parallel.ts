@@ -28,20 +28,24 @@ export const parallel: BenchSuite = {
     try {
       const uploads = await prepareUploads();
       const timeJob = async (perJob: number): Promise<number> =>
-        await withSettings(sql, { per_job_parallelism: perJob, active_job_limit: 1000 }, async () => {
-          const before = provider.requests.length;
-          provider.script(
-            ...Array.from({ length: CHUNKS }, () => ({ kind: "ok" as const, latencyMs })),
-          );
-          const id = await submitJob(uploads, CHUNKS);
-          await waitForJobs(sql, [id], 20 * latencyMs + 60_000);
-          assertProviderUsed(provider, before, CHUNKS);
-          if (provider.pending !== 0) throw new Error("scripted latencies were not all used");
-          const [{ seconds }] = await sql<{ seconds: number }[]>`
+        await withSettings(
+          sql,
+          { per_job_parallelism: perJob, active_job_limit: 1000 },
+          async () => {
+            const before = provider.requests.length;
+            provider.script(
+              ...Array.from({ length: CHUNKS }, () => ({ kind: "ok" as const, latencyMs })),
+            );
+            const id = await submitJob(uploads, CHUNKS);
+            await waitForJobs(sql, [id], 20 * latencyMs + 60_000);
+            assertProviderUsed(provider, before, CHUNKS);
+            if (provider.pending !== 0) throw new Error("scripted latencies were not all used");
+            const [{ seconds }] = await sql<{ seconds: number }[]>`
             select extract(epoch from completed_at - created_at) as seconds
             from public.jobs where id = ${id}`;
-          return Number(seconds);
-        });
+            return Number(seconds);
+          },
+        );
       for (let run = 0; run < ctx.runs; run++) {
         const sequential = await timeJob(1);
         const parallelSeconds = await timeJob(CHUNKS);

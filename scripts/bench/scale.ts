@@ -57,25 +57,27 @@ export const scale: BenchSuite = {
         r.map((l) => String(Object.values(l)[0]).trim()).join(" / ");
       notes.push(`EXPLAIN page: ${planText(plans.list as unknown as Record<string, unknown>[])}`);
       notes.push(`EXPLAIN count: ${planText(plans.count as unknown as Record<string, unknown>[])}`);
-      for (const [name, query] of [
-        [
-          "active-job limit (every insert)",
-          `select count(*) from public.jobs where status in ('pending', 'processing')`,
-        ],
-        [
-          "dispatch_due candidates (every tick)",
-          `select t.id from private.tasks t join public.jobs j on j.id = t.job_id
+      for (
+        const [name, query] of [
+          [
+            "active-job limit (every insert)",
+            `select count(*) from public.jobs where status in ('pending', 'processing')`,
+          ],
+          [
+            "dispatch_due candidates (every tick)",
+            `select t.id from private.tasks t join public.jobs j on j.id = t.job_id
            join private.steps s on s.step = t.step
            where t.status = 'pending' and (t.not_before is null or t.not_before <= now())
              and j.status in ('pending', 'processing') and j.deleted_at is null
            order by j.created_at, s.position, t.chunk_index nulls first, t.key`,
-        ],
-        [
-          "retention (every hour)",
-          `select j.id from public.jobs j where j.expires_at <= now()
+          ],
+          [
+            "retention (every hour)",
+            `select j.id from public.jobs j where j.expires_at <= now()
            order by j.expires_at, j.id limit 200`,
-        ],
-      ]) {
+          ],
+        ]
+      ) {
         const plan = await sql.unsafe(`explain (costs off) ${query}`);
         notes.push(`EXPLAIN ${name}: ${planText(plan as unknown as Record<string, unknown>[])}`);
       }
