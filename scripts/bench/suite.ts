@@ -4,6 +4,7 @@
  * return into bench/results/latest.json. A suite repeats its measurement `ctx.runs` times
  * itself and reports the median under the documented key (and min/max in `ranges`).
  */
+import type { FakeServer } from "../fakes/fake_server.ts";
 import type { StackEnv } from "../testing/stack_env.ts";
 
 export interface BenchContext {
@@ -15,6 +16,14 @@ export interface BenchContext {
   env: StackEnv;
   /** Progress lines for the person watching; not part of the results. */
   log(message: string): void;
+  /**
+   * The OpenAI-compatible fake the stack's step functions transcribe with, when the runner
+   * started the stack wired to it (TRANSCRIBE_PROVIDER=openai, OPENAI_BASE_URL=its url).
+   * Suites script its latency per request; absent when the stack was not started by the bench.
+   */
+  provider?: FakeServer;
+  /** Root URL of the offline transcription server (scripts/asr), when known. */
+  offlineAsrUrl?: string;
 }
 
 export interface BenchResult {
@@ -30,5 +39,11 @@ export interface BenchResult {
 
 export interface BenchSuite {
   name: string;
+  /**
+   * Runs alongside the other suites instead of after them: for a figure that machine load
+   * cannot move (e.g. a poller with a one-minute schedule), so its waiting is not added to
+   * the run's duration. The runner starts it first and awaits it after the last suite.
+   */
+  background?: boolean;
   run(ctx: BenchContext): Promise<BenchResult>;
 }

@@ -445,10 +445,6 @@ declare
   n_open integer;
   n_new integer;
 begin
-  -- One planner per job at a time. Two transactions completing the last chunks of a fan-out
-  -- at once would otherwise each see the other's chunk still running and neither would plan
-  -- merge; the second one waits here and, in a fresh snapshot, sees both done.
-  perform pg_advisory_xact_lock(hashtext('ai_subs.plan'), hashtext(plan_steps.job_id::text));
   select * into job from public.jobs j where j.id = plan_steps.job_id;
   for s in select * from private.steps order by position loop
     select count(*), count(*) filter (where t.status <> 'completed')
@@ -946,6 +942,8 @@ create trigger jobs_start after insert on public.jobs
 -- Lock order, everywhere: a job's row before any of its tasks. The user RPCs (cancel, retry,
 -- delete) lock the job and then stop its tasks; the worker's entry points and the tick, which
 -- start from a task, take the job's lock first too, so the two can never wait on each other.
+-- It also puts a job's completions in a row: of the chunks of a fan-out finishing at once, the
+-- last sees the others committed when it plans the next step (else none plans it).
 -- Returns false when `wait` is false and another transaction holds the job.
 create function private.lock_job_of_task(task_id uuid, wait boolean default true) returns boolean
 language plpgsql security definer set search_path = ''

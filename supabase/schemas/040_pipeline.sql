@@ -68,10 +68,6 @@ declare
   n_open integer;
   n_new integer;
 begin
-  -- One planner per job at a time. Two transactions completing the last chunks of a fan-out
-  -- at once would otherwise each see the other's chunk still running and neither would plan
-  -- merge; the second one waits here and, in a fresh snapshot, sees both done.
-  perform pg_advisory_xact_lock(hashtext('ai_subs.plan'), hashtext(plan_steps.job_id::text));
   select * into job from public.jobs j where j.id = plan_steps.job_id;
   for s in select * from private.steps order by position loop
     select count(*), count(*) filter (where t.status <> 'completed')

@@ -4,6 +4,8 @@
 -- Lock order, everywhere: a job's row before any of its tasks. The user RPCs (cancel, retry,
 -- delete) lock the job and then stop its tasks; the worker's entry points and the tick, which
 -- start from a task, take the job's lock first too, so the two can never wait on each other.
+-- It also puts a job's completions in a row: of the chunks of a fan-out finishing at once, the
+-- last sees the others committed when it plans the next step (else none plans it).
 -- Returns false when `wait` is false and another transaction holds the job.
 create function private.lock_job_of_task(task_id uuid, wait boolean default true) returns boolean
 language plpgsql security definer set search_path = ''

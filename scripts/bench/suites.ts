@@ -1,0 +1,24 @@
+/**
+ * Every suite `deno task bench` runs, in order (background suites run alongside the others).
+ * More modules join this array as they are written (step CPU, browser figures).
+ */
+import { cleanup } from "./cleanup.ts";
+import { cronPoll } from "./cron_poll.ts";
+import { dispatch } from "./dispatch.ts";
+import { offlineWer } from "./offline_wer.ts";
+import { parallel } from "./parallel.ts";
+import { pipeline } from "./pipeline.ts";
+import { realtime } from "./realtime.ts";
+import { scale } from "./scale.ts";
+import type { BenchSuite } from "./suite.ts";
+
+export const suites: BenchSuite[] = [
+  cronPoll,
+  dispatch,
+  pipeline,
+  parallel,
+  realtime,
+  scale,
+  cleanup,
+  offlineWer,
+];
