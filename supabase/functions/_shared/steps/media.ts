@@ -23,6 +23,9 @@ export async function downloadMedia(supabase: SupabaseClient, path: string): Pro
   return data;
 }
 
+/** How much of a file's start is read to recognise it (an ID3 tag with cover art included). */
+export const HEAD_BYTES = 64 * 1024;
+
 /** A short-lived URL a step reads a Storage object through, by HTTP Range. */
 export async function signedMediaUrl(supabase: SupabaseClient, path: string): Promise<string> {
   const { data, error } = await supabase.storage.from(MEDIA_BUCKET).createSignedUrl(path, 900);

@@ -4,7 +4,8 @@ import { transcriptionProviderFromEnv } from "../providers/config.ts";
 import type { StepContext } from "../step_runtime.ts";
 import type { Transcript } from "../transcript.ts";
 import { cutAudioWindow, urlSource } from "./audio_window.ts";
-import { downloadMedia, readRange, signedMediaUrl } from "./media.ts";
+import { downloadMedia, HEAD_BYTES, readRange, signedMediaUrl } from "./media.ts";
+import { mp3Layout, mp3Window, mp3WindowRange } from "./mp3_frames.ts";
 import { readWavHeader, wavFile } from "./wav.ts";
 
 const MIME_BY_EXTENSION: Record<string, string> = {
@@ -33,7 +34,7 @@ export function shiftTranscript(t: Transcript, offset: number): Transcript {
 }
 
 /** The audio of one chunk and where it starts and ends in the recording. */
-interface ChunkAudio {
+export interface ChunkAudio {
   audio: Uint8Array;
   mimeType: string;
   filename: string;
@@ -60,26 +61,52 @@ async function chunkAudio(ctx: StepContext<"transcribe">): Promise<ChunkAudio> {
     return { audio, mimeType, filename, start: chunk.start, end: chunk.end };
   }
   const url = await signedMediaUrl(ctx.supabase, chunk.path);
-  const head = await readRange(url, 0, 4095);
+  return await readWindow(url, chunk.start, chunk.end, `${filename}.${chunk.index}`);
+}
+
+/**
+ * The window `start`..`end` of the recording at `url`, reading only what it needs: a byte
+ * range of PCM (WAV) or of frames (MP3), else the container's index and the window's packets.
+ */
+export async function readWindow(
+  url: string,
+  start: number,
+  end: number,
+  name: string,
+): Promise<ChunkAudio> {
+  const head = await readRange(url, 0, HEAD_BYTES - 1);
   const wav = readWavHeader(head.bytes);
+  const mp3 = wav ? null : mp3Layout(head.bytes, head.size);
+  if (mp3) {
+    const [from, to] = mp3WindowRange(mp3, start, end);
+    const range = await readRange(url, from, Math.min(to, head.size - 1));
+    const window = mp3Window(mp3, range.bytes, from, start);
+    return {
+      audio: window.bytes,
+      mimeType: "audio/mpeg",
+      filename: `${name}.mp3`,
+      start: window.start,
+      end: window.end,
+    };
+  }
   if (wav) {
     // Block-aligned byte range of the window.
-    const from = wav.dataOffset + Math.floor(chunk.start * wav.sampleRate) * wav.blockAlign;
-    const to = wav.dataOffset + Math.floor(chunk.end * wav.sampleRate) * wav.blockAlign;
+    const from = wav.dataOffset + Math.floor(start * wav.sampleRate) * wav.blockAlign;
+    const to = wav.dataOffset + Math.floor(end * wav.sampleRate) * wav.blockAlign;
     const pcm = await readRange(url, from, Math.min(to, head.size) - 1);
     return {
       audio: wavFile(wav, pcm.bytes),
       mimeType: "audio/wav",
-      filename: `${filename}.${chunk.index}.wav`,
-      start: chunk.start,
-      end: chunk.start + pcm.bytes.length / wav.byteRate,
+      filename: `${name}.wav`,
+      start,
+      end: start + pcm.bytes.length / wav.byteRate,
     };
   }
-  const window = await cutAudioWindow(urlSource(url), chunk.start, chunk.end);
+  const window = await cutAudioWindow(urlSource(url), start, end);
   return {
     audio: window.bytes,
     mimeType: window.mimeType,
-    filename: `${filename}.${chunk.index}.${window.extension}`,
+    filename: `${name}.${window.extension}`,
     start: window.start,
     end: window.end,
   };
