@@ -16,7 +16,7 @@ export function noticeCompletion(filename: string, promptHost: HTMLElement): voi
     return;
   }
   if (Notification.permission === "denied" || localStorage.getItem(NOT_NOW_KEY) === "1") return;
-  if (promptHost.querySelector(".notify-prompt")) return;
+  if (document.querySelector(".notify-prompt")) return;
   const prompt = h(
     "div",
     { className: "notify-prompt", attrs: { role: "group", "aria-label": "Notifications" } },

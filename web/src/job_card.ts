@@ -192,7 +192,10 @@ function actions(job: JobRow, extras: CardExtras, on: CardHandlers): HTMLElement
   }
   if (extras.readOnly) return box;
   if (isActive(job)) box.append(actionButton("Cancel", () => on.cancel(job), name, "secondary"));
-  if (job.status === "failed") box.append(actionButton("Retry", () => on.retry(job), name));
+  // Failed: retry_job resumes from the last checkpoint; cancelled: run again as a new job.
+  if (job.status === "failed" || job.status === "cancelled") {
+    box.append(actionButton("Retry", () => on.retry(job), name));
+  }
   box.append(actionButton("Share", () => on.share(job), name, "secondary"));
   box.append(actionButton("Delete", () => on.remove(job), name, "danger"));
   return box;

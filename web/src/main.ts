@@ -59,7 +59,12 @@ const handlers: CardHandlers = {
     if (job.status === "failed") {
       await act(job, () => runAction("retry", job.id), "sent again with the same settings");
     } else {
-      await act(job, () => resubmit(job).then(() => {}), "submitted again with the same settings");
+      await act(job, async () => {
+        const newId = await resubmit(job);
+        // Same recording: the file chosen in this tab still belongs to the new job.
+        const media = localMedia.get(job.id);
+        if (media) localMedia.set(newId, media);
+      }, "submitted again with the same settings");
     }
   },
   async remove(job) {
@@ -134,7 +139,8 @@ const panel = new JobsPanel(scrim, handlers, {
   statusChanged(job, before) {
     announce(`${job.filename}: ${statusText(job)}`);
     if (job.status === "completed" && (before === "pending" || before === "processing")) {
-      noticeCompletion(job.filename, $("notify-host"));
+      // Where the user is looking: inside the open drawer (which holds the focus) or the page.
+      noticeCompletion(job.filename, $(panel.isOpen ? "drawer-notify-host" : "notify-host"));
     }
   },
   freshness(fresh) {

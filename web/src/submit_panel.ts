@@ -165,6 +165,7 @@ export class SubmitPanel {
       return;
     }
     this.#formError.textContent = "";
+    this.#show("Checking that the system has room…", "info");
     // Refused before any byte is read or uploaded when the system is full.
     try {
       const queue = await queueStatus();
