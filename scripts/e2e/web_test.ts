@@ -97,7 +97,9 @@ function lowContrast(page: Page): Promise<string[]> {
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       const el = n.parentElement;
-      if (!el || !n.textContent?.trim() || el.closest("[hidden], .visually-hidden, script")) continue;
+      if (!el || !n.textContent?.trim() || el.closest("[hidden], .visually-hidden, script")) {
+        continue;
+      }
       if (el.getClientRects().length === 0) continue;
       const fg = lum(rgb(getComputedStyle(el).color));
       const bg = lum(background(el));
@@ -178,10 +180,13 @@ Deno.test({
       await page.click("#submit-button");
       // The refusal now comes from the insert, after the upload.
       await page.waitForSelector("#submit-progress:not([hidden])", { timeout: 10_000 });
-      await page.waitForFunction(() =>
-        document.querySelector("#submit-progress")?.hasAttribute("hidden") &&
-        document.querySelector("#submit-message")?.textContent?.includes("1 jobs are processing")
-      , null, { timeout: 20_000 }).catch(async (e) => {
+      await page.waitForFunction(
+        () =>
+          document.querySelector("#submit-progress")?.hasAttribute("hidden") &&
+          document.querySelector("#submit-message")?.textContent?.includes("1 jobs are processing"),
+        null,
+        { timeout: 20_000 },
+      ).catch(async (e) => {
         throw new Error(`insert race: ${await page.textContent("#submit-message")} (${e})`);
       });
       await page.unroute(/\/rest\/v1\/rpc\/queue_status/);
@@ -200,14 +205,18 @@ Deno.test({
         (await page.textContent("#submit-message"))?.includes("submitted"),
         `not submitted: ${await page.textContent("#submit-message")}`,
       );
-      await page.waitForFunction(() => /1 job/.test(document.querySelector("#stats")?.textContent ?? ""));
+      await page.waitForFunction(() =>
+        /1 job/.test(document.querySelector("#stats")?.textContent ?? "")
+      );
       await shot(page, "3-drawer-pending", false);
 
       // Focus stays in the open drawer; Escape closes it.
       for (let i = 0; i < 25; i++) {
         await page.keyboard.press(i % 7 === 6 ? "Shift+Tab" : "Tab");
         assert(
-          await page.evaluate(() => document.querySelector("#drawer")!.contains(document.activeElement)),
+          await page.evaluate(() =>
+            document.querySelector("#drawer")!.contains(document.activeElement)
+          ),
           `focus left the drawer after ${i + 1} tabs`,
         );
       }
@@ -220,7 +229,9 @@ Deno.test({
       await openDrawer(page);
       await card(page, "morning.mp4").waitFor({ timeout: 10_000 });
       assert(
-        ["pending", "processing"].includes((await card(page, "morning.mp4").getAttribute("data-status"))!),
+        ["pending", "processing"].includes(
+          (await card(page, "morning.mp4").getAttribute("data-status"))!,
+        ),
         "the job is not active after the reload",
       );
       await unblock();
@@ -268,7 +279,9 @@ Deno.test({
       assert(await page.isHidden("#viewer-video"), "a video is offered without the local file");
       const lines = await page.locator("#segments li").count();
       await page.fill("#viewer-search", heard[0]);
-      await page.waitForFunction(() => /match/.test(document.querySelector("#viewer-count")?.textContent ?? ""));
+      await page.waitForFunction(() =>
+        /match/.test(document.querySelector("#viewer-count")?.textContent ?? "")
+      );
       assert(await page.locator("#segments li").count() <= lines, "search did not filter");
       await shot(page, "5-viewer", false);
       await page.keyboard.press("Escape");
@@ -285,8 +298,14 @@ Deno.test({
       const sharedCard = viewerPage.locator(`#shared-job [data-job-id="${jobId}"]`);
       await sharedCard.waitFor({ timeout: 20_000 });
       assert(await sharedCard.getAttribute("data-status") === "completed", "shared job status");
-      assert(await sharedCard.getByRole("button", { name: /^Delete/ }).count() === 0, "viewer can delete");
-      assert(await sharedCard.getByRole("button", { name: /Download SRT/ }).count() === 1, "no download");
+      assert(
+        await sharedCard.getByRole("button", { name: /^Delete/ }).count() === 0,
+        "viewer can delete",
+      );
+      assert(
+        await sharedCard.getByRole("button", { name: /Download SRT/ }).count() === 1,
+        "no download",
+      );
       assert(!viewerPage.url().includes("token="), "the token stays in the address bar");
       await shot(viewerPage, "6-shared");
       await other.close();
@@ -296,11 +315,15 @@ Deno.test({
       apiDown = true;
       await Promise.all(sockets.splice(0).map((ws) => ws.close()));
       await page.waitForSelector("#offline:not([hidden])", { timeout: 15_000 });
-      assert((await page.textContent("#offline"))?.includes("Offline - data may be stale"), "banner");
+      assert(
+        (await page.textContent("#offline"))?.includes("Offline - data may be stale"),
+        "banner",
+      );
       await page.reload();
       await page.waitForSelector("#offline:not([hidden])", { timeout: 20_000 });
       await openDrawer(page);
       await card(page, "morning.mp4").waitFor({ timeout: 5_000 });
+      assert(await page.isVisible("#drawer-offline"), "the open drawer does not say it is stale");
       await shot(page, "7-offline", false);
       await page.keyboard.press("Escape");
       apiDown = false;
@@ -322,7 +345,9 @@ Deno.test({
       await page.locator('#drawer li.job[data-status="pending"]', { hasText: "evening.mp4" })
         .waitFor({ timeout: 10_000 });
       await unblock();
-      const eveningDone = page.locator('#drawer li.job[data-status="completed"]', { hasText: "evening.mp4" });
+      const eveningDone = page.locator('#drawer li.job[data-status="completed"]', {
+        hasText: "evening.mp4",
+      });
       await eveningDone.waitFor({ timeout: 120_000 });
 
       // Chosen in this page (no reload since): a click on a line seeks the local video there.
@@ -332,17 +357,23 @@ Deno.test({
       const target = await page.locator("#segments li").last();
       const start = Number(await target.getAttribute("data-start"));
       await target.locator("button").click();
-      await page.waitForFunction((t) => {
-        const v = document.querySelector<HTMLVideoElement>("#viewer-video")!;
-        return Math.abs(v.currentTime - t) < 1.5;
-      }, start, { timeout: 5_000 });
+      await page.waitForFunction(
+        (t) => {
+          const v = document.querySelector<HTMLVideoElement>("#viewer-video")!;
+          return Math.abs(v.currentTime - t) < 1.5;
+        },
+        start,
+        { timeout: 5_000 },
+      );
       await shot(page, "8b-viewer-video", false);
       await page.keyboard.press("Escape");
 
       // Filter and search.
       await page.selectOption("#status-filter", "failed");
       await page.waitForFunction(() =>
-        [...document.querySelectorAll("#drawer li.job")].every((li) => li.getAttribute("data-status") === "cancelled")
+        [...document.querySelectorAll("#drawer li.job")].every((li) =>
+          li.getAttribute("data-status") === "cancelled"
+        )
       );
       await page.selectOption("#status-filter", "all");
       await page.fill("#search", "morn");
@@ -362,7 +393,9 @@ Deno.test({
       // Reduced motion: the drawer does not slide.
       await page.emulateMedia({ reducedMotion: "reduce" });
       await openDrawer(page);
-      const animation = await page.evaluate(() => getComputedStyle(document.querySelector("#drawer")!).animationName);
+      const animation = await page.evaluate(() =>
+        getComputedStyle(document.querySelector("#drawer")!).animationName
+      );
       assert(animation === "none", `the drawer animates with reduced motion: ${animation}`);
       const bad = await lowContrast(page);
       await page.keyboard.press("Escape");

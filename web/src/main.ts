@@ -48,6 +48,8 @@ let fetchOk = true;
 function showFreshness(): void {
   const fresh = channelUp && fetchOk && navigator.onLine;
   offline.hidden = fresh || (!everConnected && fetchOk && navigator.onLine);
+  // The page's banner is under the open drawer, so the drawer says it too.
+  $("drawer-offline").hidden = offline.hidden;
   document.body.dataset.live = String(fresh);
 }
 
