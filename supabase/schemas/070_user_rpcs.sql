@@ -211,11 +211,44 @@ as $$
                                    from mine where status = 'completed' and cached_from is null))
 $$;
 
+-- The stage checklist of a job the caller can see: one entry per step that applies to it (one
+-- per language for translate), in pipeline order, with its tasks planned, completed and in
+-- flight. A step not planned yet has total 0 (e.g. transcribe before prepare knows the chunks).
+create function public.job_steps(job_id uuid) returns jsonb
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  job public.jobs;
+begin
+  if not private.can_view_job(job_id) then
+    perform private.raise_error('not_found', 'job_id');
+  end if;
+  select * into job from public.jobs j where j.id = job_steps.job_id;
+  return coalesce((
+    select jsonb_agg(jsonb_build_object('step', c.step, 'language', c.language, 'total', c.total,
+        'completed', c.completed, 'running', c.running) order by c.position, c.language)
+    from (
+      select s.step, s.position, l.language, count(t.id) as total,
+             count(t.id) filter (where t.status = 'completed') as completed,
+             count(t.id) filter (where t.status in ('dispatched', 'running')) as running
+      from private.steps s
+      left join lateral (
+        select lang as language from jsonb_array_elements_text(job.options -> 'translate_to') lang
+        where s.runs_per = 'language'
+      ) l on true
+      left join private.tasks t
+        on t.job_id = job.id and t.step = s.step and (l.language is null or t.key = l.language)
+      where private.step_applies(job, s)
+      group by s.step, s.position, l.language
+    ) c), '[]'::jsonb);
+end;
+$$;
+
 revoke execute on function public.cancel_job(uuid), public.retry_job(uuid), public.delete_job(uuid),
   public.share_job(uuid), public.open_shared_job(text), public.queue_status(),
-  public.estimate_job(uuid), public.my_stats()
+  public.estimate_job(uuid), public.my_stats(), public.job_steps(uuid)
   from public, anon;
 grant execute on function public.cancel_job(uuid), public.retry_job(uuid), public.delete_job(uuid),
   public.share_job(uuid), public.open_shared_job(text), public.queue_status(),
-  public.estimate_job(uuid), public.my_stats()
+  public.estimate_job(uuid), public.my_stats(), public.job_steps(uuid)
   to authenticated;

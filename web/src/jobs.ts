@@ -1,38 +1,88 @@
-/** The list of the user's own jobs: fetching a page, rendering it, actions and downloads. */
+/**
+ * Everything the page asks the database about jobs: pages of the user's jobs, one job, the
+ * RPCs (cancel, retry, delete, share, open a share link, queue, estimate, stats, checklist)
+ * and the outputs. Rows are validated with zod where they enter the page.
+ */
+import { z } from "zod";
 import { supabase } from "./supabase.ts";
 
 export const PAGE_SIZE = 10;
 
-export interface JobRow {
-  id: string;
-  filename: string;
-  status: "pending" | "processing" | "completed" | "failed" | "cancelled";
-  stage: string | null;
-  stage_message: string | null;
-  progress: number;
-  error_message: string | null;
-  cached_from: string | null;
-  created_at: string;
-  options: { translate_to?: string[] } | null;
+export const JobStatus = z.enum(["pending", "processing", "completed", "failed", "cancelled"]);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+/** The columns of public.jobs the page shows (020_jobs.sql). */
+export const JobRow = z.object({
+  id: z.string(),
+  owner_id: z.string(),
+  filename: z.string(),
+  status: JobStatus,
+  stage: z.string().nullable(),
+  stage_message: z.string().nullable(),
+  progress: z.number(),
+  error_code: z.string().nullable(),
+  error_message: z.string().nullable(),
+  cached_from: z.string().nullable(),
+  cached_at: z.string().nullable(),
+  created_at: z.string(),
+  completed_at: z.string().nullable(),
+  media: z.object({ path: z.string(), bytes: z.number(), sha256: z.string() }).passthrough(),
+  deleted_at: z.string().nullable().optional(),
+  options: z.object({
+    language: z.string().optional(),
+    force_language: z.boolean().optional(),
+    num_speakers: z.number().nullable().optional(),
+    min_speakers: z.number().nullable().optional(),
+    max_speakers: z.number().nullable().optional(),
+    translate_to: z.array(z.string()).optional(),
+    summarize: z.boolean().optional(),
+  }).passthrough(),
+});
+export type JobRow = z.infer<typeof JobRow>;
+
+const COLUMNS = "id,owner_id,filename,status,stage,stage_message,progress,error_code," +
+  "error_message,cached_from,cached_at,created_at,completed_at,media,options";
+
+export const isActive = (job: Pick<JobRow, "status">) =>
+  job.status === "pending" || job.status === "processing";
+
+/** Which jobs the list shows: a status group and a filename search. */
+export interface JobQuery {
+  status: "all" | "active" | "completed" | "failed";
+  search: string;
+  page: number;
 }
 
-const COLUMNS =
-  "id,filename,status,stage,stage_message,progress,error_message,cached_from,created_at,options";
+const STATUS_GROUPS: Record<Exclude<JobQuery["status"], "all">, JobStatus[]> = {
+  active: ["pending", "processing"],
+  completed: ["completed"],
+  failed: ["failed", "cancelled"],
+};
 
+/** One page of the user's own jobs, newest first, and how many match in all. */
 export async function fetchJobs(
   userId: string,
-  page: number,
+  query: JobQuery,
 ): Promise<{ jobs: JobRow[]; total: number }> {
-  const from = page * PAGE_SIZE;
-  const { data, error, count } = await supabase.from("jobs").select(COLUMNS, { count: "exact" })
-    .eq("owner_id", userId).order("created_at", { ascending: false })
+  const from = query.page * PAGE_SIZE;
+  let request = supabase.from("jobs").select(COLUMNS, { count: "exact" }).eq("owner_id", userId);
+  if (query.status !== "all") request = request.in("status", STATUS_GROUPS[query.status]);
+  const search = query.search.trim();
+  // PostgREST pattern: `*` is the wildcard; the user's own `*`, `%` and `_` are literal text.
+  if (search) request = request.ilike("filename", `*${search.replace(/[*%_\\]/g, "\\$&")}*`);
+  const { data, error, count } = await request.order("created_at", { ascending: false })
     .range(from, from + PAGE_SIZE - 1);
   if (error) throw error;
-  return { jobs: (data ?? []) as JobRow[], total: count ?? 0 };
+  return { jobs: z.array(JobRow).parse(data ?? []), total: count ?? 0 };
 }
 
-const ACTIVE = new Set(["pending", "processing"]);
-export const isActive = (job: JobRow) => ACTIVE.has(job.status);
+/** One job the caller can see (own or shared); null when it no longer exists. */
+export async function fetchJob(jobId: string): Promise<JobRow | null> {
+  const { data, error } = await supabase.from("jobs").select(COLUMNS).eq("id", jobId)
+    .maybeSingle();
+  if (error) throw error;
+  return data ? JobRow.parse(data) : null;
+}
 
 export type JobAction = "cancel" | "retry" | "delete";
 
@@ -42,90 +92,125 @@ export async function runAction(action: JobAction, jobId: string): Promise<void>
   if (error) throw error;
 }
 
-const MIME = { srt: "application/x-subrip", vtt: "text/vtt", json: "application/json" };
-export type OutputFormat = keyof typeof MIME;
-
-/** Downloads the transcript (not a translation) of a completed job in `format`. */
-export async function downloadOutput(job: JobRow, format: OutputFormat): Promise<void> {
-  const { data, error } = await supabase.from("job_outputs").select("language,content")
-    .eq("job_id", job.id).eq("format", format);
+/**
+ * Runs a cancelled job again with the same recording and settings, as a new job (retry_job
+ * takes failed jobs only; the uploaded audio stays in storage until the job expires).
+ */
+export async function resubmit(job: JobRow): Promise<string> {
+  const { data, error } = await supabase.from("jobs").insert({
+    filename: job.filename,
+    media: job.media,
+    options: job.options,
+  }).select("id").single();
   if (error) throw error;
-  const translations = new Set(job.options?.translate_to ?? []);
-  const row = (data ?? []).find((r) => !translations.has(r.language)) ?? data?.[0];
-  if (!row) throw new Error(`No ${format.toUpperCase()} file for this job yet.`);
-  const url = URL.createObjectURL(new Blob([row.content], { type: MIME[format] }));
+  return z.string().parse(data.id);
+}
+
+/** The share link of one of the user's jobs: `/jobs/<id>#token=…` on this site. */
+export async function shareLink(jobId: string): Promise<string> {
+  const { data, error } = await supabase.rpc("share_job", { job_id: jobId });
+  if (error) throw error;
+  const token = z.string().min(16).parse(data);
+  return `${location.origin}/jobs/${jobId}#token=${token}`;
+}
+
+/** Opens a share link: the signed-in user becomes a viewer. Returns the job id. */
+export async function openSharedJob(token: string): Promise<string> {
+  const { data, error } = await supabase.rpc("open_shared_job", { token });
+  if (error) throw error;
+  return z.string().parse(data);
+}
+
+const QueueStatus = z.object({
+  active: z.number(),
+  limit: z.number(),
+  accepting: z.boolean(),
+  message: z.string().nullable(),
+});
+export type QueueStatus = z.infer<typeof QueueStatus>;
+
+export async function queueStatus(): Promise<QueueStatus> {
+  const { data, error } = await supabase.rpc("queue_status");
+  if (error) throw error;
+  return QueueStatus.parse(data);
+}
+
+const Estimate = z.object({ seconds_remaining: z.number().nullable(), basis: z.string() });
+export type Estimate = z.infer<typeof Estimate>;
+
+export async function estimateJob(jobId: string): Promise<Estimate> {
+  const { data, error } = await supabase.rpc("estimate_job", { job_id: jobId });
+  if (error) throw error;
+  return Estimate.parse(data);
+}
+
+const Stats = z.object({
+  total: z.number(),
+  by_status: z.record(z.string(), z.number()).nullable(),
+  media_minutes: z.number().nullable(),
+  average_processing_seconds: z.number().nullable(),
+});
+export type Stats = z.infer<typeof Stats>;
+
+export async function myStats(): Promise<Stats> {
+  const { data, error } = await supabase.rpc("my_stats");
+  if (error) throw error;
+  return Stats.parse(data);
+}
+
+/** One line of the stage checklist (job_steps, 070_user_rpcs.sql). */
+export const StepState = z.object({
+  step: z.string(),
+  language: z.string().nullable(),
+  total: z.number(),
+  completed: z.number(),
+  running: z.number(),
+});
+export type StepState = z.infer<typeof StepState>;
+
+export async function jobSteps(jobId: string): Promise<StepState[]> {
+  const { data, error } = await supabase.rpc("job_steps", { job_id: jobId });
+  if (error) throw error;
+  return z.array(StepState).parse(data);
+}
+
+export const OUTPUT_FORMATS = ["srt", "vtt", "json"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+const MIME: Record<OutputFormat, string> = {
+  srt: "application/x-subrip",
+  vtt: "text/vtt",
+  json: "application/json",
+};
+
+const OutputRow = z.object({ language: z.string(), format: z.string(), content: z.string() });
+export type OutputRow = z.infer<typeof OutputRow>;
+
+/** Every output of a completed job (captions per language and format, summary). */
+export async function fetchOutputs(jobId: string): Promise<OutputRow[]> {
+  const { data, error } = await supabase.from("job_outputs").select("language,format,content")
+    .eq("job_id", jobId);
+  if (error) throw error;
+  return z.array(OutputRow).parse(data ?? []);
+}
+
+/** Languages with captions, the transcript's own first, then translations. */
+export function outputLanguages(job: JobRow, outputs: OutputRow[]): string[] {
+  const translations = new Set(job.options.translate_to ?? []);
+  const languages = [...new Set(outputs.filter((o) => o.format !== "summary").map((o) => o.language))];
+  return languages.sort((a, b) => Number(translations.has(a)) - Number(translations.has(b)));
+}
+
+/** Saves one output as a file named after the recording (and the language, for translations). */
+export function saveOutput(job: JobRow, output: OutputRow, primaryLanguage: string): void {
+  const format = output.format as OutputFormat;
+  const base = job.filename.replace(/\.[^.]+$/, "");
+  const suffix = output.language === primaryLanguage ? "" : `.${output.language}`;
+  const url = URL.createObjectURL(new Blob([output.content], { type: MIME[format] }));
   const a = document.createElement("a");
   a.href = url;
-  a.download = `${job.filename.replace(/\.[^.]+$/, "")}.${format}`;
+  a.download = `${base}${suffix}.${format}`;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-const STATUS_TEXT: Record<JobRow["status"], string> = {
-  pending: "Waiting",
-  processing: "Processing",
-  completed: "Completed",
-  failed: "Failed",
-  cancelled: "Cancelled",
-};
-export const statusText = (job: JobRow) => STATUS_TEXT[job.status] ?? job.status;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<HTMLElementTagNameMap[K]> & Record<string, unknown> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
-function button(label: string, detail: string, onClick: () => void): HTMLButtonElement {
-  const b = el("button", { type: "button", textContent: label, onclick: onClick });
-  b.setAttribute("aria-label", `${label} ${detail}`);
-  return b;
-}
-
-export type JobHandlers = {
-  action: (action: JobAction, job: JobRow) => void;
-  download: (job: JobRow, format: OutputFormat) => void;
-};
-
-/** One list item for a job. */
-export function renderJob(job: JobRow, on: JobHandlers): HTMLLIElement {
-  const item = el("li", { className: `job job-${job.status}` });
-  item.dataset.jobId = job.id;
-  item.dataset.status = job.status;
-  const created = new Date(job.created_at).toLocaleString();
-  item.append(
-    el("div", { className: "job-head" }, el("strong", { className: "filename", textContent: job.filename }),
-      el("span", { className: `status status-${job.status}`, textContent: statusText(job) })),
-    el("p", { className: "muted", textContent: `Submitted ${created}` + (job.cached_from ? " · reused an earlier identical result" : "") }),
-  );
-  if (isActive(job)) {
-    const message = job.stage_message || (job.status === "pending" ? "Waiting to start" : "Working");
-    const bar = el("progress", { max: 100, value: job.progress });
-    bar.setAttribute("aria-label", `Progress of ${job.filename}`);
-    item.append(
-      el("p", { className: "stage", textContent: `${message} — ${job.progress}%` }),
-      bar,
-      el("p", { className: "safe-close", textContent: "You can safely close this browser; processing continues on the server." }),
-    );
-  }
-  if (job.status === "failed" && job.error_message) {
-    item.append(el("p", { className: "error", textContent: job.error_message }));
-  }
-  const actions = el("div", { className: "actions" });
-  if (job.status === "completed") {
-    for (const format of ["srt", "vtt", "json"] as const) {
-      actions.append(button(`Download ${format.toUpperCase()}`, job.filename, () => on.download(job, format)));
-    }
-  }
-  if (isActive(job)) actions.append(button("Cancel", job.filename, () => on.action("cancel", job)));
-  if (job.status === "failed") actions.append(button("Retry", job.filename, () => on.action("retry", job)));
-  actions.append(button("Delete", job.filename, () => on.action("delete", job)));
-  item.append(actions);
-  return item;
 }

@@ -1,196 +1,262 @@
-/** Page wiring: sign-in, the upload form, the job list and its live updates. */
+/**
+ * Page wiring: the anonymous session, the submit form, the jobs drawer, a job opened from a
+ * share link (`/jobs/<id>#token=…`), live updates with the offline banner, notifications and
+ * the transcript viewer.
+ */
 import "./style.css";
-import type { RealtimeChannel } from "@supabase/supabase-js";
+import { noticeCompletion } from "./completion_notice.ts";
 import { userMessage } from "./errors.ts";
+import { h } from "./html.ts";
+import { type CardHandlers, renderJobCard, statusText } from "./job_card.ts";
 import {
-  downloadOutput,
-  fetchJobs,
-  type JobAction,
+  fetchJob,
+  fetchOutputs,
   type JobRow,
-  PAGE_SIZE,
-  renderJob,
+  openSharedJob,
+  type OutputFormat,
+  outputLanguages,
+  resubmit,
   runAction,
-  statusText,
+  saveOutput,
+  shareLink,
 } from "./jobs.ts";
-import { ensureSignedIn, supabase } from "./supabase.ts";
-import { submitRecording } from "./upload.ts";
+import { JobsPanel } from "./jobs_panel.ts";
+import { type JobChange, subscribeJobs } from "./live_updates.ts";
+import { SubmitPanel } from "./submit_panel.ts";
+import { ensureSignedIn } from "./supabase.ts";
+import { TranscriptViewer } from "./transcript_viewer.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const announcer = $("announcer");
+const offline = $("offline");
+const scrim = $("scrim");
 
-const ui = {
-  session: $("session"),
-  offline: $("offline"),
-  form: $<HTMLFormElement>("upload-form"),
-  dropZone: $("drop-zone"),
-  fileInput: $<HTMLInputElement>("file-input"),
-  language: $<HTMLSelectElement>("language"),
-  uploadProgress: $("upload-progress"),
-  uploadStep: $("upload-step"),
-  uploadBar: $<HTMLProgressElement>("upload-bar"),
-  uploadMessage: $("upload-message"),
-  jobs: $<HTMLUListElement>("jobs"),
-  jobsEmpty: $("jobs-empty"),
-  prev: $<HTMLButtonElement>("prev-page"),
-  next: $<HTMLButtonElement>("next-page"),
-  pageLabel: $("page-label"),
-  announcer: $("announcer"),
+function announce(text: string): void {
+  // Cleared first so that the same text twice is announced twice.
+  announcer.textContent = "";
+  requestAnimationFrame(() => (announcer.textContent = text));
+}
+
+/** Recordings chosen in this tab, by job id, so the viewer can seek them while loaded. */
+const localMedia = new Map<string, string>();
+
+// Freshness has two sources: the live channel and the last fetch. Either failing shows the banner.
+// The banner waits for the first connection so that it does not flash while the page loads.
+let channelUp = false;
+let everConnected = false;
+let fetchOk = true;
+function showFreshness(): void {
+  const fresh = channelUp && fetchOk && navigator.onLine;
+  offline.hidden = fresh || (!everConnected && fetchOk && navigator.onLine);
+  // The page's banner is under the open drawer, so the drawer says it too.
+  $("drawer-offline").hidden = offline.hidden;
+  document.body.dataset.live = String(fresh);
+}
+
+const handlers: CardHandlers = {
+  async cancel(job) {
+    await act(job, () => runAction("cancel", job.id), "cancelled");
+  },
+  async retry(job) {
+    if (job.status === "failed") {
+      await act(job, () => runAction("retry", job.id), "sent again with the same settings");
+    } else {
+      await act(job, async () => {
+        const newId = await resubmit(job);
+        // Same recording: the file chosen in this tab still belongs to the new job.
+        const media = localMedia.get(job.id);
+        if (media) localMedia.set(newId, media);
+      }, "submitted again with the same settings");
+    }
+  },
+  async remove(job) {
+    if (!confirm(`Delete “${job.filename}” and its subtitles?`)) return;
+    await act(job, () => runAction("delete", job.id), "deleted");
+  },
+  async share(job) {
+    try {
+      const link = await shareLink(job.id);
+      showShareLink(job, link);
+      await navigator.clipboard?.writeText(link).then(
+        () => announce(`Share link of ${job.filename} copied`),
+        () => announce(`Share link of ${job.filename} shown; copy it from the box`),
+      );
+    } catch (error) {
+      announce(userMessage(error));
+    }
+  },
+  async download(job, language, format) {
+    try {
+      await download(job, language, format);
+    } catch (error) {
+      announce(userMessage(error));
+      alert(userMessage(error));
+    }
+  },
+  view(job) {
+    const returnToDrawer = panel.isOpen;
+    void viewer.open(job, localMedia.get(job.id), () => {
+      scrim.hidden = !returnToDrawer;
+    });
+  },
 };
 
-let userId = "";
-let page = 0;
-let busy = false;
-const lastStatus = new Map<string, JobRow["status"]>();
-
-function announce(text: string) {
-  ui.announcer.textContent = text;
-}
-
-function showUploadMessage(text: string, kind: "info" | "error") {
-  ui.uploadMessage.textContent = text;
-  ui.uploadMessage.className = `message message-${kind}`;
-}
-
-// Refetching the page on every change is simple and always correct; bursts are coalesced.
-let refreshTimer: number | undefined;
-function scheduleRefresh() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(() => void refresh(), 250);
-}
-
-async function refresh() {
-  let result;
+async function act(job: JobRow, action: () => Promise<void>, done: string): Promise<void> {
   try {
-    result = await fetchJobs(userId, page);
-  } catch (error) {
-    showUploadMessage(`Could not load your jobs: ${userMessage(error)}`, "error");
-    return;
-  }
-  const { jobs, total } = result;
-  const changes: string[] = [];
-  for (const job of jobs) {
-    const before = lastStatus.get(job.id);
-    if (before && before !== job.status) changes.push(`${job.filename}: ${statusText(job)}`);
-    lastStatus.set(job.id, job.status);
-  }
-  if (changes.length) announce(changes.join(". "));
-
-  // Keep focus on the same control across a re-render (keyboard users).
-  const focused = document.activeElement;
-  const focusKey = focused instanceof HTMLElement && ui.jobs.contains(focused)
-    ? focused.getAttribute("aria-label")
-    : null;
-  ui.jobs.replaceChildren(...jobs.map((job) => renderJob(job, { action: onAction, download: onDownload })));
-  if (focusKey) {
-    [...ui.jobs.querySelectorAll<HTMLElement>("button")].find((b) =>
-      b.getAttribute("aria-label") === focusKey
-    )?.focus();
-  }
-  ui.jobsEmpty.hidden = total > 0;
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  ui.pageLabel.textContent = `Page ${page + 1} of ${pages}`;
-  ui.prev.disabled = page === 0;
-  ui.next.disabled = page + 1 >= pages;
-}
-
-async function onAction(action: JobAction, job: JobRow) {
-  if (action === "delete" && !confirm(`Delete “${job.filename}” and its subtitles?`)) return;
-  try {
-    await runAction(action, job.id);
-    announce(`${job.filename}: ${action === "delete" ? "deleted" : action === "cancel" ? "cancelled" : "retrying"}`);
+    await action();
+    announce(`${job.filename}: ${done}`);
   } catch (error) {
     announce(userMessage(error));
     alert(userMessage(error));
   }
-  await refresh();
+  await panel.refresh();
+  if (sharedJobId === job.id) await showSharedJob(job.id);
 }
 
-async function onDownload(job: JobRow, format: "srt" | "vtt" | "json") {
+async function download(job: JobRow, language: string | null, format: OutputFormat): Promise<void> {
+  const outputs = await fetchOutputs(job.id);
+  const primary = outputLanguages(job, outputs)[0];
+  const wanted = language ?? primary;
+  const row = outputs.find((o) => o.language === wanted && o.format === format);
+  if (!row) throw new Error(`No ${format.toUpperCase()} file in this language yet.`);
+  saveOutput(job, row, primary);
+}
+
+function showShareLink(job: JobRow, link: string): void {
+  const card = document.querySelector(`[data-job-id="${job.id}"]`);
+  if (!card) return;
+  card.querySelector(".share-link")?.remove();
+  const id = `share-${job.id}`;
+  const input = h("input", { id, type: "text", readOnly: true, value: link, className: "share-input" });
+  card.append(h(
+    "p",
+    { className: "share-link" },
+    h("label", { htmlFor: id, textContent: "Share link (read-only access for whoever has it)" }),
+    input,
+  ));
+  input.select();
+}
+
+const panel = new JobsPanel(scrim, handlers, {
+  statusChanged(job, before) {
+    announce(`${job.filename}: ${statusText(job)}`);
+    if (job.status === "completed" && (before === "pending" || before === "processing")) {
+      // Where the user is looking: inside the open drawer (which holds the focus) or the page.
+      noticeCompletion(job.filename, $(panel.isOpen ? "drawer-notify-host" : "notify-host"));
+    }
+  },
+  freshness(fresh) {
+    fetchOk = fresh;
+    showFreshness();
+  },
+});
+
+const viewer = new TranscriptViewer(scrim);
+
+const submit = new SubmitPanel({
+  submitted(file, result) {
+    localMedia.set(result.jobId, URL.createObjectURL(file));
+    panel.open();
+    void panel.showNewest();
+  },
+  announce,
+});
+
+// A shared job: `/jobs/<uuid>#token=<hex>`. The token leaves the address bar once used.
+let sharedJobId: string | null = null;
+let leaveSharedTopic: (() => void) | null = null;
+
+function sharedRoute(): { jobId: string; token: string | null } | null {
+  const match = /^\/jobs\/([0-9a-f-]{36})\/?$/i.exec(location.pathname);
+  if (!match) return null;
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+  return { jobId: match[1].toLowerCase(), token };
+}
+
+async function showSharedJob(jobId: string): Promise<void> {
+  const list = $("shared-job");
+  let job: JobRow | null;
   try {
-    await downloadOutput(job, format);
-  } catch (error) {
-    announce(userMessage(error));
-    alert(userMessage(error));
-  }
-}
-
-async function handleFile(file: File | undefined) {
-  if (!file || busy) return;
-  busy = true;
-  ui.fileInput.disabled = true;
-  ui.uploadProgress.hidden = false;
-  showUploadMessage(`Preparing ${file.name}…`, "info");
-  try {
-    const jobId = await submitRecording(file, userId, { language: ui.language.value }, (step, percent) => {
-      ui.uploadStep.textContent = `${step}…`;
-      ui.uploadBar.value = percent;
-    });
-    lastStatus.set(jobId, "pending");
-    showUploadMessage(`${file.name} was submitted. You can safely close this browser.`, "info");
-    page = 0;
-    await refresh();
-  } catch (error) {
-    showUploadMessage(userMessage(error), "error");
-  } finally {
-    busy = false;
-    ui.fileInput.disabled = false;
-    ui.fileInput.value = "";
-    ui.uploadProgress.hidden = true;
-  }
-}
-
-function wireUpload() {
-  ui.fileInput.addEventListener("change", () => void handleFile(ui.fileInput.files?.[0]));
-  ui.form.addEventListener("submit", (e) => e.preventDefault());
-  ui.dropZone.addEventListener("dragover", (e) => {
-    e.preventDefault();
-    ui.dropZone.classList.add("drag");
-  });
-  ui.dropZone.addEventListener("dragleave", () => ui.dropZone.classList.remove("drag"));
-  ui.dropZone.addEventListener("drop", (e) => {
-    e.preventDefault();
-    ui.dropZone.classList.remove("drag");
-    void handleFile(e.dataTransfer?.files[0]);
-  });
-  ui.prev.addEventListener("click", () => {
-    page = Math.max(0, page - 1);
-    void refresh();
-  });
-  ui.next.addEventListener("click", () => {
-    page += 1;
-    void refresh();
-  });
-}
-
-async function subscribe(): Promise<RealtimeChannel> {
-  await supabase.realtime.setAuth();
-  return supabase.channel(`user:${userId}:jobs`, { config: { private: true } })
-    .on("broadcast", { event: "*" }, scheduleRefresh)
-    .subscribe((status) => {
-      if (status === "SUBSCRIBED") {
-        ui.offline.hidden = true;
-        document.body.dataset.live = "true";
-        // Changes may have been missed while away: re-sync.
-        scheduleRefresh();
-      } else {
-        ui.offline.hidden = false;
-        document.body.dataset.live = "false";
-      }
-    });
-}
-
-async function start() {
-  wireUpload();
-  try {
-    const user = await ensureSignedIn();
-    userId = user.id;
-  } catch (error) {
-    ui.session.textContent = userMessage(error);
+    job = await fetchJob(jobId);
+  } catch {
+    fetchOk = false;
+    showFreshness();
     return;
   }
-  ui.session.textContent = "Signed in anonymously on this browser. Your jobs stay here.";
+  if (!job) {
+    list.replaceChildren();
+    $("shared-message").textContent = "This shared job is no longer available.";
+    return;
+  }
+  const mine = job.owner_id === document.body.dataset.user;
+  list.replaceChildren(renderJobCard(job, { readOnly: !mine }, handlers));
+}
+
+async function openShared(userId: string): Promise<void> {
+  const route = sharedRoute();
+  if (!route) return;
+  $("shared").hidden = false;
+  try {
+    if (route.token) {
+      await openSharedJob(route.token);
+      history.replaceState(null, "", `/jobs/${route.jobId}`);
+    }
+  } catch (error) {
+    $("shared-message").textContent = userMessage(error);
+    return;
+  }
+  sharedJobId = route.jobId;
+  await showSharedJob(route.jobId);
+  leaveSharedTopic?.();
+  leaveSharedTopic = await subscribeJobs(`job:${route.jobId}`, {
+    change(change: JobChange) {
+      if (change.record && !change.record.deleted_at) {
+        const previous = $("shared-job").querySelector<HTMLElement>("[data-job-id]")?.dataset.status;
+        if (previous && previous !== change.record.status) {
+          announce(`${change.record.filename}: ${statusText(change.record)}`);
+        }
+        $("shared-job").replaceChildren(
+          renderJobCard(change.record, { readOnly: change.record.owner_id !== userId }, handlers),
+        );
+      } else void showSharedJob(route.jobId);
+    },
+    connection() {},
+  });
+}
+
+async function start(): Promise<void> {
+  let userId: string;
+  try {
+    userId = (await ensureSignedIn()).id;
+  } catch (error) {
+    $("session").textContent = userMessage(error);
+    return;
+  }
+  $("session").textContent = "Signed in anonymously on this browser. Your jobs stay here.";
   document.body.dataset.user = userId;
-  await refresh();
-  await subscribe();
+  submit.start(userId);
+  panel.start(userId);
+  addEventListener("offline", showFreshness);
+  addEventListener("online", () => {
+    showFreshness();
+    void panel.refresh();
+  });
+  await panel.refresh();
+  await openShared(userId);
+  await subscribeJobs(`user:${userId}:jobs`, {
+    change: (change) => panel.apply(change),
+    connection(connected) {
+      const wasUp = channelUp;
+      channelUp = connected;
+      everConnected ||= connected;
+      showFreshness();
+      // Changes may have been missed while away: re-sync once the channel is back.
+      if (connected && !wasUp) {
+        void panel.refresh();
+        if (sharedJobId) void showSharedJob(sharedJobId);
+      }
+    },
+  });
 }
 
 void start();

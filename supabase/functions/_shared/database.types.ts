@@ -179,6 +179,7 @@ export type Database = {
         Args: { "lease": string; "message"?: string; "progress"?: number; "task_id": string };
         Returns: Json;
       };
+      "job_steps": { Args: { "job_id": string }; Returns: Json };
       "my_stats": { Args: Record<PropertyKey, never>; Returns: Json };
       "open_shared_job": { Args: { "token": string }; Returns: string };
       "purge_jobs": { Args: { "job_ids": (string)[] }; Returns: number };

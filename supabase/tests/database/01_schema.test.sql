@@ -1,7 +1,7 @@
 -- Structure, privileges, settings and the pipeline data: rules 1, 2, 5 (names), 7 (schedules).
 begin;
 \ir _helpers.sql
-select plan(38);
+select plan(39);
 
 select has_table('public', 'jobs', 'jobs is a public table');
 select has_table('public', 'job_outputs', 'job_outputs is a public table');
@@ -58,7 +58,7 @@ select ok(has_function_privilege('authenticated', 'public.' || f, 'execute')
           and not has_function_privilege('anon', 'public.' || f, 'execute'),
   f || ' is executable by authenticated, not anon')
 from unnest(array['cancel_job(uuid)', 'retry_job(uuid)', 'delete_job(uuid)', 'share_job(uuid)',
-  'open_shared_job(text)', 'queue_status()', 'estimate_job(uuid)', 'my_stats()']) f;
+  'open_shared_job(text)', 'queue_status()', 'estimate_job(uuid)', 'my_stats()', 'job_steps(uuid)']) f;
 
 select ok(not exists (select 1 from pg_proc p where p.pronamespace = 'private'::regnamespace
   and has_function_privilege('anon', p.oid, 'execute')), 'anon can execute nothing in private');

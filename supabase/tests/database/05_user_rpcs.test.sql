@@ -2,7 +2,7 @@
 -- queue_status, estimate, stats; RLS for viewers and strangers.
 begin;
 \ir _helpers.sql
-select plan(27);
+select plan(29);
 
 update private.settings set active_job_limit = 10;
 select tests.new_user() as alice \gset
@@ -85,5 +85,20 @@ select is(public.estimate_job(:'job4'), '{"seconds_remaining": 150, "basis": "si
   'estimate without a duration: recent jobs of the same size bucket');
 select tests.as_user(:'alice');
 select is(tests.error_of(format('select public.estimate_job(%L)', :'job3')) ->> 'hint', 'not_found', 'no estimate for another user''s job');
+-- The stage checklist: steps that apply, one translate entry per language, chunk counts.
+select tests.submit(:'alice', '{"translate_to": ["fr", "de"]}') as job5 \gset
+select tests.run((tests.task(:'job5', 'prepare')).id);
+select tests.run((tests.task(:'job5', 'transcribe', '0')).id);
+select tests.as_user(:'alice');
+select is(public.job_steps(:'job5'), '[
+  {"step": "prepare", "language": null, "total": 1, "completed": 1, "running": 0},
+  {"step": "transcribe", "language": null, "total": 3, "completed": 1, "running": 2},
+  {"step": "merge", "language": null, "total": 0, "completed": 0, "running": 0},
+  {"step": "translate", "language": "de", "total": 0, "completed": 0, "running": 0},
+  {"step": "translate", "language": "fr", "total": 0, "completed": 0, "running": 0},
+  {"step": "render", "language": null, "total": 0, "completed": 0, "running": 0}]'::jsonb,
+  'job_steps: the checklist of the steps that apply, with planned, completed and running tasks');
+select tests.as_user(:'carol');
+select is(tests.error_of(format('select public.job_steps(%L)', :'job5')) ->> 'hint', 'not_found', 'no checklist of another user''s job');
 select finish();
 rollback;
