@@ -1,6 +1,5 @@
 /**
  * Every suite `deno task bench` runs, in order (background suites run alongside the others).
- * More modules join this array as they are written (step CPU, browser figures).
  */
 import { cleanup } from "./cleanup.ts";
 import { cronPoll } from "./cron_poll.ts";
@@ -10,6 +9,7 @@ import { parallel } from "./parallel.ts";
 import { pipeline } from "./pipeline.ts";
 import { realtime } from "./realtime.ts";
 import { scale } from "./scale.ts";
+import { stepCpu } from "./step_cpu.ts";
 import type { BenchSuite } from "./suite.ts";
 
 export const suites: BenchSuite[] = [
@@ -21,4 +21,5 @@ export const suites: BenchSuite[] = [
   scale,
   cleanup,
   offlineWer,
+  stepCpu,
 ];

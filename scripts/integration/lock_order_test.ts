@@ -22,9 +22,14 @@ Deno.test("cancel racing a claim of the same job waits instead of deadlocking", 
     });
     assert(job, `submit: ${error?.message}`);
     const claims = JSON.stringify({ sub: userId, role: "authenticated" });
-    // Whatever the function did so far, make the task claimable again.
+    // Whatever the real prepare function did so far (the media does not exist, so it may
+    // already have failed the job), make the job live and its task claimable again; a late
+    // answer of that function finds its lease gone and changes nothing.
     await worker`update private.tasks set status = 'dispatched', not_before = null, lease = null
                  where job_id = ${job.id}`;
+    await worker`update public.jobs set status = 'processing', error_code = null,
+                   error_message = null, completed_at = null
+                 where id = ${job.id}`;
     const [task] = await worker`select id from private.tasks where job_id = ${job.id} limit 1`;
     let claim: Promise<{ claim: unknown }[]> | undefined;
     const [row] = await user.begin(async (tx) => {
