@@ -64,22 +64,25 @@ $$;
 -- What the cleanup function should remove for each job: the storage folder of its media
 -- (`<owner>/<folder>/`) and every path it references outside that folder, leaving out what
 -- another job that is not being removed still uses (a resubmission of the same upload):
--- prefix is then null and such paths are not listed.
+-- prefix is then null and such paths are not listed. Only the same owner's jobs can use these
+-- paths (submission and prepare refuse media outside the caller's folder), so only their jobs
+-- are looked at: the cost follows the owners' job counts, not the size of the table.
 create function public.cleanup_targets(job_ids uuid[]) returns jsonb
 language sql stable security definer set search_path = ''
 as $$
-  with live as (
+  with doomed as (
+    select j.id, j.owner_id, private.media_folder(j.media ->> 'path') as folder
+    from public.jobs j
+    where j.id = any (job_ids) and (j.deleted_at is not null or j.expires_at <= now())
+  ),
+  live as (
     select o.id, private.media_folder(o.media ->> 'path') as folder
     from public.jobs o
-    where o.deleted_at is null and o.expires_at > now()
+    where o.owner_id in (select d.owner_id from doomed d)
+      and o.deleted_at is null and o.expires_at > now()
   ),
   live_paths as (
     select theirs.path from live, private.job_media_paths(live.id) as theirs(path)
-  ),
-  doomed as (
-    select j.id, private.media_folder(j.media ->> 'path') as folder
-    from public.jobs j
-    where j.id = any (job_ids) and (j.deleted_at is not null or j.expires_at <= now())
   )
   select coalesce(jsonb_agg(jsonb_build_object(
     'job_id', d.id,
