@@ -120,10 +120,11 @@ async function handleFile(file: File | undefined) {
   ui.uploadProgress.hidden = false;
   showUploadMessage(`Preparing ${file.name}…`, "info");
   try {
-    const jobId = await submitRecording(file, userId, { language: ui.language.value }, (step, percent) => {
-      ui.uploadStep.textContent = `${step}…`;
-      ui.uploadBar.value = percent;
-    });
+    const steps = { queue: "Checking the queue", hashing: "Checking the file", extracting: "Extracting the audio", uploading: "Uploading the audio", submitting: "Submitting" };
+    const { jobId } = await submitRecording(file, userId, { language: ui.language.value }, (p) => {
+      ui.uploadStep.textContent = `${steps[p.phase]}…`;
+      ui.uploadBar.value = Math.round(p.fraction * 100);
+    }).done;
     lastStatus.set(jobId, "pending");
     showUploadMessage(`${file.name} was submitted. You can safely close this browser.`, "info");
     page = 0;
