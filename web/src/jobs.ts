@@ -108,6 +108,8 @@ export function renderJob(job: JobRow, on: JobHandlers): HTMLLIElement {
     const message = job.stage_message || (job.status === "pending" ? "Waiting to start" : "Working");
     const bar = el("progress", { max: 100, value: job.progress });
     bar.setAttribute("aria-label", `Progress of ${job.filename}`);
+    // Stable hook for tests and the change-to-DOM benchmark: [data-job-id] [data-progress].
+    bar.dataset.progress = String(job.progress);
     item.append(
       el("p", { className: "stage", textContent: `${message} — ${job.progress}%` }),
       bar,

@@ -1,5 +1,15 @@
-/** Streaming SHA-256 of a recording, computed in a Worker (hash_worker.ts). */
+/**
+ * Streaming SHA-256 of a recording: this thread reads large slices of the File and transfers
+ * them to a Worker that hashes them with hash-wasm (hash_worker.ts), keeping a few
+ * slices in flight so that reading and hashing overlap. Memory stays at a few slices whatever
+ * the file size.
+ */
 import type { PauseGate } from "./pause_gate.ts";
+
+/** 16 MiB slices: few reads and messages, modest memory. */
+const SLICE_BYTES = 16 * 1024 * 1024;
+/** Slices read ahead of the hasher (memory: this many × SLICE_BYTES). */
+const IN_FLIGHT = 3;
 
 export interface HashOptions {
   /** Fraction of the file hashed so far, 0..1. */
@@ -9,40 +19,58 @@ export interface HashOptions {
 }
 
 /** Lowercase hex SHA-256 of `file`. */
-export function sha256OfFile(file: File, options: HashOptions = {}): Promise<string> {
+export async function sha256OfFile(file: File, options: HashOptions = {}): Promise<string> {
   const { onProgress, gate, signal } = options;
   signal?.throwIfAborted();
   const worker = new Worker(new URL("./hash_worker.ts", import.meta.url), { type: "module" });
-  return new Promise<string>((resolve, reject) => {
-    const unsubscribe = gate?.subscribe((paused) =>
-      worker.postMessage({ type: paused ? "pause" : "resume" })
-    );
-    const finish = () => {
-      unsubscribe?.();
-      signal?.removeEventListener("abort", onAbort);
-      worker.terminate();
-    };
-    const onAbort = () => {
-      finish();
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    worker.onmessage = (event: MessageEvent) => {
-      const message = event.data as { type: string; bytes?: number; hex?: string; message?: string };
-      if (message.type === "progress") onProgress?.(file.size ? (message.bytes ?? 0) / file.size : 1);
-      else if (message.type === "done") {
-        finish();
-        resolve(message.hex!);
-      } else if (message.type === "error") {
-        finish();
-        reject(new Error(`Could not read the file: ${message.message}`));
+  let hashed = 0;
+  let failed: Error | null = null;
+  let wakeReader: (() => void) | null = null;
+  let settleDigest!: { resolve: (hex: string) => void; reject: (e: Error) => void };
+  const digest = new Promise<string>((resolve, reject) => (settleDigest = { resolve, reject }));
+  digest.catch(() => {}); // awaited below; a failure before that is not "unhandled"
+  const fail = (error: Error) => {
+    failed ??= error;
+    settleDigest.reject(error);
+    wakeReader?.();
+  };
+  worker.onmessage = (event: MessageEvent) => {
+    const message = event.data as { type: string; bytes?: number; hex?: string; message?: string };
+    if (message.type === "hashed") {
+      hashed += message.bytes ?? 0;
+      onProgress?.(file.size ? hashed / file.size : 1);
+      wakeReader?.();
+    } else if (message.type === "done") settleDigest.resolve(message.hex!);
+    else if (message.type === "error") fail(new Error(`Could not hash the file: ${message.message}`));
+  };
+  worker.onerror = (event) => fail(new Error(`Could not hash the file: ${event.message}`));
+  const onAbort = () => fail(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    let sent = 0;
+    while (sent < file.size) {
+      // Back-pressure: wait while IN_FLIGHT slices are read but not yet hashed.
+      while (!failed && sent - hashed >= IN_FLIGHT * SLICE_BYTES) {
+        await new Promise<void>((resolve) => (wakeReader = resolve));
       }
-    };
-    worker.onerror = (event) => {
-      finish();
-      reject(new Error(`Could not read the file: ${event.message}`));
-    };
-    worker.postMessage({ type: "start", file });
-    if (gate?.paused) worker.postMessage({ type: "pause" });
-  });
+      if (failed) throw failed;
+      await gate?.passage(signal);
+      const buffer = await file.slice(sent, sent + SLICE_BYTES).arrayBuffer();
+      if (failed) throw failed;
+      // Copied, not transferred: Chromium 156 fails reads of the same File (NotReadableError)
+      // after a Blob-read ArrayBuffer is transferred; a 16 MiB copy costs a few ms.
+      worker.postMessage({ type: "slice", buffer });
+      sent += buffer.byteLength;
+    }
+    worker.postMessage({ type: "end" });
+    return await digest;
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "NotReadableError") {
+      throw new Error("The file could not be read; it may have been moved or changed.");
+    }
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    worker.terminate();
+  }
 }

@@ -1,43 +1,30 @@
 /**
- * SHA-256 of a File off the main thread. Large slices are read while the previous one is hashed
- * (reading is I/O in the browser process, hashing is WASM here), so the two overlap.
- * Messages in: {type: "start", file}, {type: "pause"}, {type: "resume"}.
- * Messages out: {type: "progress", bytes}, {type: "done", hex}, {type: "error", message}.
+ * The hashing half of hash.ts: slices of a file arrive as transferred ArrayBuffers (no copy) and
+ * are fed to hash-wasm here, while the main thread already reads the next ones. Reading and
+ * hashing sit on different threads because a Blob read is delivered on the thread that asked
+ * for it: in one thread, hashing would stall the read and the two would take turns.
+ * Messages in: {type: "slice", buffer} (in file order), {type: "end"}.
+ * Messages out: {type: "hashed", bytes} after each slice, {type: "done", hex}, {type: "error", message}.
  */
-import { createSHA256 } from "hash-wasm";
+import { createSHA256, type IHasher } from "hash-wasm";
 
-/** 16 MiB: few enough reads for speed, small enough to keep memory flat on 2 GB files. */
-const SLICE_BYTES = 16 * 1024 * 1024;
+let hasher: Promise<IHasher> | null = null;
 
-let paused = false;
-let wake: (() => void) | null = null;
-
-async function hashFile(file: File): Promise<string> {
-  const hasher = await createSHA256();
-  hasher.init();
-  let next = file.slice(0, SLICE_BYTES).arrayBuffer();
-  for (let offset = 0; offset < file.size; offset += SLICE_BYTES) {
-    const current = await next;
-    const after = offset + SLICE_BYTES;
-    if (after < file.size) next = file.slice(after, after + SLICE_BYTES).arrayBuffer();
-    hasher.update(new Uint8Array(current));
-    postMessage({ type: "progress", bytes: Math.min(after, file.size) });
-    while (paused) await new Promise<void>((resolve) => (wake = resolve));
-  }
-  return hasher.digest("hex");
-}
-
-self.onmessage = (event: MessageEvent) => {
-  const message = event.data as { type: string; file?: File };
-  if (message.type === "pause") paused = true;
-  else if (message.type === "resume") {
-    paused = false;
-    wake?.();
-    wake = null;
-  } else if (message.type === "start" && message.file) {
-    hashFile(message.file).then(
-      (hex) => postMessage({ type: "done", hex }),
-      (error) => postMessage({ type: "error", message: String(error?.message ?? error) }),
-    );
+self.onmessage = async (event: MessageEvent) => {
+  const message = event.data as { type: string; buffer?: ArrayBuffer };
+  try {
+    hasher ??= createSHA256().then((h) => {
+      h.init();
+      return h;
+    });
+    const h = await hasher;
+    if (message.type === "slice" && message.buffer) {
+      h.update(new Uint8Array(message.buffer));
+      postMessage({ type: "hashed", bytes: message.buffer.byteLength });
+    } else if (message.type === "end") {
+      postMessage({ type: "done", hex: h.digest("hex") });
+    }
+  } catch (error) {
+    postMessage({ type: "error", message: String((error as Error)?.message ?? error) });
   }
 };
