@@ -68,20 +68,20 @@ async function randomFile(bytes: number, log: (m: string) => void): Promise<stri
 }
 
 /**
- * An H.264/AAC MP4 of `seconds`: one minute of noise pictures (96x64, 10 fps, 1.5 Mb/s) and
+ * An H.264/AAC MP4 of `seconds`: one minute of noise pictures (320x180, 10 fps, 1.5 Mb/s) and
  * pink noise (96 kb/s stereo AAC) encoded once, then repeated by stream copy.
  */
 async function benchVideo(seconds: number, log: (m: string) => void): Promise<string> {
-  const path = join(cacheDir, `video-${seconds}s.mp4`);
+  const path = join(cacheDir, `video-${seconds}s-320x180-1500k-96k.mp4`);
   if (await exists(path)) return path;
-  const segment = join(cacheDir, "segment-60s.mp4");
+  const segment = join(cacheDir, "segment-60s-320x180-1500k-96k.mp4");
   if (!(await exists(segment))) {
     log("encoding a 60 s noise segment");
     await run(
       "ffmpeg",
       [
         ["-nostdin", "-v", "error", "-y"],
-        ["-f", "lavfi", "-i", "nullsrc=s=96x64:r=10,geq=random(1)*255:128:128"],
+        ["-f", "lavfi", "-i", "nullsrc=s=320x180:r=10,geq=random(1)*255:128:128"],
         ["-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.2:r=44100"],
         ["-t", "60", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"],
         ["-b:v", "1500k", "-minrate", "1500k", "-maxrate", "1500k", "-bufsize", "1500k"],

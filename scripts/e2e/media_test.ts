@@ -138,6 +138,11 @@ Deno.test("media: 12-minute video → 2 audio chunks over TUS with pause, resume
     const manifest = Manifest.parse(JSON.parse(await manifestBlob.text()));
     assert(near(manifest.source.duration, 720, 0.5), `duration ${manifest.source.duration}`);
     assert(manifest.source.sha256 === job.media.sha256, "manifest and job disagree on sha256");
+    const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(video.path));
+    const sha256 = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(
+      "",
+    );
+    assert(job.media.sha256 === sha256, `browser SHA-256 ${job.media.sha256} ≠ ${sha256}`);
     assert(manifest.audio?.codec === "aac", `codec ${manifest.audio?.codec}`);
     const [c0, c1] = manifest.chunks;
     assert(manifest.chunks.length === 2, `${manifest.chunks.length} chunks`);

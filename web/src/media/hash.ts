@@ -1,6 +1,6 @@
 /**
  * Streaming SHA-256 of a recording: this thread reads large slices of the File and transfers
- * them to a Worker that hashes them with hash-wasm (hash_worker.ts), keeping a few
+ * them (zero-copy) to a Worker that hashes them with hash-wasm (hash_worker.ts), keeping a few
  * slices in flight so that reading and hashing overlap. Memory stays at a few slices whatever
  * the file size.
  */
@@ -57,10 +57,9 @@ export async function sha256OfFile(file: File, options: HashOptions = {}): Promi
       await gate?.passage(signal);
       const buffer = await file.slice(sent, sent + SLICE_BYTES).arrayBuffer();
       if (failed) throw failed;
-      // Copied, not transferred: Chromium 156 fails reads of the same File (NotReadableError)
-      // after a Blob-read ArrayBuffer is transferred; a 16 MiB copy costs a few ms.
-      worker.postMessage({ type: "slice", buffer });
-      sent += buffer.byteLength;
+      const size = buffer.byteLength; // read before the transfer detaches the buffer
+      worker.postMessage({ type: "slice", buffer }, [buffer]);
+      sent += size;
     }
     worker.postMessage({ type: "end" });
     return await digest;
