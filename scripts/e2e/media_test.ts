@@ -4,7 +4,8 @@
  * two overlapping M4A chunks plus a manifest, uploaded with TUS through a pause, a resume and a
  * dropped connection, and the job completes on the offline engine with words from both chunks
  * at the right times. Also: a full queue refuses before any upload and at insert (the race),
- * and a container mediabunny cannot read (AVI) goes through ffmpeg.wasm.
+ * a container mediabunny cannot read (AVI) goes through ffmpeg.wasm, and PCM (WAV) is encoded
+ * to Opus with WebCodecs.
  *
  * Needs web/dist built for this stack (the test runner builds it before this stage).
  */
@@ -256,7 +257,7 @@ Deno.test("media: a full system refuses before the upload, and at insert when th
   }
 });
 
-Deno.test("media: a container mediabunny cannot read (AVI) goes through ffmpeg.wasm", async () => {
+Deno.test("media: what cannot be copied: AVI through ffmpeg.wasm, PCM WAV encoded to Opus", async () => {
   const env = stackEnv();
   const dir = await Deno.makeTempDir({ prefix: "ai-subs-media-e2e-" });
   const browser = await launchChromium();
@@ -269,24 +270,62 @@ Deno.test("media: a container mediabunny cannot read (AVI) goes through ffmpeg.w
     });
     const avi = join(dir, "clip.avi");
     await rewrap(mp4.path, avi);
+    const wav = join(dir, "voice.wav");
+    await makeSpeech("The teacher writes the date on the board.", wav);
     const app = await openAppWithHooks(browser, env.SUPABASE_URL);
-    await chooseFile(app.page, avi);
-    const result = await app.page.evaluate(async () => {
+    const extract = async (path: string) => {
+      await chooseFile(app.page, path);
+      return await app.page.evaluate(async () => {
+        const w = globalThis as unknown as HookWindow;
+        const file = (document.getElementById("media-test-file") as HTMLInputElement).files![0];
+        const audio = await w.__aiSubsTest.extractAudio(file);
+        return {
+          ...audio,
+          chunks: audio.chunks.map(({ blob, ...c }) => ({
+            ...c,
+            bytes: blob.size,
+            type: blob.type,
+          })),
+        };
+      });
+    };
+
+    const fromAvi = await extract(avi);
+    assert(fromAvi.method === "ffmpeg", `AVI: method ${fromAvi.method}`);
+    assert(near(fromAvi.duration, 20, 0.5), `AVI: duration ${fromAvi.duration}`);
+    assert(fromAvi.chunks.length === 1, `AVI: ${fromAvi.chunks.length} chunks`);
+    const [aviChunk] = fromAvi.chunks;
+    assert(
+      aviChunk.type === "audio/mp4" && aviChunk.name.endsWith(".m4a"),
+      JSON.stringify(aviChunk),
+    );
+    assert(fromAvi.codec === "aac", `AAC in AVI is copied, not re-encoded: ${fromAvi.codec}`);
+    assert(aviChunk.bytes > 1000 && aviChunk.bytes < mp4.bytes, JSON.stringify(aviChunk));
+
+    const wavBytes = (await Deno.stat(wav)).size;
+    const fromWav = await extract(wav);
+    assert(fromWav.method === "transcode" && fromWav.codec === "opus", JSON.stringify(fromWav));
+    const [wavChunk] = fromWav.chunks;
+    assert(
+      wavChunk.type === "audio/ogg" && wavChunk.name.endsWith(".ogg"),
+      JSON.stringify(wavChunk),
+    );
+    assert(wavChunk.bytes * 3 < wavBytes, `Opus ${wavChunk.bytes} B vs WAV ${wavBytes} B`);
+    // The Ogg file is real Opus of the same length (read by ffprobe, not by our code).
+    const ogg = join(dir, "voice.ogg");
+    const bytes = await app.page.evaluate(async () => {
       const w = globalThis as unknown as HookWindow;
       const file = (document.getElementById("media-test-file") as HTMLInputElement).files![0];
       const audio = await w.__aiSubsTest.extractAudio(file);
-      return {
-        ...audio,
-        chunks: audio.chunks.map(({ blob, ...c }) => ({ ...c, bytes: blob.size, type: blob.type })),
-      };
+      return Array.from(new Uint8Array(await audio.chunks[0].blob.arrayBuffer()));
     });
-    assert(result.method === "ffmpeg", `method ${result.method}`);
-    assert(near(result.duration, 20, 0.5), `duration ${result.duration}`);
-    assert(result.chunks.length === 1, `${result.chunks.length} chunks`);
-    const [chunk] = result.chunks;
-    assert(chunk.type === "audio/mp4" && chunk.name.endsWith(".m4a"), JSON.stringify(chunk));
-    assert(result.codec === "aac", `AAC in AVI is copied, not re-encoded: ${result.codec}`);
-    assert(chunk.bytes > 1000 && chunk.bytes < mp4.bytes, JSON.stringify(chunk));
+    await Deno.writeFile(ogg, new Uint8Array(bytes));
+    const probed = await probe(ogg);
+    assert(probed.codec === "opus", `ogg holds ${probed.codec}`);
+    assert(
+      near(probed.duration, fromWav.duration, 0.2),
+      `${probed.duration} vs ${fromWav.duration}`,
+    );
     await app.close();
   } finally {
     await browser.close();

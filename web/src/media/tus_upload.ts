@@ -3,7 +3,7 @@
  * Supabase requires, retries with back-off after a dropped connection (tus-js-client asks the
  * server for its offset and continues from there), pause and resume, cancel.
  */
-import { type HttpRequest, Upload } from "tus-js-client";
+import { DetailedError, type HttpRequest, Upload } from "tus-js-client";
 import type { PauseGate } from "./pause_gate.ts";
 
 /** Supabase Storage accepts TUS chunks of exactly this size (the last one may be shorter). */
@@ -61,7 +61,7 @@ export function uploadResumable(o: ResumableUpload): Promise<void> {
       },
       onProgress: (sent) => o.onProgress?.(sent),
       onSuccess: () => settle(),
-      onError: (error) => settle(error),
+      onError: (error) => settle(uploadFailure(error)),
     });
     const onAbort = () => {
       // Terminate: the server drops the partial upload.
@@ -75,4 +75,13 @@ export function uploadResumable(o: ResumableUpload): Promise<void> {
     });
     if (!o.gate?.paused) upload.start();
   });
+}
+
+/** The user-facing form of a TUS failure (retries exhausted or refused by the server). */
+function uploadFailure(error: Error): Error {
+  const status = error instanceof DetailedError ? error.originalResponse?.getStatus() : undefined;
+  const message = status && status >= 400 && status < 500
+    ? `The server refused the upload (HTTP ${status}).`
+    : "The upload was interrupted. Check your connection and try again.";
+  return new Error(message, { cause: error });
 }
