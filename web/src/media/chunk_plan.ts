@@ -12,9 +12,16 @@ export const CHUNK_SECONDS = 600;
 /** Audio repeated at the start of every chunk but the first, as prepare.ts's OVERLAP_SECONDS. */
 export const OVERLAP_SECONDS = 3;
 
+/**
+ * Seconds past the last full window that still go into the last chunk instead of a chunk of
+ * their own (containers often report 3600.02 s for an hour). The server accepts chunks up to
+ * CHUNK_SECONDS + 2 × OVERLAP_SECONDS + 1 s long; the last one is then at most 605 s.
+ */
+export const TAIL_SLACK_SECONDS = 2;
+
 /** How many chunks a recording of `duration` seconds is cut into (at least one). */
 export function chunkCount(duration: number): number {
-  return Math.max(1, Math.ceil(duration / CHUNK_SECONDS));
+  return Math.max(1, Math.ceil((duration - TAIL_SLACK_SECONDS) / CHUNK_SECONDS));
 }
 
 /**

@@ -44,6 +44,10 @@ Deno.test("chunk plan: AAC packets of a 20 min 3 s recording make 3 overlapping 
 Deno.test("chunk plan: one chunk for short recordings; late packets stay in the last", () => {
   assert.equal(chunkCount(0.5), 1);
   assert.equal(chunkCount(600), 1);
+  // An hour whose container says 3600.02 s is 6 chunks, not 6 and a sliver.
+  assert.equal(chunkCount(3600.02), 6);
+  assert.equal(chunkCount(3603), 7);
+  assert.deepEqual(chunksOfPacket(3600.01, 6), [5]);
   assert.deepEqual(chunksOfPacket(598, 1), [0]);
   assert.deepEqual(chunksOfPacket(598, 2), [0, 1]);
   assert.deepEqual(chunksOfPacket(596.9, 2), [0]);
