@@ -119,7 +119,7 @@ async function unitTestFiles(): Promise<string[]> {
       } else if (e.name.endsWith("_test.ts")) files.push(path.slice(root.length + 1));
     }
   }
-  for (const top of ["scripts", "supabase/functions"]) await walk(join(root, top));
+  for (const top of ["scripts", "supabase/functions", "web/src"]) await walk(join(root, top));
   return files.sort();
 }
 

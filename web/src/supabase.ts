@@ -5,6 +5,11 @@ import { createClient, type User } from "@supabase/supabase-js";
 const url = import.meta.env.VITE_SUPABASE_URL || window.location.origin;
 const anonKey = import.meta.env.VITE_SUPABASE_ANON_KEY as string | undefined;
 
+/** Where the Supabase APIs are (for clients other than supabase-js, e.g. TUS uploads). */
+export const supabaseUrl: string = url;
+/** The public anon key (`apikey` header of every request). */
+export const supabaseAnonKey: string = anonKey || "missing-anon-key";
+
 // Without a key the client is still built so the page can say what is wrong (ensureSignedIn).
 export const supabase = createClient(url, anonKey || "missing-anon-key", {
   auth: { persistSession: true, autoRefreshToken: true },

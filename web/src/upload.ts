@@ -1,19 +1,16 @@
 /**
- * Submitting a recording: queue check, duration, SHA-256, upload of the single chunk and its
- * manifest, then the job row — behind the UploadHandle contract the page codes against.
- *
- * Interim: this is the first cut's single-chunk upload wrapped in the new contract (the media
- * pipeline with audio extraction, chunking and TUS is built separately and replaces this file).
- * Here pause and abort take effect between phases, because the single storage upload cannot be
- * interrupted midway.
+ * Submitting a recording, the way the page (or any client) does it: queue check, SHA-256 of the
+ * file, its audio extracted and cut into chunks in the browser (the video never leaves the
+ * machine), the chunks and a manifest uploaded with TUS to `media/<user>/<upload id>/`, then the
+ * direct insert into `jobs`. Every phase reports progress and obeys pause, resume and abort.
  */
-import { supabase } from "./supabase.ts";
+import { userMessage } from "./errors.ts";
+import { extractAudio, NoAudioError } from "./media/extract.ts";
+import { sha256OfFile } from "./media/hash.ts";
+import { PauseGate } from "./media/pause_gate.ts";
+import { supabase, supabaseAnonKey, supabaseUrl } from "./supabase.ts";
 
-/** Longest recording uploaded as one chunk (the engine's chunk length). */
-export const MAX_SINGLE_CHUNK_SECONDS = 600;
-const HASH_SLICE_BYTES = 8 * 1024 * 1024;
-
-/** Mirrors private.normalize_options (050_submit.sql). */
+/** Job options; mirrors private.normalize_options (supabase/schemas/050_submit.sql). */
 export interface SubmitOptions {
   language?: string;
   force_language?: boolean;
@@ -23,28 +20,33 @@ export interface SubmitOptions {
   translate_to?: string[];
   summarize?: boolean;
 }
+
 export type SubmitPhase = "queue" | "hashing" | "extracting" | "uploading" | "submitting";
-/** Progress of one phase, `fraction` 0..1. */
+
+/** `fraction` is the progress of `phase`, 0..1. */
 export interface SubmitProgress {
   phase: SubmitPhase;
   fraction: number;
   detail?: string;
 }
+
+/** The inserted job; `cachedFrom`/`cachedAt` are set when an earlier identical result was reused. */
 export interface SubmitResult {
   jobId: string;
   cachedFrom: string | null;
   cachedAt: string | null;
 }
-/** A submission in flight. `done` rejects with UploadRefused (user-facing) or Error. */
+
 export interface UploadHandle {
   pause(): void;
   resume(): void;
   abort(): void;
   readonly paused: boolean;
+  /** Rejects with UploadRefused (message for the user), SubmissionCancelled or Error. */
   done: Promise<SubmitResult>;
 }
 
-/** A submission the system or the file refused; `message` is for the user, `code` stable. */
+/** The system or the file says no; `message` is for the user, `code` the stable error code. */
 export class UploadRefused extends Error {
   code?: string;
   constructor(message: string, code?: string) {
@@ -54,108 +56,80 @@ export class UploadRefused extends Error {
   }
 }
 
-/** Duration in seconds, read by the browser's own media element. */
-export function readDuration(file: File): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const element = document.createElement(file.type.startsWith("video/") ? "video" : "audio");
-    const src = URL.createObjectURL(file);
-    const done = () => {
-      URL.revokeObjectURL(src);
-      element.removeAttribute("src");
-    };
-    element.preload = "metadata";
-    element.onloadedmetadata = () => {
-      const duration = element.duration;
-      done();
-      if (Number.isFinite(duration) && duration > 0) resolve(duration);
-      else reject(new UploadRefused("The length of this recording could not be read."));
-    };
-    element.onerror = () => {
-      done();
-      reject(new UploadRefused("This browser cannot read this file as audio or video."));
-    };
-    element.src = src;
-  });
-}
-
-/** Lowercase hex SHA-256 of the file, streamed slice by slice. */
-export async function sha256Of(
-  file: File,
-  onProgress: (fraction: number) => void,
-  checkpoint: () => Promise<void> = () => Promise.resolve(),
-): Promise<string> {
-  // Loaded on demand: hashing is only needed once a file is chosen.
-  const { createSHA256 } = await import("hash-wasm");
-  const hasher = await createSHA256();
-  hasher.init();
-  for (let offset = 0; offset < file.size; offset += HASH_SLICE_BYTES) {
-    await checkpoint();
-    const slice = file.slice(offset, offset + HASH_SLICE_BYTES);
-    hasher.update(new Uint8Array(await slice.arrayBuffer()));
-    onProgress(Math.min(1, (offset + HASH_SLICE_BYTES) / file.size));
+/** The user aborted the submission (UploadHandle.abort). */
+export class SubmissionCancelled extends Error {
+  constructor() {
+    super("The submission was cancelled.");
+    this.name = "SubmissionCancelled";
   }
-  return hasher.digest("hex");
 }
 
-function extensionOf(file: File): string {
-  const match = /\.([a-z0-9]{1,8})$/i.exec(file.name);
-  return match ? match[1].toLowerCase() : file.type.split("/")[1]?.replace(/[^a-z0-9]/g, "") || "bin";
+const BUCKET = "media";
+const MEDIA_EXTENSIONS =
+  /\.(mp4|m4v|mov|mkv|webm|avi|flv|wmv|mpg|mpeg|ts|mts|m2ts|3gp|ogv|m4a|mp3|aac|wav|flac|ogg|oga|opus|wma)$/i;
+
+function isMediaFile(file: File): boolean {
+  return file.type.startsWith("audio/") || file.type.startsWith("video/") ||
+    MEDIA_EXTENSIONS.test(file.name);
 }
 
-/** A PostgREST error as supabase-js reports it (SQLSTATE PT<status>, hint = stable code). */
-function refusalOf(error: { message?: string; hint?: string | null; code?: string }): Error {
-  if (error.hint) return new UploadRefused(error.message || "The job was refused.", error.hint);
-  return new Error(error.message || "The job could not be submitted.");
+async function accessToken(): Promise<string> {
+  const { data } = await supabase.auth.getSession();
+  const token = data.session?.access_token;
+  if (!token) throw new UploadRefused("You are signed out; reload the page to sign in again.");
+  return token;
 }
 
-/** Starts uploading `file` and inserting its job; progress is reported per phase. */
+/** A PostgREST error of the job engine (SQLSTATE PT<status>, hint = error code) for the user. */
+function refusalOf(error: { code?: string; hint?: string | null; message?: string }): Error {
+  if (error.code === "PT429" || error.hint === "queue_full") {
+    return new UploadRefused(userMessage(error), "queue_full");
+  }
+  if (error.code && /^PT4\d\d$/.test(error.code)) {
+    return new UploadRefused(userMessage(error), error.hint ?? undefined);
+  }
+  return new Error(userMessage(error));
+}
+
+/**
+ * Starts submitting `file` for `userId` (the signed-in user) and returns at once; `done`
+ * settles with the inserted job.
+ */
 export function submitRecording(
   file: File,
   userId: string,
   options: SubmitOptions,
   onProgress: (p: SubmitProgress) => void,
 ): UploadHandle {
-  let paused = false;
-  let aborted = false;
-  let wake: () => void = () => {};
-  // Every phase boundary (and every hashed slice) waits here while paused.
-  const checkpoint = async () => {
-    while (paused && !aborted) await new Promise<void>((resolve) => (wake = resolve));
-    if (aborted) throw new UploadRefused("The upload was cancelled.", "aborted");
-  };
-  const done = run(file, userId, options, onProgress, checkpoint);
+  const gate = new PauseGate();
+  const controller = new AbortController();
+  const done = runSubmission(file, userId, options, onProgress, gate, controller.signal);
   return {
-    pause() {
-      paused = true;
-    },
-    resume() {
-      paused = false;
-      wake();
-    },
-    abort() {
-      aborted = true;
-      wake();
-    },
+    pause: () => gate.pause(),
+    resume: () => gate.resume(),
+    abort: () => controller.abort(new SubmissionCancelled()),
     get paused() {
-      return paused;
+      return gate.paused;
     },
     done,
   };
 }
 
-async function run(
+async function runSubmission(
   file: File,
   userId: string,
   options: SubmitOptions,
   onProgress: (p: SubmitProgress) => void,
-  checkpoint: () => Promise<void>,
+  gate: PauseGate,
+  signal: AbortSignal,
 ): Promise<SubmitResult> {
-  if (!file.type.startsWith("audio/") && !file.type.startsWith("video/")) {
-    throw new UploadRefused("Please choose an audio or video file.", "invalid_media");
-  }
+  if (!isMediaFile(file)) throw new UploadRefused("Please choose an audio or video file.");
+  if (file.size === 0) throw new UploadRefused("This file is empty.");
+
+  // Before any work: a full system refuses now rather than after a long upload.
   onProgress({ phase: "queue", fraction: 0 });
   const { data: queue, error: queueError } = await supabase.rpc("queue_status");
-  if (queueError) throw refusalOf(queueError);
+  if (queueError) throw new Error(userMessage(queueError));
   if (queue && queue.accepting === false) {
     throw new UploadRefused(
       queue.message ?? "The system is busy; try again in a few minutes.",
@@ -163,57 +137,104 @@ async function run(
     );
   }
   onProgress({ phase: "queue", fraction: 1 });
+  await gate.passage(signal);
 
-  const duration = await readDuration(file);
-  if (duration > MAX_SINGLE_CHUNK_SECONDS) {
+  onProgress({ phase: "hashing", fraction: 0 });
+  const sha256 = await sha256OfFile(file, {
+    gate,
+    signal,
+    onProgress: (fraction) => onProgress({ phase: "hashing", fraction }),
+  });
+
+  onProgress({ phase: "extracting", fraction: 0 });
+  let audio;
+  try {
+    audio = await extractAudio(file, {
+      gate,
+      signal,
+      onProgress: (fraction) => onProgress({ phase: "extracting", fraction }),
+    });
+  } catch (error) {
+    signal.throwIfAborted();
+    if (error instanceof NoAudioError) throw new UploadRefused(error.message, "no_audio");
     throw new UploadRefused(
-      `This recording is ${Math.round(duration / 60)} minutes long. Recordings longer than ` +
-        "10 minutes need audio extraction in the browser, which is not available yet.",
-      "media_too_long",
+      `This file could not be read as audio or video (${userMessage(error)}).`,
+      "unreadable_media",
     );
   }
 
-  await checkpoint();
-  const sha256 = await sha256Of(file, (fraction) => onProgress({ phase: "hashing", fraction }), checkpoint);
-
-  await checkpoint();
   const folder = `${userId}/${crypto.randomUUID()}`;
-  const chunkPath = `${folder}/chunk-000.${extensionOf(file)}`;
-  onProgress({ phase: "uploading", fraction: 0, detail: "1 of 1 file" });
-  const { error: chunkError } = await supabase.storage.from("media").upload(chunkPath, file, {
-    contentType: file.type,
-    upsert: false,
-  });
-  if (chunkError) throw chunkError;
-  onProgress({ phase: "uploading", fraction: 1, detail: "1 of 1 file" });
+  const uploaded: string[] = [];
+  try {
+    // Loaded when needed: the first page does not pay for the TUS client.
+    const { uploadResumable } = await import("./media/tus_upload.ts");
+    const total = audio.chunks.reduce((n, c) => n + c.blob.size, 0);
+    let before = 0;
+    for (const chunk of audio.chunks) {
+      const path = `${folder}/${chunk.name}`;
+      const detail = `Chunk ${chunk.index + 1} of ${audio.chunks.length}`;
+      onProgress({ phase: "uploading", fraction: before / total, detail });
+      await gate.passage(signal);
+      uploaded.push(path);
+      await uploadResumable({
+        supabaseUrl,
+        apiKey: supabaseAnonKey,
+        accessToken,
+        bucket: BUCKET,
+        path,
+        blob: chunk.blob,
+        contentType: chunk.blob.type,
+        gate,
+        signal,
+        onProgress: (sent) =>
+          onProgress({ phase: "uploading", fraction: (before + sent) / total, detail }),
+      });
+      before += chunk.blob.size;
+    }
+    const manifestPath = `${folder}/manifest.json`;
+    const manifest = {
+      version: 1,
+      source: { filename: file.name, bytes: file.size, sha256, duration: audio.duration },
+      audio: { codec: audio.codec, container: audio.container, method: audio.method },
+      chunks: audio.chunks.map(({ index, name, start, end, overlap_before }) => ({
+        index,
+        path: `${folder}/${name}`,
+        start,
+        end,
+        overlap_before,
+      })),
+    };
+    uploaded.push(manifestPath);
+    const { error: manifestError } = await supabase.storage.from(BUCKET).upload(
+      manifestPath,
+      new Blob([JSON.stringify(manifest)], { type: "application/json" }),
+      { contentType: "application/json", upsert: true },
+    );
+    if (manifestError) throw new Error(`Uploading the manifest failed: ${manifestError.message}`);
+    onProgress({ phase: "uploading", fraction: 1 });
 
-  const source = { filename: file.name, bytes: file.size, sha256, duration };
-  const manifest = {
-    version: 1,
-    source,
-    audio: { container: extensionOf(file) },
-    chunks: [{ index: 0, path: chunkPath, start: 0, end: duration, overlap_before: 0 }],
-  };
-  const manifestPath = `${folder}/manifest.json`;
-  const { error: manifestError } = await supabase.storage.from("media").upload(
-    manifestPath,
-    new Blob([JSON.stringify(manifest)], { type: "application/json" }),
-    { contentType: "application/json", upsert: false },
-  );
-  if (manifestError) throw manifestError;
-
-  await checkpoint();
-  onProgress({ phase: "submitting", fraction: 0 });
-  const { data: job, error: insertError } = await supabase.from("jobs").insert({
-    filename: file.name,
-    media: { path: manifestPath, bytes: file.size, sha256, duration },
-    options,
-  }).select("id,cached_from,cached_at").single();
-  if (insertError) throw refusalOf(insertError);
-  onProgress({ phase: "submitting", fraction: 1 });
-  return {
-    jobId: job.id as string,
-    cachedFrom: (job.cached_from as string | null) ?? null,
-    cachedAt: (job.cached_at as string | null) ?? null,
-  };
+    await gate.passage(signal);
+    onProgress({ phase: "submitting", fraction: 0 });
+    const { data: job, error: insertError } = await supabase.from("jobs").insert({
+      filename: file.name,
+      media: { path: manifestPath, bytes: file.size, sha256, duration: audio.duration },
+      options,
+    }).select("id,cached_from,cached_at").single();
+    if (insertError) throw refusalOf(insertError);
+    onProgress({ phase: "submitting", fraction: 1 });
+    return {
+      jobId: job.id as string,
+      cachedFrom: (job.cached_from as string | null) ?? null,
+      cachedAt: (job.cached_at as string | null) ?? null,
+    };
+  } catch (error) {
+    // Nothing will read an upload without its job: remove it (best effort).
+    if (uploaded.length) void supabase.storage.from(BUCKET).remove(uploaded).catch(() => {});
+    throw error;
+  }
 }
+
+// Browser tests set `window.__aiSubsTest = {}` before the page loads (Playwright addInitScript)
+// to drive the pipeline directly; in normal use nothing is exposed.
+const testHooks = (globalThis as { __aiSubsTest?: Record<string, unknown> }).__aiSubsTest;
+if (testHooks) Object.assign(testHooks, { submitRecording, sha256OfFile, extractAudio });

@@ -1,0 +1,68 @@
+/**
+ * Where the audio of a recording is cut: windows of CHUNK_SECONDS, each after the first also
+ * carrying the last OVERLAP_SECONDS of its predecessor, so that words spoken across a cut are
+ * heard whole by one of the two transcriptions (merge drops the duplicates). The numbers are
+ * the server's (supabase/functions/_shared/steps/prepare.ts), which rejects longer chunks.
+ *
+ * Pure logic without browser APIs, so Deno unit tests cover it (chunk_plan_test.ts).
+ */
+
+/** Nominal length of a chunk, as prepare.ts's CHUNK_SECONDS. */
+export const CHUNK_SECONDS = 600;
+/** Audio repeated at the start of every chunk but the first, as prepare.ts's OVERLAP_SECONDS. */
+export const OVERLAP_SECONDS = 3;
+
+/**
+ * Seconds past the last full window that still go into the last chunk instead of a chunk of
+ * their own (containers often report 3600.02 s for an hour). The server accepts chunks up to
+ * CHUNK_SECONDS + 2 × OVERLAP_SECONDS + 1 s long; the last one is then at most 605 s.
+ */
+export const TAIL_SLACK_SECONDS = 2;
+
+/** How many chunks a recording of `duration` seconds is cut into (at least one). */
+export function chunkCount(duration: number): number {
+  return Math.max(1, Math.ceil((duration - TAIL_SLACK_SECONDS) / CHUNK_SECONDS));
+}
+
+/**
+ * The chunks a packet starting at `timestamp` belongs to: its own window, and also the next one
+ * when it lies in that window's overlap. Packets past the announced duration (containers whose
+ * metadata undercounts) stay in the last chunk rather than starting a new one.
+ */
+export function chunksOfPacket(timestamp: number, count: number): number[] {
+  const own = Math.min(count - 1, Math.max(0, Math.floor(timestamp / CHUNK_SECONDS)));
+  const next = own + 1;
+  if (next < count && timestamp >= next * CHUNK_SECONDS - OVERLAP_SECONDS) return [own, next];
+  return [own];
+}
+
+/** One chunk as the manifest describes it (Chunk in supabase/functions/_shared/contract.ts). */
+export interface ManifestChunk {
+  index: number;
+  path: string;
+  start: number;
+  end: number;
+  overlap_before: number;
+}
+
+/**
+ * The manifest entry of chunk `index` whose first packet starts at `first` and whose last packet
+ * ends at `last` (seconds of the recording). Times are rounded to the millisecond.
+ */
+export function manifestChunk(
+  index: number,
+  path: string,
+  first: number,
+  last: number,
+): ManifestChunk {
+  const round = (s: number) => Math.round(s * 1000) / 1000;
+  const start = round(Math.max(0, first));
+  const boundary = index * CHUNK_SECONDS;
+  return {
+    index,
+    path,
+    start,
+    end: Math.max(round(last), start + 0.001),
+    overlap_before: index === 0 ? 0 : round(Math.max(0, boundary - start)),
+  };
+}
