@@ -1,6 +1,7 @@
 /**
  * Every suite `deno task bench` runs, in order (background suites run alongside the others).
  */
+import { browser } from "./browser.ts";
 import { cleanup } from "./cleanup.ts";
 import { cronPoll } from "./cron_poll.ts";
 import { dispatch } from "./dispatch.ts";
@@ -22,4 +23,5 @@ export const suites: BenchSuite[] = [
   cleanup,
   offlineWer,
   stepCpu,
+  browser,
 ];
