@@ -4,4 +4,10 @@ import { defineConfig } from "vite";
 export default defineConfig({
   base: "/",
   build: { outDir: "dist", emptyOutDir: true, target: "es2022" },
+  // Workers are ES modules: the hash worker imports hash-wasm, and ffmpeg.wasm's worker
+  // import()s its core from web/dist at run time (both loaded only when a file is submitted).
+  worker: { format: "es" },
+  // ffmpeg.wasm finds its worker relative to its own module; pre-bundling (dev server) would
+  // move the module away from the worker file.
+  optimizeDeps: { exclude: ["@ffmpeg/ffmpeg"] },
 });

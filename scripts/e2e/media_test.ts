@@ -63,6 +63,10 @@ Deno.test("media: 12-minute video → 2 audio chunks over TUS with pause, resume
     page.on("request", (r) => {
       if (r.url().includes("/storage/v1/upload/resumable")) tusRequests.push(r.method());
     });
+    const abortedPatches: string[] = [];
+    page.on("requestfailed", (r) => {
+      if (r.method() === "PATCH") abortedPatches.push(r.failure()?.errorText ?? "?");
+    });
     let patches = 0;
     let firstPatchSeen!: () => void;
     const firstPatch = new Promise<void>((resolve) => (firstPatchSeen = resolve));
@@ -89,6 +93,11 @@ Deno.test("media: 12-minute video → 2 audio chunks over TUS with pause, resume
       await page.evaluate(() => (globalThis as unknown as HookWindow).__handle.paused),
       "handle.paused is false after pause()",
     );
+    // Pausing stops the PATCH in flight (the server keeps what it got; resume asks for it).
+    for (let i = 0; i < 40 && abortedPatches.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert(abortedPatches.length === 1, `pause did not abort the PATCH in flight`);
     const duringPause = tusRequests.length;
     await new Promise((r) => setTimeout(r, 1500));
     assert(
