@@ -555,6 +555,12 @@ begin
     continue when (select count(*) from private.tasks t
                    where t.job_id = candidate.job_id and t.status in ('dispatched', 'running'))
                   >= cfg.per_job_parallelism;
+    -- Never wait for a task another transaction is changing (a cancel stopping it, say): that
+    -- one may be waiting for this lock to dispatch, which would be a deadlock. It dispatches
+    -- what is left when it gets here, or the tick does.
+    perform 1 from private.tasks t where t.id = candidate.id and t.status = 'pending'
+      for update skip locked;
+    continue when not found;
     perform private.dispatch_task(candidate.id);
     in_flight := in_flight + 1;
     sent := sent + 1;
@@ -1134,13 +1140,17 @@ language plpgsql security definer set search_path = ''
 as $$
 declare
   task private.tasks;
+  result jsonb;
 begin
   task := private.leased_task(task_id, lease);
   if task.id is null then
     return jsonb_build_object('ok', false, 'reason', 'stale_lease');
   end if;
-  return jsonb_build_object('ok', true) || private.fail_task_now(
+  result := jsonb_build_object('ok', true) || private.fail_task_now(
     task.id, error_code, message, retryable, coalesce(detail, '{}'::jsonb), retry_after_ms);
+  -- The slot this task held goes to the next waiting task now, not at the next tick.
+  perform private.dispatch_due();
+  return result;
 end;
 $$;
 
@@ -1191,6 +1201,7 @@ begin
          stage_message = 'Cancelled', completed_at = now()
    where j.id = job.id
   returning * into job;
+  perform private.dispatch_due();  -- its slots go to waiting work now
   return job;
 end;
 $$;
@@ -1237,6 +1248,7 @@ begin
          deleted_at = now(), expires_at = least(j.expires_at, now())
    where j.id = job.id;
   perform private.request_cleanup(array[job.id]);
+  perform private.dispatch_due();  -- its slots go to waiting work now
 end;
 $$;
 

@@ -178,6 +178,12 @@ begin
     continue when (select count(*) from private.tasks t
                    where t.job_id = candidate.job_id and t.status in ('dispatched', 'running'))
                   >= cfg.per_job_parallelism;
+    -- Never wait for a task another transaction is changing (a cancel stopping it, say): that
+    -- one may be waiting for this lock to dispatch, which would be a deadlock. It dispatches
+    -- what is left when it gets here, or the tick does.
+    perform 1 from private.tasks t where t.id = candidate.id and t.status = 'pending'
+      for update skip locked;
+    continue when not found;
     perform private.dispatch_task(candidate.id);
     in_flight := in_flight + 1;
     sent := sent + 1;

@@ -196,13 +196,17 @@ language plpgsql security definer set search_path = ''
 as $$
 declare
   task private.tasks;
+  result jsonb;
 begin
   task := private.leased_task(task_id, lease);
   if task.id is null then
     return jsonb_build_object('ok', false, 'reason', 'stale_lease');
   end if;
-  return jsonb_build_object('ok', true) || private.fail_task_now(
+  result := jsonb_build_object('ok', true) || private.fail_task_now(
     task.id, error_code, message, retryable, coalesce(detail, '{}'::jsonb), retry_after_ms);
+  -- The slot this task held goes to the next waiting task now, not at the next tick.
+  perform private.dispatch_due();
+  return result;
 end;
 $$;
 

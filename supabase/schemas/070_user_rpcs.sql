@@ -34,6 +34,7 @@ begin
          stage_message = 'Cancelled', completed_at = now()
    where j.id = job.id
   returning * into job;
+  perform private.dispatch_due();  -- its slots go to waiting work now
   return job;
 end;
 $$;
@@ -80,6 +81,7 @@ begin
          deleted_at = now(), expires_at = least(j.expires_at, now())
    where j.id = job.id;
   perform private.request_cleanup(array[job.id]);
+  perform private.dispatch_due();  -- its slots go to waiting work now
 end;
 $$;
 
