@@ -53,7 +53,13 @@ async function unblock(): Promise<void> {
 }
 
 async function shot(page: Page, name: string, fullPage = true): Promise<void> {
-  await page.screenshot({ path: join(artifacts, `web-${name}.png`), fullPage });
+  // "disabled" runs finite CSS animations to their end: the drawer is shown where it stops,
+  // not halfway through sliding in.
+  await page.screenshot({
+    path: join(artifacts, `web-${name}.png`),
+    fullPage,
+    animations: "disabled",
+  });
 }
 
 async function makeTalkVideo(dir: string, name: string, extra: string): Promise<string> {
