@@ -1,6 +1,9 @@
-/** render: SRT, WebVTT and JSON for the source language and every translation. */
+/**
+ * render: SRT, WebVTT and JSON for the source language and every translation, and the summary
+ * (summary, chapters, key points) when the job asked for one.
+ */
 import { layoutCues, renderJson, renderSrt, renderWebVtt } from "../captions.ts";
-import type { StepOutput } from "../contract.ts";
+import type { StepInput, StepOutput } from "../contract.ts";
 import type { StepContext } from "../step_runtime.ts";
 import type { Transcript } from "../transcript.ts";
 
@@ -13,11 +16,22 @@ export function renderTranscript(language: string, transcript: Transcript) {
   ];
 }
 
-export function renderStep(ctx: StepContext<"render">): Promise<StepOutput<"render">> {
-  const { transcript, translations } = ctx.input;
-  const outputs = [
+/** Every output of a job: captions per language, and the summary (as JSON) when there is one. */
+export function renderOutputs(input: StepInput<"render">): StepOutput<"render">["outputs"] {
+  const { transcript, translations, summary } = input;
+  return [
     ...renderTranscript(transcript.language, transcript),
     ...Object.entries(translations).flatMap(([lang, t]) => renderTranscript(lang, t)),
+    ...(summary
+      ? [{
+        language: transcript.language,
+        format: "summary" as const,
+        content: JSON.stringify(summary),
+      }]
+      : []),
   ];
-  return Promise.resolve({ outputs });
+}
+
+export function renderStep(ctx: StepContext<"render">): Promise<StepOutput<"render">> {
+  return Promise.resolve({ outputs: renderOutputs(ctx.input) });
 }
