@@ -10,10 +10,16 @@
 import { stackConfig } from "./stack/config.ts";
 import { join } from "./stack/paths.ts";
 
-/** The VITE_* variables for the build: from the environment, else from the stack's env file. */
-export function webBuildEnv(stackDir = stackConfig().dir): Record<string, string> {
+/**
+ * The VITE_* variables for the build: `anonKey` when given (a caller that already knows its
+ * Supabase), else from the environment, else from the stack's env file.
+ */
+export function webBuildEnv(
+  stackDir = stackConfig().dir,
+  anonKey?: string,
+): Record<string, string> {
   const env: Record<string, string> = {};
-  const fromProcess = Deno.env.get("VITE_SUPABASE_ANON_KEY");
+  const fromProcess = anonKey ?? Deno.env.get("VITE_SUPABASE_ANON_KEY");
   const url = Deno.env.get("VITE_SUPABASE_URL");
   if (url) env.VITE_SUPABASE_URL = url;
   if (fromProcess) return { ...env, VITE_SUPABASE_ANON_KEY: fromProcess };
@@ -36,11 +42,11 @@ export function webBuildEnv(stackDir = stackConfig().dir): Record<string, string
   return { ...env, VITE_SUPABASE_ANON_KEY: key };
 }
 
-export async function buildWeb(root: string, stackDir?: string): Promise<void> {
+export async function buildWeb(root: string, stackDir?: string, anonKey?: string): Promise<void> {
   const web = join(root, "web");
   const hasApp = await Deno.stat(join(web, "package.json")).then(() => true, () => false);
   if (!hasApp) return;
-  const env = webBuildEnv(stackDir);
+  const env = webBuildEnv(stackDir, anonKey);
   for (
     const args of [["install", "--no-audit", "--no-fund", "--loglevel=error"], ["run", "build"]]
   ) {

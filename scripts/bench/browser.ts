@@ -1,6 +1,6 @@
 /**
  * Browser benchmarks, in Debian's headless chromium against the web app the stack serves
- * (web/dist must be built for that stack: `deno task web:build`):
+ * (web/dist is built first, with the anon key of the Supabase being measured):
  *
  * - hash_mb_per_s: streaming SHA-256 (web/src/media/hash.ts) of a 700 MB file (quick: 150 MB),
  *   checked against `sha256sum`.
@@ -16,6 +16,7 @@
  * Fixtures are made with ffmpeg once and cached in $TMPDIR/ai-subs-bench.
  * Standalone: `deno run -A scripts/bench/browser.ts [--quick] [--runs N]`.
  */
+import { buildWeb } from "../web_build.ts";
 import type { Browser } from "playwright-core";
 import { createSHA256 } from "hash-wasm";
 import { parseArgs } from "node:util";
@@ -287,6 +288,12 @@ export const browser: BenchSuite = {
   name: "browser",
   async run(ctx: BenchContext): Promise<BenchResult> {
     await Deno.mkdir(cacheDir, { recursive: true });
+    ctx.log("browser: building web/dist");
+    await buildWeb(
+      new URL("../..", import.meta.url).pathname,
+      undefined,
+      ctx.env.SUPABASE_ANON_KEY,
+    );
     const chromium = await launchChromium();
     const notes: string[] = [];
     try {
