@@ -221,16 +221,25 @@ async function measureChangeToDom(browser: Browser, ctx: BenchContext, notes: st
   let jobId: string | undefined;
   try {
     const { page, userId } = app;
-    // A processing job of this visitor, written without the engine (no dispatch).
+    // A processing job of this visitor, written without the engine (no dispatch), shaped like
+    // a submitted one (the page validates the rows it reads and would refuse a partial one).
+    const media = {
+      path: `${userId}/bench/manifest.json`,
+      bytes: 1_000_000,
+      sha256: "0".repeat(64),
+      duration: 600,
+    };
     await sql.begin(async (tx) => {
       await tx`set local session_replication_role = replica`;
       [{ id: jobId }] = await tx`insert into public.jobs
-        (owner_id, filename, media, status, stage, stage_message, progress, started_at)
-        values (${userId}, 'bench.mp4', ${tx.json({ path: `${userId}/bench/manifest.json` })},
+        (owner_id, filename, media, options, status, stage, stage_message, progress, started_at)
+        values (${userId}, 'bench.mp4', ${tx.json(media)}, private.normalize_options('{}'),
           'processing', 'transcribe', 'Transcribing', 0, now()) returning id`;
     });
     await page.reload();
     await page.waitForSelector("body[data-live=true]", { timeout: 20_000 });
+    // The cards live in the jobs drawer, which a fresh page keeps closed.
+    if (await page.isHidden("#drawer")) await page.click("#open-drawer");
     const selector = `[data-job-id="${jobId}"] [data-progress]`;
     await page.waitForSelector(selector, { timeout: 20_000 });
     await page.evaluate((selector) => {

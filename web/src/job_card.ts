@@ -109,7 +109,10 @@ function stageText(job: JobRow): string {
 /** Updates the parts of a card that change with progress, without rebuilding it. */
 export function patchProgress(card: HTMLElement, job: JobRow): void {
   const bar = card.querySelector<HTMLProgressElement>("[data-progress]");
-  if (bar) bar.value = job.progress;
+  if (bar) {
+    bar.value = job.progress;
+    bar.dataset.progress = String(job.progress); // the hook tests and the bench read
+  }
   const stage = card.querySelector(".stage");
   if (stage) stage.textContent = stageText(job);
 }
@@ -142,7 +145,7 @@ export function renderJobCard(job: JobRow, extras: CardExtras, on: CardHandlers)
       h("progress", {
         max: 100,
         value: job.progress,
-        dataset: { progress: "" },
+        dataset: { progress: String(job.progress) },
         attrs: { "aria-label": `Progress of ${job.filename}` },
       }),
     );
