@@ -294,6 +294,7 @@ Deno.test({
           }],
           ["tick", {}],
           ["expire_jobs", {}],
+          ["prune_events", {}],
           ["purge_jobs", { job_ids: [bJob.id] }],
           ["cleanup_targets", { job_ids: [bJob.id] }],
         ];

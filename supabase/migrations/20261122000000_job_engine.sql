@@ -26,6 +26,10 @@ create table private.settings (
   backoff_base_seconds numeric not null default 10 check (backoff_base_seconds >= 0),
   backoff_max_seconds numeric not null default 600 check (backoff_max_seconds >= 0),
   retention interval not null default interval '7 days',
+  -- How long the record of what happened (private.events) is kept, and how much of it one
+  -- hourly run deletes at most.
+  events_retention interval not null default interval '30 days',
+  events_prune_batch integer not null default 10000 check (events_prune_batch > 0),
   per_job_parallelism integer not null default 4 check (per_job_parallelism > 0),
   global_parallelism integer not null default 8 check (global_parallelism > 0),
   dispatch_timeout_ms integer not null default 5000 check (dispatch_timeout_ms > 0),
@@ -309,10 +313,15 @@ create table private.events (
 );
 create index events_job_idx on private.events (job_id, id);
 
+-- Append-only, except for the retention run removing events past events_retention.
 create function private.forbid_event_changes() returns trigger
 language plpgsql set search_path = ''
 as $$
 begin
+  if tg_op = 'DELETE'
+     and old.created_at < now() - (select s.events_retention from private.settings s) then
+    return old;
+  end if;
   raise exception 'private.events is append-only';
 end;
 $$;
@@ -1563,8 +1572,28 @@ begin
 end;
 $$;
 
-revoke execute on function public.tick(), public.expire_jobs() from public, anon, authenticated;
-grant execute on function public.tick(), public.expire_jobs() to service_role;
+-- Deletes events past events_retention, oldest first, at most events_prune_batch per run
+-- (the pkey follows insertion order, so the oldest are found without scanning the table).
+-- Returns how many were deleted.
+create function public.prune_events() returns integer
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  cfg private.settings;
+  pruned integer;
+begin
+  select * into cfg from private.settings;
+  delete from private.events e
+   where e.id in (select o.id from private.events o order by o.id limit cfg.events_prune_batch)
+     and e.created_at < now() - cfg.events_retention;
+  get diagnostics pruned = row_count;
+  return pruned;
+end;
+$$;
+
+revoke execute on function public.tick(), public.expire_jobs(), public.prune_events()
+  from public, anon, authenticated;
+grant execute on function public.tick(), public.expire_jobs(), public.prune_events() to service_role;
 
 -- pg_cron lives in one database per cluster (cron.database_name). Minute syntax, so the same
 -- schedules run on pg_cron 1.4 (Debian) and 1.6 (hosted). Scheduling by name replaces a job.
@@ -1575,6 +1604,7 @@ begin
     create extension if not exists pg_cron;
     perform cron.schedule('ai-subs-tick', '* * * * *', 'select public.tick()');
     perform cron.schedule('ai-subs-expire-jobs', '0 * * * *', 'select public.expire_jobs()');
+    perform cron.schedule('ai-subs-prune-events', '30 * * * *', 'select public.prune_events()');
   else
     raise notice 'pg_cron is not available in database %; schedules not created', current_database();
   end if;

@@ -21,6 +21,10 @@ create table private.settings (
   backoff_base_seconds numeric not null default 10 check (backoff_base_seconds >= 0),
   backoff_max_seconds numeric not null default 600 check (backoff_max_seconds >= 0),
   retention interval not null default interval '7 days',
+  -- How long the record of what happened (private.events) is kept, and how much of it one
+  -- hourly run deletes at most.
+  events_retention interval not null default interval '30 days',
+  events_prune_batch integer not null default 10000 check (events_prune_batch > 0),
   per_job_parallelism integer not null default 4 check (per_job_parallelism > 0),
   global_parallelism integer not null default 8 check (global_parallelism > 0),
   dispatch_timeout_ms integer not null default 5000 check (dispatch_timeout_ms > 0),

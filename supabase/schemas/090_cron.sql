@@ -94,8 +94,28 @@ begin
 end;
 $$;
 
-revoke execute on function public.tick(), public.expire_jobs() from public, anon, authenticated;
-grant execute on function public.tick(), public.expire_jobs() to service_role;
+-- Deletes events past events_retention, oldest first, at most events_prune_batch per run
+-- (the pkey follows insertion order, so the oldest are found without scanning the table).
+-- Returns how many were deleted.
+create function public.prune_events() returns integer
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  cfg private.settings;
+  pruned integer;
+begin
+  select * into cfg from private.settings;
+  delete from private.events e
+   where e.id in (select o.id from private.events o order by o.id limit cfg.events_prune_batch)
+     and e.created_at < now() - cfg.events_retention;
+  get diagnostics pruned = row_count;
+  return pruned;
+end;
+$$;
+
+revoke execute on function public.tick(), public.expire_jobs(), public.prune_events()
+  from public, anon, authenticated;
+grant execute on function public.tick(), public.expire_jobs(), public.prune_events() to service_role;
 
 -- pg_cron lives in one database per cluster (cron.database_name). Minute syntax, so the same
 -- schedules run on pg_cron 1.4 (Debian) and 1.6 (hosted). Scheduling by name replaces a job.
@@ -106,6 +126,7 @@ begin
     create extension if not exists pg_cron;
     perform cron.schedule('ai-subs-tick', '* * * * *', 'select public.tick()');
     perform cron.schedule('ai-subs-expire-jobs', '0 * * * *', 'select public.expire_jobs()');
+    perform cron.schedule('ai-subs-prune-events', '30 * * * *', 'select public.prune_events()');
   else
     raise notice 'pg_cron is not available in database %; schedules not created', current_database();
   end if;

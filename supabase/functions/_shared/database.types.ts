@@ -182,6 +182,7 @@ export type Database = {
       "job_steps": { Args: { "job_id": string }; Returns: Json };
       "my_stats": { Args: Record<PropertyKey, never>; Returns: Json };
       "open_shared_job": { Args: { "token": string }; Returns: string };
+      "prune_events": { Args: Record<PropertyKey, never>; Returns: number };
       "purge_jobs": { Args: { "job_ids": (string)[] }; Returns: number };
       "queue_status": { Args: Record<PropertyKey, never>; Returns: Json };
       "retry_job": {

@@ -1,7 +1,7 @@
 -- Structure, privileges, settings and the pipeline data: rules 1, 2, 5 (names), 7 (schedules).
 begin;
 \ir _helpers.sql
-select plan(39);
+select plan(40);
 
 select has_table('public', 'jobs', 'jobs is a public table');
 select has_table('public', 'job_outputs', 'job_outputs is a public table');
@@ -51,7 +51,7 @@ select ok(not has_function_privilege('authenticated', 'public.' || f, 'execute')
   f || ' is executable by service_role only')
 from unnest(array['claim_task(uuid)', 'heartbeat_task(uuid,uuid,real,text)',
   'complete_task(uuid,uuid,jsonb)', 'fail_task(uuid,uuid,text,text,boolean,jsonb,integer)',
-  'tick()', 'expire_jobs()', 'purge_jobs(uuid[])', 'cleanup_targets(uuid[])']) f;
+  'tick()', 'expire_jobs()', 'prune_events()', 'purge_jobs(uuid[])', 'cleanup_targets(uuid[])']) f;
 
 -- User RPCs: authenticated only.
 select ok(has_function_privilege('authenticated', 'public.' || f, 'execute')
@@ -65,8 +65,9 @@ select ok(not exists (select 1 from pg_proc p where p.pronamespace = 'private'::
 
 select results_eq(
   $$select schedule, command from cron.job where jobname like 'ai-subs-%' order by jobname$$,
-  $$values ('0 * * * *'::text, 'select public.expire_jobs()'::text), ('* * * * *', 'select public.tick()')$$,
-  'pg_cron: tick every minute, expiry hourly, in minute syntax');
+  $$values ('0 * * * *'::text, 'select public.expire_jobs()'::text),
+           ('30 * * * *', 'select public.prune_events()'), ('* * * * *', 'select public.tick()')$$,
+  'pg_cron: tick every minute, expiry and event pruning hourly, in minute syntax');
 select results_eq($$select public, allowed_mime_types from storage.buckets where id = 'media'$$,
   $$values (false, array['audio/*', 'video/*', 'application/json'])$$,
   'the media bucket is private and takes audio, video and JSON manifests');
