@@ -13,8 +13,8 @@
 import postgres from "postgres";
 import { startOpenAiFake } from "../fakes/openai_fake.ts";
 import type { FakeServer } from "../fakes/fake_server.ts";
-import { start, stop } from "../stack/cli.ts";
-import { type StackConfig, stackConfig } from "../stack/config.ts";
+import { healthy, start, stop } from "../stack/cli.ts";
+import { stackConfig } from "../stack/config.ts";
 import { dirname, join } from "../stack/paths.ts";
 import { stackEnv } from "../testing/stack_env.ts";
 import {
@@ -58,18 +58,6 @@ function parseArgs(args: string[], root: string): Options {
     throw new Error(`unknown suite ${unknown.join(", ")}; known: ${[...known].join(", ")}`);
   }
   return options;
-}
-
-async function healthy(config: StackConfig): Promise<boolean> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${config.apiPort}/health`, {
-      signal: AbortSignal.timeout(1000),
-    });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs one suite, turning a throw into a recorded failure. */

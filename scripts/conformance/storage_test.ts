@@ -4,14 +4,13 @@
  * resumable (TUS) uploads including a 50 MB one and one resumed after a dropped connection.
  * Buckets and policies are created per run with unique names and dropped at the end.
  */
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { Buffer } from "node:buffer";
 import * as tus from "tus-js-client";
 import {
   adminSql,
   anonClient,
   serviceClient,
-  signedInClient,
+  signedInUser,
   stackEnv,
 } from "../testing/stack_env.ts";
 
@@ -25,18 +24,6 @@ const BUCKET = `conf-storage-${run}`;
 const LIMITED = `conf-limited-${run}`;
 const PUBLIC = `conf-public-${run}`;
 const LIMITED_BYTES = 1024;
-
-interface User {
-  client: SupabaseClient;
-  id: string;
-  token: string;
-}
-
-async function user(): Promise<User> {
-  const { client, userId } = await signedInClient();
-  const { data } = await client.auth.getSession();
-  return { client, id: userId, token: data.session!.access_token };
-}
 
 /** `(storage.foldername(name))[1] = auth.uid()::text` on every command, scoped to our buckets. */
 async function setUp(sql: ReturnType<typeof adminSql>) {
@@ -148,8 +135,8 @@ Deno.test({
     const sql = adminSql();
     await setUp(sql);
     try {
-      const a = await user();
-      const b = await user();
+      const a = await signedInUser();
+      const b = await signedInUser();
       const text = (s: string) => new Blob([s], { type: "text/plain" });
 
       await t.step("upload, download, list and remove a user's own object", async () => {

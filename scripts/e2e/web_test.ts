@@ -12,7 +12,8 @@
  *
  * Needs web/dist built for this stack (`deno task web:build`; the test command does it).
  */
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../testing/browser.ts";
 import { makeSpeech, makeVideo } from "../asr/fixtures.ts";
 import { adminSql, stackEnv } from "../testing/stack_env.ts";
 import { join } from "../stack/paths.ts";
@@ -133,17 +134,7 @@ Deno.test({
 
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: "/usr/bin/chromium",
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-      });
+      browser = await launchChromium();
       const context: BrowserContext = await browser.newContext({ acceptDownloads: true });
       // The API can be taken away: open sockets closed, new ones refused, REST aborted.
       let apiDown = false;

@@ -11,15 +11,14 @@ import { makeLongAudio } from "../asr/fixtures.ts";
 import { startOpenAiFake } from "../fakes/openai_fake.ts";
 import type { FakeServer } from "../fakes/fake_server.ts";
 import { killFunction, withFunctionEnv } from "../testing/function_processes.ts";
+import { eventually, tasksOf } from "../testing/jobs.ts";
 import {
   assert,
-  eventually,
-  sha256Hex,
-  submitJob,
-  tasksOf,
-  uploadMedia,
+  randomSha256,
+  submitAccepted,
+  upload,
   waitForJob,
-} from "../testing/jobs.ts";
+} from "../testing/submissions.ts";
 import { adminSql, signedInClient } from "../testing/stack_env.ts";
 import { stackConfig } from "../stack/config.ts";
 import { join } from "../stack/paths.ts";
@@ -61,23 +60,18 @@ Deno.test("a 30-minute single-file recording: parallel chunks, recovery, cancel,
     await makeLongAudio(MINUTES * 60, "aac", `${dir}/talk.m4a`);
     const bytes = await Deno.readFile(`${dir}/talk.m4a`);
     const path = `${userId}/${crypto.randomUUID()}/talk.m4a`;
-    await uploadMedia(client, path, bytes, "audio/mp4");
+    await upload(client, path, bytes, "audio/mp4");
     // A fresh hash per job: the same file submitted again must not be served from the cache.
     const submit = async () =>
-      await submitJob(
-        client,
-        {
-          path,
-          bytes: bytes.length,
-          sha256: await sha256Hex(crypto.getRandomValues(new Uint8Array(16))),
-        },
-        { language: "en" },
-        "talk.m4a",
-      );
+      (await submitAccepted(client, {
+        filename: "talk.m4a",
+        media: { path, bytes: bytes.length, sha256: randomSha256() },
+        options: { language: "en" },
+      })).id;
 
     await t.step("prepare plans three windows and they are transcribed in parallel", async () => {
       const job = await submit();
-      const done = await waitForJob(client, job, undefined, 90_000);
+      const done = await waitForJob(client, job, 90_000);
       assert(done.status === "completed", `job ${done.status}: ${done.error_code}`);
       const tasks = await tasksOf(sql, job);
       const prepare = tasks.find((x) => x.step === "prepare")!;
@@ -161,7 +155,7 @@ Deno.test("a 30-minute single-file recording: parallel chunks, recovery, cancel,
         { kind: "refused", latencyMs: 1_500 },
       );
       const job = await submit();
-      const failed = await waitForJob(client, job, undefined, 60_000);
+      const failed = await waitForJob(client, job, 60_000);
       assert(failed.status === "failed", `job ${failed.status}`);
       assert(failed.error_code === "provider_refused", `code ${failed.error_code}`);
       const before = (await tasksOf(sql, job)).filter((x) => x.step === "transcribe");
@@ -171,7 +165,7 @@ Deno.test("a 30-minute single-file recording: parallel chunks, recovery, cancel,
 
       const { error } = await client.rpc("retry_job", { job_id: job });
       assert(!error, `retry_job: ${error?.message}`);
-      const done = await waitForJob(client, job, undefined, 60_000);
+      const done = await waitForJob(client, job, 60_000);
       assert(done.status === "completed", `after retry ${done.status}: ${done.error_code}`);
       assert(
         (await transcriptionCalls(fake)) - calls === 1,

@@ -6,15 +6,14 @@
  */
 import { makeWav } from "../fakes/deterministic.ts";
 import { adminSql, serviceClient, signedInClient, stackEnv } from "../testing/stack_env.ts";
+import { eventually, tasksOf } from "../testing/jobs.ts";
 import {
   assert,
-  eventually,
-  sha256Hex,
-  submitJob,
-  tasksOf,
-  uploadMedia,
+  randomSha256,
+  submitAccepted,
+  upload,
   waitForJob,
-} from "../testing/jobs.ts";
+} from "../testing/submissions.ts";
 
 /** Names of every object under `folder` (one level deep is all these tests write). */
 async function objectsIn(folder: string): Promise<string[]> {
@@ -34,9 +33,9 @@ Deno.test("an expired job and a deleted job lose their storage objects and rows;
     // earlier upload reused).
     const expiredFolder = `${alice.userId}/${crypto.randomUUID()}`;
     const elsewhere = `${alice.userId}/${crypto.randomUUID()}`;
-    await uploadMedia(alice.client, `${expiredFolder}/chunk-000.wav`, silence, "audio/wav");
-    await uploadMedia(alice.client, `${elsewhere}/chunk-001.wav`, silence, "audio/wav");
-    const sha256 = await sha256Hex(crypto.getRandomValues(new Uint8Array(16)));
+    await upload(alice.client, `${expiredFolder}/chunk-000.wav`, silence, "audio/wav");
+    await upload(alice.client, `${elsewhere}/chunk-001.wav`, silence, "audio/wav");
+    const sha256 = randomSha256();
     const manifest = {
       version: 1,
       source: { filename: "talk.mp4", duration: 2 },
@@ -45,38 +44,44 @@ Deno.test("an expired job and a deleted job lose their storage objects and rows;
         { index: 1, path: `${elsewhere}/chunk-001.wav`, start: 1, end: 2, overlap_before: 0 },
       ],
     };
-    await uploadMedia(
+    await upload(
       alice.client,
       `${expiredFolder}/manifest.json`,
       new TextEncoder().encode(JSON.stringify(manifest)),
       "application/json",
     );
-    const expired = await submitJob(alice.client, {
-      path: `${expiredFolder}/manifest.json`,
-      bytes: 2 * silence.length,
-      sha256,
-      duration: 2,
+    const { id: expired } = await submitAccepted(alice.client, {
+      filename: "recording.mp4",
+      media: {
+        path: `${expiredFolder}/manifest.json`,
+        bytes: 2 * silence.length,
+        sha256,
+        duration: 2,
+      },
     });
     // cleanup reads the chunks from prepare's checkpoint: let the job settle first.
-    const settled = await waitForJob(alice.client, expired, undefined, 60_000);
+    const settled = await waitForJob(alice.client, expired, 60_000);
     const prepared = (await tasksOf(sql, expired)).find((t) => t.step === "prepare");
     assert(prepared?.status === "completed", `prepare ${prepared?.status}; job ${settled.status}`);
 
     // Deleted by its owner: a single small file.
     const deletedFolder = `${alice.userId}/${crypto.randomUUID()}`;
-    await uploadMedia(alice.client, `${deletedFolder}/talk.wav`, silence, "audio/wav");
-    const deleted = await submitJob(alice.client, {
-      path: `${deletedFolder}/talk.wav`,
-      bytes: silence.length,
-      sha256: await sha256Hex(crypto.getRandomValues(new Uint8Array(16))),
-      duration: 1,
+    await upload(alice.client, `${deletedFolder}/talk.wav`, silence, "audio/wav");
+    const { id: deleted } = await submitAccepted(alice.client, {
+      filename: "recording.mp4",
+      media: {
+        path: `${deletedFolder}/talk.wav`,
+        bytes: silence.length,
+        sha256: randomSha256(),
+        duration: 1,
+      },
     });
 
     // Untouched: Bob's upload with the same layout, and an unrelated file of Alice's.
     const bobFolder = `${bob.userId}/${crypto.randomUUID()}`;
-    await uploadMedia(bob.client, `${bobFolder}/talk.wav`, silence, "audio/wav");
+    await upload(bob.client, `${bobFolder}/talk.wav`, silence, "audio/wav");
     const aliceOther = `${alice.userId}/${crypto.randomUUID()}`;
-    await uploadMedia(alice.client, `${aliceOther}/notes.wav`, silence, "audio/wav");
+    await upload(alice.client, `${aliceOther}/notes.wav`, silence, "audio/wav");
 
     assert((await objectsIn(expiredFolder)).length === 2, "expired job's upload is there");
     const { error: deleteError } = await alice.client.rpc("delete_job", { job_id: deleted });

@@ -3,58 +3,13 @@
  * upload to Storage, insert into jobs, wait, read the outputs — on real speech made with flite
  * and recognised by the offline engine.
  */
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { makeM4a, makeSpeech } from "../asr/fixtures.ts";
 import { wordErrorRate } from "../asr/wer.ts";
 import { adminSql, signedInClient } from "../testing/stack_env.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
+import { assert, sha256Hex, upload, waitForJob } from "../testing/submissions.ts";
 
 const SENTENCES = "The weather was warm and the children played in the garden until dinner. " +
   "After the meal the family walked down to the river and watched the boats go by.";
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-interface JobRow {
-  id: string;
-  status: string;
-  progress: number;
-  stage: string | null;
-  error_code: string | null;
-  error_message: string | null;
-}
-
-async function waitForJob(
-  client: SupabaseClient,
-  id: string,
-  timeoutMs = 120_000,
-): Promise<JobRow> {
-  const deadline = Date.now() + timeoutMs;
-  let last: JobRow | null = null;
-  while (Date.now() < deadline) {
-    const { data, error } = await client.from("jobs").select("*").eq("id", id).single();
-    if (error) throw new Error(`reading job: ${error.message}`);
-    last = data as JobRow;
-    if (["completed", "failed", "cancelled"].includes(last.status)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`job ${id} did not finish: ${JSON.stringify(last)}`);
-}
-
-async function upload(
-  client: SupabaseClient,
-  path: string,
-  bytes: Uint8Array,
-  contentType: string,
-) {
-  const { error } = await client.storage.from("media").upload(path, bytes, { contentType });
-  if (error) throw new Error(`upload ${path}: ${error.message}`);
-}
 
 Deno.test("a user's recording of flite speech becomes subtitles with the spoken words", async () => {
   const dir = await Deno.makeTempDir();
@@ -101,7 +56,7 @@ Deno.test("a user's recording of flite speech becomes subtitles with the spoken 
       options: { language: "en" },
     }).select().single();
     assert(!error && job, `insert failed: ${error?.message}`);
-    const done = await waitForJob(client, job.id);
+    const done = await waitForJob(client, job.id, 120_000);
     assert(
       done.status === "completed",
       `job ${done.status}: ${done.error_code} ${done.error_message}`,

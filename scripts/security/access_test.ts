@@ -17,7 +17,7 @@ import { makeWav } from "../fakes/deterministic.ts";
 import { stackConfig } from "../stack/config.ts";
 import { join } from "../stack/paths.ts";
 import { buildWeb } from "../web_build.ts";
-import { adminSql, anonClient, signedInClient, stackEnv } from "../testing/stack_env.ts";
+import { adminSql, anonClient, signedInUser, stackEnv } from "../testing/stack_env.ts";
 import {
   assert,
   assertEngineError,
@@ -29,18 +29,6 @@ import {
 } from "../testing/submissions.ts";
 
 const MiB = 1024 * 1024;
-
-interface User {
-  client: SupabaseClient;
-  id: string;
-  token: string;
-}
-
-async function user(): Promise<User> {
-  const { client, userId } = await signedInClient();
-  const { data } = await client.auth.getSession();
-  return { client, id: userId, token: data.session!.access_token };
-}
 
 /** Status of a TUS creation (no bytes sent with it) for this object. */
 async function tusCreate(
@@ -141,8 +129,8 @@ Deno.test({
   sanitizeResources: false,
   async fn(t) {
     const sql = adminSql();
-    const a = await user();
-    const b = await user();
+    const a = await signedInUser();
+    const b = await signedInUser();
     const anon = anonClient();
 
     // B's world: a chunk and a manifest in B's folder, a job that has ended (its manifest names a
@@ -503,7 +491,7 @@ Deno.test({
 });
 
 Deno.test("bucket rules: the media bucket refuses oversized, wrong-MIME and climbing uploads", async () => {
-  const a = await user();
+  const a = await signedInUser();
   const store = a.client.storage.from("media");
   const sql = adminSql();
   try {

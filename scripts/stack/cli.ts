@@ -81,7 +81,8 @@ function processAlive(pid: number): boolean {
   }
 }
 
-async function healthy(config: StackConfig): Promise<boolean> {
+/** Whether the stack of `config` answers on its gateway's /health. */
+export async function healthy(config: StackConfig): Promise<boolean> {
   try {
     const res = await fetch(`http://127.0.0.1:${config.apiPort}/health`, {
       signal: AbortSignal.timeout(1000),

@@ -69,3 +69,16 @@ export async function signedInClient(): Promise<{ client: SupabaseClient; userId
   if (error || !data.user) throw new Error(`anonymous sign-in failed: ${error?.message}`);
   return { client, userId: data.user.id };
 }
+
+/** A fresh anonymous user with its access token, for requests made without supabase-js. */
+export interface SignedInUser {
+  client: SupabaseClient;
+  id: string;
+  token: string;
+}
+
+export async function signedInUser(): Promise<SignedInUser> {
+  const { client, userId } = await signedInClient();
+  const { data } = await client.auth.getSession();
+  return { client, id: userId, token: data.session!.access_token };
+}

@@ -81,6 +81,16 @@ export async function submit(
   return { job: data as JobRow | null, error };
 }
 
+/** Inserts a job that must be accepted and returns its row; throws with the refusal. */
+export async function submitAccepted(
+  client: SupabaseClient,
+  row: { filename: string; media: Record<string, unknown>; options?: Record<string, unknown> },
+): Promise<JobRow> {
+  const { job, error } = await submit(client, row);
+  if (error || !job) throw new Error(`submit failed: ${error?.code} ${error?.message}`);
+  return job;
+}
+
 /**
  * Uploads a silent WAV of `seconds` (fake providers transcribe by duration) into a fresh folder
  * of the user and submits it as a single-file job.
@@ -94,13 +104,11 @@ export async function submitWav(
 ): Promise<JobRow> {
   const path = `${userId}/${crypto.randomUUID()}/${filename.replace(/[^\w.-]/g, "_")}`;
   await upload(client, path, wav, "audio/wav");
-  const { job, error } = await submit(client, {
+  return await submitAccepted(client, {
     filename,
     media: { path, bytes: wav.length, sha256: randomSha256() },
     options,
   });
-  if (error || !job) throw new Error(`submit failed: ${error?.code} ${error?.message}`);
-  return job;
 }
 
 /** Polls the job row (as its owner) until it is terminal. */
