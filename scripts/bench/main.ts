@@ -105,13 +105,16 @@ async function main(): Promise<number> {
   let startedStack = false;
   if (!external && !(await healthy(config))) {
     provider = startOpenAiFake();
-    // Inherited by the stack's daemon and from there by every function process.
-    Deno.env.set("TRANSCRIBE_PROVIDER", "openai");
-    Deno.env.set("OPENAI_BASE_URL", provider.url);
-    Deno.env.delete("OPENAI_API_KEY");
     log(`starting a fresh stack in ${config.dir} (provider fake at ${provider.url})`);
     await stop(config).catch(() => {});
     await Deno.remove(config.dir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(config.dir, { recursive: true });
+    // Read by every function process at start (scripts/stack/gateway/functions.ts). A key of
+    // the fake's own, so no key from this shell is ever sent.
+    await Deno.writeTextFile(
+      join(config.dir, "functions.env"),
+      `TRANSCRIBE_PROVIDER=openai\nOPENAI_BASE_URL=${provider.url}\nOPENAI_API_KEY=bench\n`,
+    );
     await start(config);
     startedStack = true;
   } else {

@@ -11,12 +11,12 @@ import { makeWav } from "../fakes/deterministic.ts";
 import { join } from "../stack/paths.ts";
 import { startPostgres, stopPostgres } from "../stack/postgres.ts";
 import { upsertVaultSecretSql } from "../stack/vault_secrets.ts";
+import { functionPid } from "../testing/function_processes.ts";
 import { stackEnv } from "../testing/stack_env.ts";
 import { assert, type JobRow, randomSha256, submit, upload } from "../testing/submissions.ts";
 import {
   type CaseResult,
   type ChaosCase,
-  type ChaosContext,
   checkInvariants,
   newUser,
   sampleActive,
@@ -203,33 +203,6 @@ const duplicateDispatch: ChaosCase = {
   },
 };
 
-/** Pids of the processes under the chaos stack's daemon whose command line contains `needle`. */
-async function stackProcesses(ctx: ChaosContext, needle: string): Promise<number[]> {
-  const daemon = Number(
-    (await Deno.readTextFile(join(ctx.config.dir, "run", "daemon.pid"))).trim(),
-  );
-  const parentOf = new Map<number, number>();
-  const cmdOf = new Map<number, string>();
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`);
-      parentOf.set(Number(e.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-      cmdOf.set(
-        Number(e.name),
-        (await Deno.readTextFile(`/proc/${e.name}/cmdline`)).replaceAll("\0", " "),
-      );
-    } catch { /* gone */ }
-  }
-  const under = (pid: number): boolean => {
-    for (let p = pid, i = 0; p > 1 && i < 20; p = parentOf.get(p) ?? 0, i++) {
-      if (p === daemon) return true;
-    }
-    return false;
-  };
-  return [...cmdOf].filter(([pid, cmd]) => cmd.includes(needle) && under(pid)).map(([pid]) => pid);
-}
-
 /** SIGKILL of the transcribe function's process while it waits on the provider. */
 const functionKilled: ChaosCase = {
   name: "a step function's process killed mid-task",
@@ -243,9 +216,8 @@ const functionKilled: ChaosCase = {
       return !!t;
     }, 30_000);
     await sleep(500);
-    const pids = await stackProcesses(ctx, "supabase/functions/transcribe/index.ts");
-    assert(pids.length >= 1, "the transcribe process was not found");
-    for (const pid of pids) Deno.kill(pid, "SIGKILL");
+    const pid = await functionPid("transcribe");
+    Deno.kill(pid, "SIGKILL");
     const killedAt = performance.now();
     const [done] = await settle(ctx.sql, [job.id], 120_000);
     const recovery = seconds(performance.now() - killedAt);
@@ -262,7 +234,7 @@ const functionKilled: ChaosCase = {
       completed,
       failed,
       recoverySeconds: recovery,
-      notes: `killed pid ${pids.join(",")}; stale_heartbeat → retried → completed`,
+      notes: `killed pid ${pid}; stale_heartbeat → retried → completed`,
     };
   },
 };

@@ -22,7 +22,6 @@ const env = {
   STACK_API_PORT: Deno.env.get("STACK_API_PORT") ?? "54341",
   STACK_DB_PORT: Deno.env.get("STACK_DB_PORT") ?? "54342",
   STACK_ASR_PORT: Deno.env.get("STACK_ASR_PORT") ?? "54349",
-  STACK_FUNCTION_ENV: join(root, ".stack-chaos", "functions.env"),
 };
 const wanted = Deno.args.map((a) => a.toLowerCase());
 const cases = CASES.filter((c) =>
@@ -35,8 +34,9 @@ await stop(config).catch(() => {});
 await Deno.remove(config.dir, { recursive: true }).catch(() => {});
 await Deno.mkdir(config.dir, { recursive: true });
 const fake = startOpenAiFake();
+// The function processes read their overrides from <stack dir>/functions.env at every start.
 await Deno.writeTextFile(
-  env.STACK_FUNCTION_ENV,
+  join(config.dir, "functions.env"),
   [
     "TRANSCRIBE_PROVIDER=openai",
     `OPENAI_BASE_URL=${fake.url}`,

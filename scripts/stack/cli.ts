@@ -151,7 +151,6 @@ export async function start(config = stackConfig()): Promise<void> {
         STACK_FUNCTION_WALL_CLOCK_OVERRIDES: Object.entries(config.functionWallClockOverrides)
           .map(([k, v]) => `${k}=${v}`).join(","),
         STACK_EXTRA_FUNCTIONS: config.extraFunctionDirs.join(":"),
-        STACK_FUNCTION_ENV: config.functionEnvFile ?? "",
       },
       stdin: "null",
       stdout: "null",

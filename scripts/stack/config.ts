@@ -19,8 +19,6 @@ export interface StackConfig {
   functionWallClockOverrides: Record<string, number>;
   /** More folders of functions to serve beside supabase/functions (test-only functions). */
   extraFunctionDirs: string[];
-  /** An env file read after supabase/functions/.env (tests point providers at fakes). */
-  functionEnvFile: string | null;
   pgBin: string;
 }
 
@@ -43,7 +41,6 @@ export function stackConfig(
         .map((p) => [p.split("=")[0].trim(), Number(p.split("=")[1])]),
     ),
     extraFunctionDirs: (env.STACK_EXTRA_FUNCTIONS ?? "").split(":").filter(Boolean).map(absolute),
-    functionEnvFile: env.STACK_FUNCTION_ENV ? absolute(env.STACK_FUNCTION_ENV) : null,
     pgBin: env.STACK_PG_BIN ?? "/usr/lib/postgresql/15/bin",
   };
 }

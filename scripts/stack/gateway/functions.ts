@@ -3,9 +3,9 @@
  * (scripts/stack/function_host.ts) with Supabase's env vars plus supabase/functions/.env,
  * verify_jwt from supabase/config.toml, restart after a crash or a wall-clock kill.
  *
- * For tests, each (re)start also reads `<stack dir>/functions.env` (or the file named by
- * STACK_FUNCTION_ENV): overrides such as a provider fake's URL. It writes the process id to `<stack dir>/run/functions/<name>.pid`, so a test can
- * switch providers or kill a function mid-task (scripts/testing/function_processes.ts).
+ * For tests, each (re)start also reads `<stack dir>/functions.env` (overrides such as a
+ * provider fake's URL) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
+ * a test can switch providers or kill a function mid-task (scripts/testing/function_processes.ts).
  */
 import { parse as parseToml } from "smol-toml";
 import { join } from "../paths.ts";
@@ -74,7 +74,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   // Read at every (re)start, so a restarted process sees the current overrides.
   const functionEnv = async () => ({
     ...(await readDotEnv(join(dir, ".env"))),
-    ...(await readDotEnv(ctx.config.functionEnvFile ?? join(ctx.config.dir, "functions.env"))),
+    ...(await readDotEnv(join(ctx.config.dir, "functions.env"))),
     ...stackEnv,
   });
 
