@@ -4,7 +4,7 @@ import { defineConfig } from "vite";
 export default defineConfig({
   base: "/",
   build: { outDir: "dist", emptyOutDir: true, target: "es2022" },
-  // Workers are ES modules: the hash worker imports hash-wasm, and ffmpeg.wasm's worker
+  // Workers are ES modules: the hash worker imports the SHA-256 module, and ffmpeg.wasm's worker
   // import()s its core from web/dist at run time (both loaded only when a file is submitted).
   worker: { format: "es" },
   // ffmpeg.wasm finds its worker relative to its own module; pre-bundling (dev server) would
