@@ -118,6 +118,72 @@ function lowContrast(page: Page): Promise<string[]> {
 }
 
 Deno.test({
+  name: "web app: leaving while the upload runs asks first; once submitted, leaving is silent",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const env = stackEnv();
+    const dir = await Deno.makeTempDir({ prefix: "ai-subs-web-leave-" });
+    const video = await makeTalkVideo(dir, "leaving", `Leaving number ${Date.now() % 100000}.`);
+    let browser: Browser | undefined;
+    let userId: string | null = null;
+    try {
+      browser = await launchChromium();
+      const page = await browser.newPage();
+      // The first TUS PATCH is held, so the upload is surely still running when we try to leave.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let patchSeen!: () => void;
+      const patchHeld = new Promise<void>((resolve) => (patchSeen = resolve));
+      await page.route(/\/storage\/v1\/upload\/resumable\//, async (route) => {
+        if (route.request().method() === "PATCH") {
+          patchSeen();
+          await released;
+        }
+        await route.fallback();
+      });
+      const dialogs: string[] = [];
+      page.on("dialog", (dialog) => {
+        dialogs.push(dialog.type());
+        void dialog.dismiss(); // "Stay on page"
+      });
+      await page.goto(`${env.SUPABASE_URL}/`);
+      await page.waitForSelector("body[data-user]", { timeout: 20_000 });
+      userId = await page.getAttribute("body", "data-user");
+      await submitFile(page, video);
+      await patchHeld;
+      assert(await page.isVisible("#keep-open"), "no keep-this-tab-open hint during the upload");
+      await Deno.mkdir(artifacts, { recursive: true });
+      await shot(page, "0-uploading");
+
+      // A reload started by the page stands for leaving (page.close() skips the prompt here).
+      const leave = () => page.evaluate(() => location.reload()).catch(() => {});
+      void leave();
+      for (let i = 0; i < 50 && !dialogs.length; i++) await page.waitForTimeout(100);
+      assert(dialogs.join() === "beforeunload", `leaving mid-upload: dialogs ${dialogs.join()}`);
+      assert(
+        await page.isVisible("#submit-progress"),
+        "the upload stopped although the user stayed",
+      );
+
+      release();
+      await page.waitForFunction(
+        () => document.querySelector("#submit-message")?.textContent?.includes("submitted"),
+        null,
+        { timeout: 30_000 },
+      );
+      assert(await page.isHidden("#keep-open"), "the keep-open hint stays after submission");
+      await Promise.all([page.waitForEvent("load"), leave()]);
+      assert(dialogs.length === 1, `leaving after submission asked again: ${dialogs.join()}`);
+    } finally {
+      if (userId) await sql`delete from public.jobs where owner_id = ${userId}`;
+      await browser?.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "web app: queue full, submit a video, drawer, reload, live completion, SRT, viewer, " +
     "share, offline banner, cancel and retry, 360 px, a11y",
   sanitizeResources: false,

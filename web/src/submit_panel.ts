@@ -19,6 +19,15 @@ import {
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
+/**
+ * Until the job row exists, the work lives only in this tab (the file is read from the user's
+ * disk), so leaving asks first; once submitted, closing is safe and nothing asks.
+ */
+function askBeforeLeaving(event: BeforeUnloadEvent): void {
+  event.preventDefault();
+  event.returnValue = ""; // older Chromium and Safari need it set to show the prompt
+}
+
 const PHASES: { phase: SubmitPhase; label: string }[] = [
   { phase: "queue", label: "Checking that the system has room" },
   { phase: "hashing", label: "Fingerprinting the file" },
@@ -180,6 +189,7 @@ export class SubmitPanel {
     }
     this.#button.disabled = true;
     this.#progress.hidden = false;
+    window.addEventListener("beforeunload", askBeforeLeaving);
     this.#pause.textContent = "Pause";
     this.#renderPhases("queue");
     this.#show(`Sending ${file.name}…`, "info");
@@ -200,6 +210,7 @@ export class SubmitPanel {
       this.#show(aborted ? "The upload was cancelled; nothing was submitted." : userMessage(error), "error");
       this.events.announce(this.#message.textContent ?? "");
     } finally {
+      window.removeEventListener("beforeunload", askBeforeLeaving);
       this.#handle = null;
       this.#button.disabled = false;
       this.#progress.hidden = true;
