@@ -33,6 +33,11 @@ create table private.settings (
   per_job_parallelism integer not null default 4 check (per_job_parallelism > 0),
   global_parallelism integer not null default 8 check (global_parallelism > 0),
   dispatch_timeout_ms integer not null default 5000 check (dispatch_timeout_ms > 0),
+  -- While the step functions cannot be reached at all (connection refused, a timeout, HTTP 429,
+  -- 502, 503 or 504), a task's dispatch is retried without using up an attempt, for at most
+  -- unreachable_patience since the first such failure, at most unreachable_retry_seconds apart.
+  unreachable_patience interval not null default interval '30 minutes',
+  unreachable_retry_seconds numeric not null default 60 check (unreachable_retry_seconds > 0),
   progress_interval interval not null default interval '1 second',
   cleanup_batch_size integer not null default 50 check (cleanup_batch_size > 0),
   cleanup_batches_per_run integer not null default 4 check (cleanup_batches_per_run > 0),
@@ -74,6 +79,7 @@ insert into private.error_codes (code, message, retryable, http_status) values
   ('no_speech', 'We could not hear any speech in this recording.', false, 422),
   ('stale_heartbeat', 'Processing stopped responding.', true, 503),
   ('dispatch_failed', 'Processing could not be started.', true, 503),
+  ('service_unreachable', 'Our processing service could not be reached for a long time. Please retry later.', false, 503),
   ('attempts_exhausted', 'We tried several times and could not finish this recording. Please retry later.', false, 503),
   ('cancelled', 'This job was cancelled.', false, 409),
   ('not_found', 'This job does not exist or you cannot see it.', false, 404),
@@ -278,6 +284,9 @@ create table private.tasks (
   claimed_at timestamptz,
   heartbeat_at timestamptz,
   not_before timestamptz,
+  -- Since when the step function has been unreachable for this task (see fail_task_now);
+  -- null once a dispatch reaches it.
+  unreachable_since timestamptz,
   progress real not null default 0 check (progress between 0 and 1),
   message text,
   output jsonb,
@@ -602,10 +611,13 @@ $$;
 
 -- The one failure path (fail_task, stale heartbeats, lost dispatches): a retryable error is
 -- retried with exponential backoff and jitter until the attempt limit; anything else, or the
--- last attempt, fails the job.
+-- last attempt, fails the job. `unreachable`: the dispatch never reached the step function, so
+-- the task is not at fault: it waits for the service without using up an attempt, until
+-- unreachable_patience has passed since the first such failure in a row.
 create function private.fail_task_now(
   task_id uuid, error_code text, message text, retryable boolean,
-  detail jsonb default '{}'::jsonb, retry_after_ms integer default null
+  detail jsonb default '{}'::jsonb, retry_after_ms integer default null,
+  unreachable boolean default false
 ) returns jsonb
 language plpgsql security definer set search_path = ''
 as $$
@@ -618,6 +630,31 @@ declare
 begin
   select * into cfg from private.settings;
   select * into task from private.tasks t where t.id = fail_task_now.task_id for update;
+  if unreachable then
+    if task.unreachable_since is null
+       or clock_timestamp() - task.unreachable_since < cfg.unreachable_patience then
+      -- Tries again after about as long as the outage has lasted so far (at least the backoff
+      -- base, at most unreachable_retry_seconds): soon after a blip, steadily in a long outage.
+      delay := least(cfg.unreachable_retry_seconds, cfg.backoff_max_seconds, greatest(
+                 cfg.backoff_base_seconds,
+                 extract(epoch from clock_timestamp() - coalesce(task.unreachable_since, clock_timestamp()))))
+               * (0.75 + random() * 0.5);
+      update private.tasks t
+         set status = 'pending', lease = null, attempts = greatest(t.attempts - 1, 0),
+             unreachable_since = coalesce(t.unreachable_since, clock_timestamp()),
+             not_before = clock_timestamp() + make_interval(secs => delay),
+             error_code = failure, error_message = fail_task_now.message,
+             error_detail = fail_task_now.detail
+       where t.id = task.id;
+      update public.jobs j
+         set stage_message = 'Waiting for the processing service to come back; nothing is lost.'
+       where j.id = task.job_id and j.status in ('pending', 'processing');
+      return jsonb_build_object('retrying', true, 'unreachable', true, 'not_before',
+        (select not_before from private.tasks t where t.id = task.id));
+    end if;
+    failure := 'service_unreachable';
+    retryable := false;
+  end if;
   can_retry := coalesce(retryable, false)
     and coalesce((select e.retryable from private.error_codes e where e.code = failure), true)
     and task.attempts < cfg.max_attempts;
@@ -990,7 +1027,7 @@ begin
   perform private.lock_job_of_task(claim_task.task_id);
   update private.tasks t
      set status = 'running', lease = gen_random_uuid(), claimed_at = clock_timestamp(),
-         heartbeat_at = clock_timestamp(), progress = 0, message = null
+         heartbeat_at = clock_timestamp(), progress = 0, message = null, unreachable_since = null
    where t.id = claim_task.task_id and t.status = 'dispatched'
      and (t.not_before is null or t.not_before <= now())
      and exists (select 1 from public.jobs j where j.id = t.job_id
@@ -1229,7 +1266,8 @@ begin
   perform private.reserve_active_slot();
   update private.tasks t
      set status = 'pending', attempts = 0, not_before = null, lease = null, request_id = null,
-         progress = 0, error_code = null, error_message = null, error_detail = null
+         unreachable_since = null, progress = 0, error_code = null, error_message = null,
+         error_detail = null
    where t.job_id = job.id and t.status in ('failed', 'cancelled');
   update public.jobs j
      set status = 'pending', attempts = j.attempts + 1, error_code = null, error_message = null,
@@ -1511,7 +1549,9 @@ begin
   end loop;
 
   -- Sent but never claimed: pg_net reported an error, a timeout or a non-2xx answer, or the
-  -- function accepted it and never called claim_task.
+  -- function accepted it and never called claim_task. No answer at all, a connection error, a
+  -- timeout or the platform's 429/502/503/504 mean the function was never reached (an outage,
+  -- not the task's fault: see fail_task_now's `unreachable`).
   for item in
     select t.id from private.tasks t
     left join net._http_response r on r.id = t.request_id
@@ -1520,7 +1560,7 @@ begin
            or t.dispatched_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds))
   loop
     continue when not private.lock_job_of_task(item.id, false);
-    select t.id, t.dispatched_at, r.status_code, r.timed_out, r.error_msg into item
+    select t.id, t.dispatched_at, r.id as response_id, r.status_code, r.timed_out, r.error_msg into item
     from private.tasks t
     left join net._http_response r on r.id = t.request_id
     where t.id = item.id and t.status = 'dispatched'
@@ -1531,7 +1571,9 @@ begin
     perform private.fail_task_now(item.id, 'dispatch_failed',
       coalesce(item.error_msg, 'HTTP ' || item.status_code, 'not claimed since ' || item.dispatched_at),
       true, jsonb_strip_nulls(jsonb_build_object('status_code', item.status_code,
-        'timed_out', item.timed_out, 'error', item.error_msg)));
+        'timed_out', item.timed_out, 'error', item.error_msg)),
+      unreachable => item.response_id is null or item.timed_out or item.error_msg is not null
+                     or item.status_code in (429, 502, 503, 504));
     lost := lost + 1;
   end loop;
 

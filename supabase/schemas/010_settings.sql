@@ -28,6 +28,11 @@ create table private.settings (
   per_job_parallelism integer not null default 4 check (per_job_parallelism > 0),
   global_parallelism integer not null default 8 check (global_parallelism > 0),
   dispatch_timeout_ms integer not null default 5000 check (dispatch_timeout_ms > 0),
+  -- While the step functions cannot be reached at all (connection refused, a timeout, HTTP 429,
+  -- 502, 503 or 504), a task's dispatch is retried without using up an attempt, for at most
+  -- unreachable_patience since the first such failure, at most unreachable_retry_seconds apart.
+  unreachable_patience interval not null default interval '30 minutes',
+  unreachable_retry_seconds numeric not null default 60 check (unreachable_retry_seconds > 0),
   progress_interval interval not null default interval '1 second',
   cleanup_batch_size integer not null default 50 check (cleanup_batch_size > 0),
   cleanup_batches_per_run integer not null default 4 check (cleanup_batches_per_run > 0),
@@ -69,6 +74,7 @@ insert into private.error_codes (code, message, retryable, http_status) values
   ('no_speech', 'We could not hear any speech in this recording.', false, 422),
   ('stale_heartbeat', 'Processing stopped responding.', true, 503),
   ('dispatch_failed', 'Processing could not be started.', true, 503),
+  ('service_unreachable', 'Our processing service could not be reached for a long time. Please retry later.', false, 503),
   ('attempts_exhausted', 'We tried several times and could not finish this recording. Please retry later.', false, 503),
   ('cancelled', 'This job was cancelled.', false, 409),
   ('not_found', 'This job does not exist or you cannot see it.', false, 404),

@@ -22,6 +22,9 @@ create table private.tasks (
   claimed_at timestamptz,
   heartbeat_at timestamptz,
   not_before timestamptz,
+  -- Since when the step function has been unreachable for this task (see fail_task_now);
+  -- null once a dispatch reaches it.
+  unreachable_since timestamptz,
   progress real not null default 0 check (progress between 0 and 1),
   message text,
   output jsonb,

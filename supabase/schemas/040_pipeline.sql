@@ -216,10 +216,13 @@ $$;
 
 -- The one failure path (fail_task, stale heartbeats, lost dispatches): a retryable error is
 -- retried with exponential backoff and jitter until the attempt limit; anything else, or the
--- last attempt, fails the job.
+-- last attempt, fails the job. `unreachable`: the dispatch never reached the step function, so
+-- the task is not at fault: it waits for the service without using up an attempt, until
+-- unreachable_patience has passed since the first such failure in a row.
 create function private.fail_task_now(
   task_id uuid, error_code text, message text, retryable boolean,
-  detail jsonb default '{}'::jsonb, retry_after_ms integer default null
+  detail jsonb default '{}'::jsonb, retry_after_ms integer default null,
+  unreachable boolean default false
 ) returns jsonb
 language plpgsql security definer set search_path = ''
 as $$
@@ -232,6 +235,31 @@ declare
 begin
   select * into cfg from private.settings;
   select * into task from private.tasks t where t.id = fail_task_now.task_id for update;
+  if unreachable then
+    if task.unreachable_since is null
+       or clock_timestamp() - task.unreachable_since < cfg.unreachable_patience then
+      -- Tries again after about as long as the outage has lasted so far (at least the backoff
+      -- base, at most unreachable_retry_seconds): soon after a blip, steadily in a long outage.
+      delay := least(cfg.unreachable_retry_seconds, cfg.backoff_max_seconds, greatest(
+                 cfg.backoff_base_seconds,
+                 extract(epoch from clock_timestamp() - coalesce(task.unreachable_since, clock_timestamp()))))
+               * (0.75 + random() * 0.5);
+      update private.tasks t
+         set status = 'pending', lease = null, attempts = greatest(t.attempts - 1, 0),
+             unreachable_since = coalesce(t.unreachable_since, clock_timestamp()),
+             not_before = clock_timestamp() + make_interval(secs => delay),
+             error_code = failure, error_message = fail_task_now.message,
+             error_detail = fail_task_now.detail
+       where t.id = task.id;
+      update public.jobs j
+         set stage_message = 'Waiting for the processing service to come back; nothing is lost.'
+       where j.id = task.job_id and j.status in ('pending', 'processing');
+      return jsonb_build_object('retrying', true, 'unreachable', true, 'not_before',
+        (select not_before from private.tasks t where t.id = task.id));
+    end if;
+    failure := 'service_unreachable';
+    retryable := false;
+  end if;
   can_retry := coalesce(retryable, false)
     and coalesce((select e.retryable from private.error_codes e where e.code = failure), true)
     and task.attempts < cfg.max_attempts;

@@ -37,7 +37,7 @@ begin
   perform private.lock_job_of_task(claim_task.task_id);
   update private.tasks t
      set status = 'running', lease = gen_random_uuid(), claimed_at = clock_timestamp(),
-         heartbeat_at = clock_timestamp(), progress = 0, message = null
+         heartbeat_at = clock_timestamp(), progress = 0, message = null, unreachable_since = null
    where t.id = claim_task.task_id and t.status = 'dispatched'
      and (t.not_before is null or t.not_before <= now())
      and exists (select 1 from public.jobs j where j.id = t.job_id

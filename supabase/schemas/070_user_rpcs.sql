@@ -53,7 +53,8 @@ begin
   perform private.reserve_active_slot();
   update private.tasks t
      set status = 'pending', attempts = 0, not_before = null, lease = null, request_id = null,
-         progress = 0, error_code = null, error_message = null, error_detail = null
+         unreachable_since = null, progress = 0, error_code = null, error_message = null,
+         error_detail = null
    where t.job_id = job.id and t.status in ('failed', 'cancelled');
   update public.jobs j
      set status = 'pending', attempts = j.attempts + 1, error_code = null, error_message = null,

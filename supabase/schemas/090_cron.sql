@@ -33,7 +33,9 @@ begin
   end loop;
 
   -- Sent but never claimed: pg_net reported an error, a timeout or a non-2xx answer, or the
-  -- function accepted it and never called claim_task.
+  -- function accepted it and never called claim_task. No answer at all, a connection error, a
+  -- timeout or the platform's 429/502/503/504 mean the function was never reached (an outage,
+  -- not the task's fault: see fail_task_now's `unreachable`).
   for item in
     select t.id from private.tasks t
     left join net._http_response r on r.id = t.request_id
@@ -42,7 +44,7 @@ begin
            or t.dispatched_at < clock_timestamp() - make_interval(secs => cfg.stale_after_seconds))
   loop
     continue when not private.lock_job_of_task(item.id, false);
-    select t.id, t.dispatched_at, r.status_code, r.timed_out, r.error_msg into item
+    select t.id, t.dispatched_at, r.id as response_id, r.status_code, r.timed_out, r.error_msg into item
     from private.tasks t
     left join net._http_response r on r.id = t.request_id
     where t.id = item.id and t.status = 'dispatched'
@@ -53,7 +55,9 @@ begin
     perform private.fail_task_now(item.id, 'dispatch_failed',
       coalesce(item.error_msg, 'HTTP ' || item.status_code, 'not claimed since ' || item.dispatched_at),
       true, jsonb_strip_nulls(jsonb_build_object('status_code', item.status_code,
-        'timed_out', item.timed_out, 'error', item.error_msg)));
+        'timed_out', item.timed_out, 'error', item.error_msg)),
+      unreachable => item.response_id is null or item.timed_out or item.error_msg is not null
+                     or item.status_code in (429, 502, 503, 504));
     lost := lost + 1;
   end loop;
 
