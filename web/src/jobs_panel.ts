@@ -20,6 +20,7 @@ import {
   type Stats,
 } from "./jobs.ts";
 import type { JobChange } from "./live_updates.ts";
+import { KeyedThrottle } from "./throttle.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -54,7 +55,8 @@ export class JobsPanel {
   #jobs: JobRow[] = [];
   #total = 0;
   #extras = new Map<string, CardExtras>();
-  #extrasDue = new Map<string, number>();
+  /** Checklist refetches: at most one a second per job, the last change never skipped. */
+  #extrasThrottle = new KeyedThrottle(1000);
   #refreshTimer: number | undefined;
   #userId = "";
 
@@ -197,18 +199,20 @@ export class JobsPanel {
   #loadExtras(job: JobRow, force: boolean): void {
     if (!isActive(job) && job.status === "completed") {
       this.#extras.delete(job.id);
+      this.#extrasThrottle.drop(job.id);
       return;
     }
-    const now = Date.now();
-    if (!force && (this.#extrasDue.get(job.id) ?? 0) > now) return;
-    this.#extrasDue.set(job.id, now + 1000);
-    Promise.all([jobSteps(job.id), isActive(job) ? estimateJob(job.id) : Promise.resolve(undefined)])
-      .then(([steps, estimate]) => {
-        this.#extras.set(job.id, { steps, estimate });
-        const current = this.#jobs.find((j) => j.id === job.id);
-        if (current) this.#replaceCard(current);
-      })
-      .catch(() => {});
+    if (force) this.#extrasThrottle.drop(job.id);
+    this.#extrasThrottle.call(job.id, () => {
+      const latest = this.#jobs.find((j) => j.id === job.id) ?? job;
+      Promise.all([jobSteps(latest.id), isActive(latest) ? estimateJob(latest.id) : Promise.resolve(undefined)])
+        .then(([steps, estimate]) => {
+          this.#extras.set(latest.id, { steps, estimate });
+          const current = this.#jobs.find((j) => j.id === latest.id);
+          if (current) this.#replaceCard(current);
+        })
+        .catch(() => {});
+    });
   }
 
   async #loadStats(): Promise<void> {

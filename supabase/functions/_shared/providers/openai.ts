@@ -80,11 +80,14 @@ const ChatCompletion = z.object({
 
 export class OpenAiProvider implements TranscriptionProvider, TextProvider {
   readonly name: string;
+  /** How long one request may take before it fails as `provider_timeout`. */
+  readonly timeoutMs: number;
   readonly #options: OpenAiOptions;
   readonly #root: string;
 
   constructor(options: OpenAiOptions) {
     this.name = options.name ?? "openai";
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#options = options;
     this.#root = options.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
   }
@@ -187,7 +190,7 @@ export class OpenAiProvider implements TranscriptionProvider, TextProvider {
     headers: Record<string, string> = {},
   ): Promise<string> {
     const transport = new Transport({
-      timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      timeoutMs: this.timeoutMs,
       signal,
       fetch: this.#options.fetch,
     });
