@@ -56,6 +56,9 @@ Deno.test("a 30-minute single-file recording: parallel chunks, recovery, cancel,
   try {
     await sql`update private.settings set per_job_parallelism = 4, global_parallelism = 8,
       backoff_base_seconds = 0.2`;
+    // A cloud-like engine: the local stack's one-chunk cap for its offline engine is lifted.
+    const [{ step_parallelism: caps }] = await sql`select step_parallelism from private.settings`;
+    assert(!("transcribe" in caps), `transcribe still capped: ${JSON.stringify(caps)}`);
     const { client, userId } = await signedInClient();
     await makeLongAudio(MINUTES * 60, "aac", `${dir}/talk.m4a`);
     const bytes = await Deno.readFile(`${dir}/talk.m4a`);

@@ -81,6 +81,21 @@ Deno.test("a user's recording of flite speech becomes subtitles with the spoken 
   }
 });
 
+Deno.test("with the offline engine, the local stack lets one chunk at a time reach it", async () => {
+  // Each request already uses every core; more at once only queued past the step's wall clock
+  // (a 1-hour recording failed). With another engine the cap goes: chunked_pipeline_test.ts.
+  const sql = adminSql();
+  try {
+    const [settings] = await sql`select step_parallelism from private.settings`;
+    assert(
+      JSON.stringify(settings.step_parallelism) === '{"transcribe":1}',
+      `step_parallelism ${JSON.stringify(settings.step_parallelism)}`,
+    );
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("a job whose media is outside the caller's folder is refused at insert", async () => {
   const { client } = await signedInClient();
   const other = crypto.randomUUID();

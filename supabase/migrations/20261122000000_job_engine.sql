@@ -16,6 +16,16 @@ create schema if not exists private;
 revoke all on schema private from public;
 grant usage on schema private to anon, authenticated, service_role;
 
+-- A step_parallelism value: an object of whole numbers ≥ 1, e.g. {"transcribe": 1}.
+create function private.valid_step_parallelism(caps jsonb) returns boolean
+language sql immutable set search_path = ''
+as $$
+  select jsonb_typeof(caps) = 'object' and not exists (
+    select 1 from jsonb_each(caps) e
+    where jsonb_typeof(e.value) <> 'number' or e.value::numeric < 1
+       or e.value::numeric <> trunc(e.value::numeric))
+$$;
+
 -- One row. Changed with a plain UPDATE by an operator; read by every engine function.
 create table private.settings (
   singleton boolean primary key default true check (singleton),
@@ -32,6 +42,11 @@ create table private.settings (
   events_prune_batch integer not null default 10000 check (events_prune_batch > 0),
   per_job_parallelism integer not null default 4 check (per_job_parallelism > 0),
   global_parallelism integer not null default 8 check (global_parallelism > 0),
+  -- Caps on one step's tasks in flight across all jobs. The local stack sets {"transcribe": 1}
+  -- while its offline engine transcribes: that engine decodes on this machine's cores, so more
+  -- chunks at once only queue there, past the step's wall clock (see gateway/functions.ts).
+  step_parallelism jsonb not null default '{}'::jsonb
+    check (private.valid_step_parallelism(step_parallelism)),
   dispatch_timeout_ms integer not null default 5000 check (dispatch_timeout_ms > 0),
   -- While the step functions cannot be reached at all (connection refused, a timeout, HTTP 429,
   -- 502, 503 or 504), a task's dispatch is retried without using up an attempt, for at most
@@ -547,7 +562,8 @@ end;
 $$;
 
 -- Dispatches pending tasks that are due, oldest job first and in step order, within the
--- per-job and global parallelism caps. Serialised so concurrent callers never exceed the caps.
+-- per-job, per-step and global parallelism caps. Serialised so concurrent callers never exceed
+-- the caps.
 create function private.dispatch_due() returns integer
 language plpgsql security definer set search_path = ''
 as $$
@@ -561,7 +577,7 @@ begin
   select * into cfg from private.settings;
   select count(*) into in_flight from private.tasks where status in ('dispatched', 'running');
   for candidate in
-    select t.id, t.job_id
+    select t.id, t.job_id, t.step
     from private.tasks t
     join public.jobs j on j.id = t.job_id
     join private.steps s on s.step = t.step
@@ -573,6 +589,10 @@ begin
     continue when (select count(*) from private.tasks t
                    where t.job_id = candidate.job_id and t.status in ('dispatched', 'running'))
                   >= cfg.per_job_parallelism;
+    continue when cfg.step_parallelism ? candidate.step
+      and (select count(*) from private.tasks t
+           where t.step = candidate.step and t.status in ('dispatched', 'running'))
+          >= (cfg.step_parallelism ->> candidate.step)::integer;
     -- Never wait for a task another transaction is changing (a cancel stopping it, say): that
     -- one may be waiting for this lock to dispatch, which would be a deadlock. It dispatches
     -- what is left when it gets here, or the tick does.

@@ -152,7 +152,8 @@ end;
 $$;
 
 -- Dispatches pending tasks that are due, oldest job first and in step order, within the
--- per-job and global parallelism caps. Serialised so concurrent callers never exceed the caps.
+-- per-job, per-step and global parallelism caps. Serialised so concurrent callers never exceed
+-- the caps.
 create function private.dispatch_due() returns integer
 language plpgsql security definer set search_path = ''
 as $$
@@ -166,7 +167,7 @@ begin
   select * into cfg from private.settings;
   select count(*) into in_flight from private.tasks where status in ('dispatched', 'running');
   for candidate in
-    select t.id, t.job_id
+    select t.id, t.job_id, t.step
     from private.tasks t
     join public.jobs j on j.id = t.job_id
     join private.steps s on s.step = t.step
@@ -178,6 +179,10 @@ begin
     continue when (select count(*) from private.tasks t
                    where t.job_id = candidate.job_id and t.status in ('dispatched', 'running'))
                   >= cfg.per_job_parallelism;
+    continue when cfg.step_parallelism ? candidate.step
+      and (select count(*) from private.tasks t
+           where t.step = candidate.step and t.status in ('dispatched', 'running'))
+          >= (cfg.step_parallelism ->> candidate.step)::integer;
     -- Never wait for a task another transaction is changing (a cancel stopping it, say): that
     -- one may be waiting for this lock to dispatch, which would be a deadlock. It dispatches
     -- what is left when it gets here, or the tick does.

@@ -15,7 +15,7 @@
  * | OPENAI_TRANSCRIBE_MODEL  | whisper-1                  | needs verbose_json support        |
  * | OPENAI_CHAT_MODEL        | gpt-4.1-mini               |                                   |
  * | OFFLINE_ASR_URL          | http://127.0.0.1:54329     | scripts/asr offline server        |
- * | PROVIDER_TIMEOUT_MS      | 120000 (offline: 900000)   | per request, any provider         |
+ * | PROVIDER_TIMEOUT_MS      | 120000                     | per request, any provider         |
  */
 import { z } from "zod";
 import { ProviderError } from "./errors.ts";
@@ -29,13 +29,6 @@ import {
 import type { TextProvider, TranscriptionProvider } from "./types.ts";
 
 export const DEFAULT_OFFLINE_ASR_URL = "http://127.0.0.1:54329";
-/**
- * The offline engine runs on this machine's cores: a 10-minute chunk takes about a minute of
- * one core, and the chunks of a long recording (up to global_parallelism of them) queue for the
- * cores. At a cloud provider's 2 minutes the last ones were abandoned and sent again, adding
- * work to a busy engine until the attempts ran out; 15 minutes covers the queue.
- */
-export const OFFLINE_TIMEOUT_MS = 900_000;
 
 const ProviderEnv = z.object({
   TRANSCRIBE_PROVIDER: z.enum(["offline", "openai", "gemini"]).default("offline"),
@@ -63,7 +56,7 @@ export function transcriptionProviderFromEnv(
         name: "offline",
         baseUrl: config.OFFLINE_ASR_URL,
         transcribeModel: "pocketsphinx",
-        timeoutMs: config.PROVIDER_TIMEOUT_MS ?? OFFLINE_TIMEOUT_MS,
+        ...timeout(config),
       });
     case "openai":
       return openAi(config, "TRANSCRIBE_PROVIDER");

@@ -3,8 +3,7 @@ import { makeWav } from "../../../../scripts/fakes/deterministic.ts";
 import { expectProviderError } from "../../../../scripts/fakes/expect_provider_error.ts";
 import { startGeminiFake } from "../../../../scripts/fakes/gemini_fake.ts";
 import { startOpenAiFake } from "../../../../scripts/fakes/openai_fake.ts";
-import { OFFLINE_TIMEOUT_MS, textProviderFromEnv, transcriptionProviderFromEnv } from "./config.ts";
-import type { OpenAiProvider } from "./openai.ts";
+import { textProviderFromEnv, transcriptionProviderFromEnv } from "./config.ts";
 
 const chunk = { audio: makeWav(5), mimeType: "audio/wav", filename: "chunk-000.wav" };
 const transcript = {
@@ -114,19 +113,5 @@ Deno.test("config: missing keys and bad values are permanent provider_misconfigu
     Promise.resolve().then(() => textProviderFromEnv({ TEXT_PROVIDER: "gemini" })),
     "provider_misconfigured",
     "permanent",
-  );
-});
-
-Deno.test("config: the offline engine gets 15 minutes a request, cloud providers 2; PROVIDER_TIMEOUT_MS sets both", () => {
-  const timeoutOf = (env: Record<string, string>) =>
-    (transcriptionProviderFromEnv(env) as OpenAiProvider).timeoutMs;
-  // Chunks of a long recording queue for this machine's cores: 2 minutes abandoned the last ones.
-  assert.equal(timeoutOf({}), OFFLINE_TIMEOUT_MS);
-  assert.ok(OFFLINE_TIMEOUT_MS >= 10 * 60_000);
-  assert.equal(timeoutOf({ TRANSCRIBE_PROVIDER: "openai", OPENAI_API_KEY: "k" }), 120_000);
-  assert.equal(timeoutOf({ PROVIDER_TIMEOUT_MS: "5000" }), 5000);
-  assert.equal(
-    timeoutOf({ TRANSCRIBE_PROVIDER: "openai", OPENAI_API_KEY: "k", PROVIDER_TIMEOUT_MS: "5000" }),
-    5000,
   );
 });

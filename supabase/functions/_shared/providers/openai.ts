@@ -80,14 +80,11 @@ const ChatCompletion = z.object({
 
 export class OpenAiProvider implements TranscriptionProvider, TextProvider {
   readonly name: string;
-  /** How long one request may take before it fails as `provider_timeout`. */
-  readonly timeoutMs: number;
   readonly #options: OpenAiOptions;
   readonly #root: string;
 
   constructor(options: OpenAiOptions) {
     this.name = options.name ?? "openai";
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#options = options;
     this.#root = options.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
   }
@@ -190,7 +187,7 @@ export class OpenAiProvider implements TranscriptionProvider, TextProvider {
     headers: Record<string, string> = {},
   ): Promise<string> {
     const transport = new Transport({
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       signal,
       fetch: this.#options.fetch,
     });
