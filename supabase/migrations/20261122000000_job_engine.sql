@@ -646,52 +646,51 @@ declare
   task private.tasks;
   failure text := coalesce(nullif(fail_task_now.error_code, ''), 'internal');
   can_retry boolean;
+  waiting boolean;
   delay numeric;
 begin
   select * into cfg from private.settings;
   select * into task from private.tasks t where t.id = fail_task_now.task_id for update;
-  if unreachable then
-    if task.unreachable_since is null
-       or clock_timestamp() - task.unreachable_since < cfg.unreachable_patience then
+  -- Waiting for an unreachable service is a retry that gives back the attempt the dispatch took.
+  waiting := coalesce(unreachable, false) and (task.unreachable_since is null
+    or clock_timestamp() - task.unreachable_since < cfg.unreachable_patience);
+  if unreachable and not waiting then
+    failure := 'service_unreachable';
+    retryable := false;
+  end if;
+  can_retry := waiting or (coalesce(retryable, false)
+    and coalesce((select e.retryable from private.error_codes e where e.code = failure), true)
+    and task.attempts < cfg.max_attempts);
+  if can_retry then
+    if waiting then
       -- Tries again after about as long as the outage has lasted so far (at least the backoff
       -- base, at most unreachable_retry_seconds): soon after a blip, steadily in a long outage.
       delay := least(cfg.unreachable_retry_seconds, cfg.backoff_max_seconds, greatest(
                  cfg.backoff_base_seconds,
                  extract(epoch from clock_timestamp() - coalesce(task.unreachable_since, clock_timestamp()))))
                * (0.75 + random() * 0.5);
-      update private.tasks t
-         set status = 'pending', lease = null, attempts = greatest(t.attempts - 1, 0),
-             unreachable_since = coalesce(t.unreachable_since, clock_timestamp()),
-             not_before = clock_timestamp() + make_interval(secs => delay),
-             error_code = failure, error_message = fail_task_now.message,
-             error_detail = fail_task_now.detail
-       where t.id = task.id;
-      update public.jobs j
-         set stage_message = 'Waiting for the processing service to come back; nothing is lost.'
-       where j.id = task.job_id and j.status in ('pending', 'processing');
-      return jsonb_build_object('retrying', true, 'unreachable', true, 'not_before',
-        (select not_before from private.tasks t where t.id = task.id));
+    else
+      delay := least(cfg.backoff_max_seconds,
+                     cfg.backoff_base_seconds * power(2, greatest(task.attempts - 1, 0)))
+               * (0.75 + random() * 0.5);
+      delay := greatest(delay, coalesce(retry_after_ms, 0) / 1000.0);
     end if;
-    failure := 'service_unreachable';
-    retryable := false;
-  end if;
-  can_retry := coalesce(retryable, false)
-    and coalesce((select e.retryable from private.error_codes e where e.code = failure), true)
-    and task.attempts < cfg.max_attempts;
-  if can_retry then
-    delay := least(cfg.backoff_max_seconds,
-                   cfg.backoff_base_seconds * power(2, greatest(task.attempts - 1, 0)))
-             * (0.75 + random() * 0.5);
-    delay := greatest(delay, coalesce(retry_after_ms, 0) / 1000.0);
     update private.tasks t
        set status = 'pending', lease = null, not_before = clock_timestamp() + make_interval(secs => delay),
+           attempts = case when waiting then greatest(t.attempts - 1, 0) else t.attempts end,
+           unreachable_since = case when waiting then coalesce(t.unreachable_since, clock_timestamp())
+                                    else t.unreachable_since end,
            error_code = failure, error_message = fail_task_now.message,
            error_detail = fail_task_now.detail
      where t.id = task.id;
-    update public.jobs j set stage_message = 'Retrying shortly: ' || private.error_message(failure)
+    update public.jobs j
+       set stage_message = case when waiting
+             then 'Waiting for the processing service to come back; nothing is lost.'
+             else 'Retrying shortly: ' || private.error_message(failure) end
      where j.id = task.job_id and j.status in ('pending', 'processing');
     return jsonb_build_object('retrying', true, 'not_before',
-      (select not_before from private.tasks t where t.id = task.id));
+        (select not_before from private.tasks t where t.id = task.id))
+      || case when waiting then jsonb_build_object('unreachable', true) else '{}'::jsonb end;
   end if;
   update private.tasks t
      set status = 'failed', lease = null, error_code = failure, error_message = fail_task_now.message,

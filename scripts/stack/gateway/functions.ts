@@ -47,7 +47,7 @@ async function readDotEnv(path: string): Promise<Record<string, string>> {
  * job failed. While transcribe runs with it, the dispatcher lets one chunk at a time reach it
  * (private.settings.step_parallelism); with any other engine, no cap.
  */
-export async function capOfflineTranscription(
+async function capOfflineTranscription(
   ctx: Pick<GatewayContext, "admin">,
   env: Record<string, string>,
 ): Promise<void> {
