@@ -2,14 +2,14 @@
  * `deno task deploy --project-ref <ref> --db-url <postgres url>` — puts this repository on a
  * hosted Supabase project with the real CLI: link, push the migrations, set the functions'
  * secrets from supabase/functions/.env, deploy every function, and store in Vault where the
- * functions are and the service key the dispatcher calls them with. Needs `supabase login`
- * (or SUPABASE_ACCESS_TOKEN) and SUPABASE_SERVICE_ROLE_KEY of that project in the environment.
+ * functions are and the secret key the dispatcher calls them with. Needs `supabase login`
+ * (or SUPABASE_ACCESS_TOKEN) and SUPABASE_SECRET_KEY (sb_secret_…) of that project in the env.
  * This machine cannot reach supabase.com, so it has not been run from here.
  */
 import { parseArgs } from "node:util";
 import { repoRoot } from "./stack/config.ts";
 import { join } from "./stack/paths.ts";
-import { upsertVaultSecretSql } from "./stack/vault_secrets.ts";
+import { upsertVaultSecretSql, VAULT_SECRET_KEY } from "./stack/vault_secrets.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -17,10 +17,10 @@ const { values } = parseArgs({
 });
 const ref = values["project-ref"];
 const dbUrl = values["db-url"];
-const serviceKey = Deno.env.get("SUPABASE_SERVICE_ROLE_KEY");
+const serviceKey = Deno.env.get("SUPABASE_SECRET_KEY");
 if (!ref || !dbUrl || !serviceKey) {
   console.error(
-    "usage: SUPABASE_SERVICE_ROLE_KEY=... deno task deploy --project-ref <ref> --db-url <url>",
+    "usage: SUPABASE_SECRET_KEY=sb_secret_... deno task deploy --project-ref <ref> --db-url <url>",
   );
   Deno.exit(2);
 }
@@ -54,6 +54,6 @@ await run("psql", [
   "-c",
   upsertVaultSecretSql("functions_url", functionsUrl),
   "-c",
-  upsertVaultSecretSql("service_role_key", serviceKey),
+  upsertVaultSecretSql(VAULT_SECRET_KEY, serviceKey),
 ]);
 console.log(`deployed to ${functionsUrl}`);

@@ -4,7 +4,8 @@
  * functions and web to import. `--check` fails when the committed file is stale.
  */
 import { stackEnv } from "./testing/stack_env.ts";
-import { repoRoot } from "./stack/config.ts";
+import { repoRoot, stackConfig } from "./stack/config.ts";
+import { supabaseCliEnv } from "./stack/keys.ts";
 import { join } from "./stack/paths.ts";
 
 export const TYPES_PATH = join(repoRoot, "supabase/functions/_shared/database.types.ts");
@@ -13,7 +14,7 @@ export async function generateTypes(dbUrl = stackEnv().SUPABASE_DB_URL): Promise
   const out = await new Deno.Command(join(repoRoot, "scripts/tools/node_modules/.bin/supabase"), {
     args: ["gen", "types", "typescript", "--db-url", dbUrl, "--schema", "public"],
     cwd: repoRoot,
-    env: { DO_NOT_TRACK: "1", PGSSLMODE: "disable" },
+    env: { DO_NOT_TRACK: "1", PGSSLMODE: "disable", ...supabaseCliEnv(stackConfig()) },
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -2,8 +2,12 @@
  * `deno task test [stage...]` — every check the project has, in order: fmt, lint, types,
  * unit tests, then, against a fresh local stack of its own (.stack-test, ports 54331/54332),
  * pgTAP, the schema checks, the conformance suite, the pipeline integration tests and the
- * browser tests. Ends with one line "N passed, N failed" summing every runner.
- * Name stages to run only those, e.g. `deno task test unit pgtap`.
+ * browser tests — all on the key model of a project created today (publishable/secret keys,
+ * ES256 tokens). Then the `legacy` stage: a fresh stack with the legacy JWT keys switched on
+ * (STACK_LEGACY_KEYS=1, as a project created earlier) runs the conformance, integration and
+ * security suites again with clients on the legacy anon / service_role keys.
+ * Ends with one line "N passed, N failed" summing every runner.
+ * Name stages to run only those, e.g. `deno task test unit pgtap` or `deno task test legacy`.
  */
 import { start, stop } from "./stack/cli.ts";
 import { stackConfig } from "./stack/config.ts";
@@ -123,7 +127,10 @@ async function unitTestFiles(): Promise<string[]> {
   return files.sort();
 }
 
-const all = ["static", "unit", "pgtap", ...Object.keys(stackSuites)];
+/** What the legacy stage runs again (each file of these folders). */
+const legacySuites = ["conformance", "integration", "security"] as const;
+
+const all = ["static", "unit", "pgtap", ...Object.keys(stackSuites), "legacy"];
 const wanted = new Set(Deno.args.length ? Deno.args : all);
 const deno = Deno.execPath();
 
@@ -137,14 +144,37 @@ if (wanted.has("unit")) {
   if (files.length) await run("unit tests", [deno, "test", "-A", "--parallel", ...files]);
 }
 
-const needsStack = [...wanted].some((s) => s === "pgtap" || s in stackSuites);
-if (needsStack) {
-  const config = stackConfig({ ...Deno.env.toObject(), ...testEnv });
-  console.log(`\n=== stack: fresh test stack in ${config.dir}`);
+async function suiteFiles(dir: string): Promise<string[]> {
+  if (!(await exists(dir))) return [];
+  return [...Deno.readDirSync(join(root, dir))].filter((e) => e.name.endsWith("_test.ts"))
+    .map((e) => join(dir, e.name)).sort();
+}
+
+/** A fresh test stack for `fn`, stopped afterwards (`extra` env: e.g. the legacy switch). */
+async function withFreshStack(
+  extra: Record<string, string>,
+  fn: (config: ReturnType<typeof stackConfig>, env: Record<string, string>) => Promise<void>,
+) {
+  const env = { ...testEnv, ...extra };
+  const config = stackConfig({ ...Deno.env.toObject(), ...env });
+  console.log(
+    `\n=== stack: fresh test stack in ${config.dir}${
+      extra.STACK_LEGACY_KEYS ? " (legacy keys on)" : ""
+    }`,
+  );
   await stop(config).catch(() => {});
   await Deno.remove(config.dir, { recursive: true }).catch(() => {});
   try {
     await start(config);
+    await fn(config, env);
+  } finally {
+    await stop(config).catch((e) => console.error(`stopping the test stack: ${e}`));
+  }
+}
+
+const needsStack = [...wanted].some((s) => s === "pgtap" || s in stackSuites);
+if (needsStack) {
+  await withFreshStack({}, async (config, env) => {
     if (wanted.has("pgtap") && (await exists("supabase/tests/database"))) {
       const tests = [...Deno.readDirSync(join(root, "supabase/tests/database"))]
         .filter((e) => e.name.endsWith(".test.sql")).map((e) =>
@@ -166,18 +196,26 @@ if (needsStack) {
       }
     }
     for (const [stage, dir] of Object.entries(stackSuites)) {
-      if (!wanted.has(stage) || !(await exists(dir))) continue;
-      // The browser tests need web/dist built with this stack's anon key.
-      if (stage === "e2e") await buildWeb(root, config.dir);
-      const files = [...Deno.readDirSync(join(root, dir))].filter((e) =>
-        e.name.endsWith("_test.ts")
-      )
-        .map((e) => join(dir, e.name)).sort();
-      if (files.length) await run(`${stage} tests`, [deno, "test", "-A", ...files], testEnv);
+      if (!wanted.has(stage)) continue;
+      const files = await suiteFiles(dir);
+      // The browser tests need web/dist built with this stack's publishable key.
+      if (files.length && stage === "e2e") await buildWeb(root, config.dir);
+      if (files.length) await run(`${stage} tests`, [deno, "test", "-A", ...files], env);
     }
-  } finally {
-    await stop(config).catch((e) => console.error(`stopping the test stack: ${e}`));
-  }
+  });
+}
+
+if (wanted.has("legacy")) {
+  // A project created earlier: legacy JWT keys on, clients using them (scripts/testing).
+  await withFreshStack(
+    { STACK_DIR: join(root, ".stack-test-legacy"), STACK_LEGACY_KEYS: "1" },
+    async (_config, env) => {
+      const files = (await Promise.all(legacySuites.map((s) => suiteFiles(stackSuites[s])))).flat();
+      if (files.length) {
+        await run("legacy keys: " + legacySuites.join(", "), [deno, "test", "-A", ...files], env);
+      }
+    },
+  );
 }
 
 console.log(

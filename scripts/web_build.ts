@@ -1,52 +1,54 @@
 /**
  * Builds web/ into web/dist with its own pinned npm toolchain (web/package.json).
  *
- * The app needs the anon key at build time (VITE_SUPABASE_ANON_KEY; the key is public by
- * design). Unless the environment sets it, it is read from the local stack's `env` file
- * (`$STACK_DIR/env`, default `.stack/env`), so the stack must have been started once
- * (without it the build still succeeds, with a warning, and the page reports the missing key).
- * VITE_SUPABASE_URL is optional: without it the app talks to the origin that served it.
+ * The app needs the project's publishable key at build time (VITE_SUPABASE_PUBLISHABLE_KEY;
+ * public by design — never the secret key). Unless the environment sets it, it is read from the
+ * local stack's `env` file (`$STACK_DIR/env`, default `.stack/env`), so the stack must have been
+ * started once (without it the build still succeeds, with a warning, and the page reports the
+ * missing key). VITE_SUPABASE_URL is optional: without it the app talks to the origin that
+ * served it.
  */
 import { stackConfig } from "./stack/config.ts";
+import { readStackEnvFile } from "./stack/env_file.ts";
 import { join } from "./stack/paths.ts";
 
 /**
- * The VITE_* variables for the build: `anonKey` when given (a caller that already knows its
- * Supabase), else from the environment, else from the stack's env file.
+ * The VITE_* variables for the build: `publishableKey` when given (a caller that already knows
+ * its Supabase), else from the environment, else from the stack's env file.
  */
 export function webBuildEnv(
   stackDir = stackConfig().dir,
-  anonKey?: string,
+  publishableKey?: string,
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  const fromProcess = anonKey ?? Deno.env.get("VITE_SUPABASE_ANON_KEY");
+  const fromProcess = publishableKey ?? Deno.env.get("VITE_SUPABASE_PUBLISHABLE_KEY");
   const url = Deno.env.get("VITE_SUPABASE_URL");
   if (url) env.VITE_SUPABASE_URL = url;
-  if (fromProcess) return { ...env, VITE_SUPABASE_ANON_KEY: fromProcess };
-  const path = join(stackDir, "env");
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch {
+  if (fromProcess) return { ...env, VITE_SUPABASE_PUBLISHABLE_KEY: fromProcess };
+  const vars = readStackEnvFile(stackDir);
+  if (!vars) {
     // Not fatal, so `deno task dev` on a fresh checkout still builds; the page then says so.
     console.warn(
-      `web build: no VITE_SUPABASE_ANON_KEY and no ${path}; the app will not sign in. ` +
-        "Start the stack first (`deno task stack start`) or set VITE_SUPABASE_ANON_KEY.",
+      `web build: no VITE_SUPABASE_PUBLISHABLE_KEY and no ${join(stackDir, "env")}; the app ` +
+        "will not sign in. Start the stack first (`deno task stack start`) or set " +
+        "VITE_SUPABASE_PUBLISHABLE_KEY.",
     );
     return env;
   }
-  const key = text.split("\n").find((l) => l.startsWith("SUPABASE_ANON_KEY="))?.slice(
-    "SUPABASE_ANON_KEY=".length,
-  ).trim();
-  if (!key) throw new Error(`web build: ${path} has no SUPABASE_ANON_KEY`);
-  return { ...env, VITE_SUPABASE_ANON_KEY: key };
+  const key = vars.SUPABASE_PUBLISHABLE_KEY;
+  if (!key) throw new Error(`web build: ${join(stackDir, "env")} has no SUPABASE_PUBLISHABLE_KEY`);
+  return { ...env, VITE_SUPABASE_PUBLISHABLE_KEY: key };
 }
 
-export async function buildWeb(root: string, stackDir?: string, anonKey?: string): Promise<void> {
+export async function buildWeb(
+  root: string,
+  stackDir?: string,
+  publishableKey?: string,
+): Promise<void> {
   const web = join(root, "web");
   const hasApp = await Deno.stat(join(web, "package.json")).then(() => true, () => false);
   if (!hasApp) return;
-  const env = webBuildEnv(stackDir, anonKey);
+  const env = webBuildEnv(stackDir, publishableKey);
   for (
     const args of [["install", "--no-audit", "--no-fund", "--loglevel=error"], ["run", "build"]]
   ) {

@@ -318,7 +318,7 @@ export const browser: BenchSuite = {
     await buildWeb(
       new URL("../..", import.meta.url).pathname,
       undefined,
-      ctx.env.SUPABASE_ANON_KEY,
+      ctx.env.SUPABASE_PUBLISHABLE_KEY,
     );
     const chromium = await launchChromium();
     const notes: string[] = [];

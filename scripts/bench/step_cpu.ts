@@ -121,7 +121,7 @@ export const stepCpu: BenchSuite = {
   async run(ctx: BenchContext): Promise<BenchResult> {
     const seconds = ctx.quick ? 3600 : 10800;
     const dir = await Deno.makeTempDir({ prefix: "step_cpu_" });
-    const supabase = createClient(ctx.env.SUPABASE_URL, ctx.env.SUPABASE_SERVICE_ROLE_KEY, {
+    const supabase = createClient(ctx.env.SUPABASE_URL, ctx.env.SUPABASE_SECRET_KEY, {
       auth: { persistSession: false, autoRefreshToken: false },
     });
     const folder = `bench-step-cpu/${crypto.randomUUID()}`;

@@ -159,7 +159,7 @@ const duplicateDispatch: ChaosCase = {
               fetch(`${env.SUPABASE_URL}/functions/v1/${task.step}`, {
                 method: "POST",
                 headers: {
-                  authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}`,
+                  apikey: env.SUPABASE_SECRET_KEY,
                   "content-type": "application/json",
                 },
                 body: JSON.stringify({ task_id: task.id, job_id: job.id }),

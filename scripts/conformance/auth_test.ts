@@ -1,5 +1,5 @@
 /** Conformance: /auth/v1 through supabase-js — anonymous sign-in, refresh, user, sign-out. */
-import { anonClient, stackEnv } from "../testing/stack_env.ts";
+import { anonClient, apiKeys, stackEnv } from "../testing/stack_env.ts";
 import { decodeJwt } from "jose";
 
 function assert(cond: unknown, msg: string): asserts cond {
@@ -45,7 +45,9 @@ Deno.test("signOut ends the session: its refresh token stops working", async () 
 
 Deno.test("a forged or missing token is refused by /auth/v1/user", async () => {
   const url = `${stackEnv().SUPABASE_URL}/auth/v1/user`;
-  const res = await fetch(url, { headers: { authorization: "Bearer not-a-jwt" } });
+  const res = await fetch(url, {
+    headers: { apikey: apiKeys().publishable, authorization: "Bearer not-a-jwt" },
+  });
   const body = await res.json();
   assert(res.status === 401, `status ${res.status}`);
   assert(typeof body.msg === "string", "error not in GoTrue shape");

@@ -1,39 +1,98 @@
 /**
  * Conformance: /functions/v1 — served through supabase-js `functions.invoke`, with Supabase's
- * env vars, verify_jwt, restart after a crash and the wall-clock kill. Stack-only: the two
+ * env vars (the keys as on hosted), verify_jwt, the gateway's key handling, restart after a
+ * crash and the wall-clock kill. Stack-only: the two
  * functions under scripts/conformance/functions are served by the test stack, never deployed.
  */
 import { FunctionsHttpError } from "@supabase/supabase-js";
-import { anonClient, serviceClient, stackEnv } from "../testing/stack_env.ts";
+import {
+  apiKeys,
+  legacyKeys,
+  serviceClient,
+  signedInClient,
+  signedInUser,
+  stackEnv,
+} from "../testing/stack_env.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
 }
 
 Deno.test("a function gets Supabase's env vars, EdgeRuntime.waitUntil and the request", async () => {
-  const { data, error } = await serviceClient().functions.invoke("conformance-echo", {
+  const { data, error } = await serviceClient().functions.invoke("conformance-open", {
     body: { hello: "world" },
   });
   assert(!error, `invoke failed: ${error}`);
   assert(data.method === "POST", `method ${data.method}`);
   assert(JSON.parse(data.body).hello === "world", `body ${data.body}`);
-  for (const [name, present] of Object.entries(data.env)) assert(present, `${name} missing`);
+  for (const name of ["SUPABASE_URL", "SUPABASE_PUBLISHABLE_KEYS", "SUPABASE_SECRET_KEYS"]) {
+    assert(data.env[name], `${name} missing`);
+  }
+  assert(data.env.SUPABASE_JWKS && data.env.SUPABASE_DB_URL, "SUPABASE_JWKS / DB_URL missing");
+  // The legacy names only on a project that still has its legacy keys.
+  for (const name of ["SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY"]) {
+    assert(data.env[name] === legacyKeys(), `${name} present=${data.env[name]}`);
+  }
+  assert(
+    data.publishableKeys.default === stackEnv().SUPABASE_PUBLISHABLE_KEY,
+    `SUPABASE_PUBLISHABLE_KEYS ${JSON.stringify(data.publishableKeys)}`,
+  );
+  assert(
+    data.secretKeyNames.join() === "default" && data.secretKeyPrefixes[0] === "sb_secret_",
+    `SUPABASE_SECRET_KEYS names ${data.secretKeyNames}`,
+  );
   assert(data.hasWaitUntil, "EdgeRuntime.waitUntil missing");
 });
 
-Deno.test("verify_jwt: no key or a forged key is refused with 401, the anon key passes", async () => {
+Deno.test("verify_jwt: no JWT, a forged one or an API key as bearer is 401; a user passes", async () => {
   const url = `${stackEnv().SUPABASE_URL}/functions/v1/conformance-echo`;
-  const none = await fetch(url, { method: "POST" });
-  await none.body?.cancel();
-  assert(none.status === 401, `no key: ${none.status}`);
-  const forged = await fetch(url, {
+  const keys = apiKeys();
+  const forged = `${(await signedInUser()).token.slice(0, -4)}AAAA`;
+  for (
+    const [who, headers] of [
+      ["no key", {}],
+      ["the publishable key alone", { apikey: keys.publishable }],
+      ["a forged JWT", { apikey: keys.publishable, authorization: `Bearer ${forged}` }],
+      ["the secret key as bearer", {
+        apikey: stackEnv().SUPABASE_SECRET_KEY,
+        authorization: `Bearer ${stackEnv().SUPABASE_SECRET_KEY}`,
+      }],
+    ] as const
+  ) {
+    const res = await fetch(url, { method: "POST", headers });
+    await res.body?.cancel();
+    assert(res.status === 401, `${who}: ${res.status}`);
+  }
+  const { client } = await signedInClient();
+  const { error } = await client.functions.invoke("conformance-echo", { body: {} });
+  assert(!error, `a signed-in user: ${error}`);
+});
+
+Deno.test("without verify_jwt: a key-only call reaches the function with a JWT of the key's role", async () => {
+  const keys = apiKeys();
+  for (const [key, role] of [[keys.publishable, "anon"], [keys.secret, "service_role"]]) {
+    const res = await fetch(`${stackEnv().SUPABASE_URL}/functions/v1/conformance-open`, {
+      method: "POST",
+      headers: { apikey: key },
+    });
+    const data = await res.json();
+    assert(res.status === 200, `${role}: ${res.status}`);
+    const bearer = String(data.authorization).replace(/^Bearer /, "");
+    const claims = JSON.parse(atob(bearer.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    assert(claims.role === role, `${role}: the function got role ${claims.role}`);
+  }
+  const unknown = await fetch(`${stackEnv().SUPABASE_URL}/functions/v1/conformance-open`, {
     method: "POST",
-    headers: { authorization: `Bearer ${stackEnv().SUPABASE_ANON_KEY.slice(0, -4)}AAAA` },
+    headers: { apikey: "sb_publishable_not_this_projects_key_0000" },
   });
-  await forged.body?.cancel();
-  assert(forged.status === 401, `forged: ${forged.status}`);
-  const { error } = await anonClient().functions.invoke("conformance-echo", { body: {} });
-  assert(!error, `anon: ${error}`);
+  await unknown.body?.cancel();
+  assert(unknown.status === 401, `an unknown apikey: ${unknown.status}`);
+  // No apikey at all (a webhook) passes untouched: the function decides.
+  const bare = await fetch(`${stackEnv().SUPABASE_URL}/functions/v1/conformance-open`, {
+    method: "POST",
+  });
+  const bareData = await bare.json();
+  assert(bare.status === 200 && bareData.authorization === null, `bare: ${bare.status}`);
 });
 
 Deno.test("an unknown function is 404", async () => {
@@ -45,13 +104,13 @@ Deno.test("an unknown function is 404", async () => {
 
 Deno.test("a crashed function is restarted", async () => {
   const client = serviceClient();
-  const before = await client.functions.invoke("conformance-echo", { method: "GET" });
-  const { error } = await client.functions.invoke("conformance-echo?crash=1", { method: "GET" });
+  const before = await client.functions.invoke("conformance-open", { method: "GET" });
+  const { error } = await client.functions.invoke("conformance-open?crash=1", { method: "GET" });
   if (error instanceof FunctionsHttpError) await error.context.body?.cancel();
   let pid: number | undefined = before.data.pid;
   for (let i = 0; i < 50 && (pid === undefined || pid === before.data.pid); i++) {
     await new Promise((r) => setTimeout(r, 100));
-    const after = await client.functions.invoke("conformance-echo", { method: "GET" });
+    const after = await client.functions.invoke("conformance-open", { method: "GET" });
     if (after.error instanceof FunctionsHttpError) await after.error.context.body?.cancel();
     pid = after.data?.pid;
   }

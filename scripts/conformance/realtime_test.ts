@@ -6,10 +6,8 @@
  */
 import { createClient, type RealtimeChannel, type SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
-import { signJwt } from "../stack/keys.ts";
-import { stackConfig } from "../stack/config.ts";
-import { join } from "../stack/paths.ts";
-import { adminSql, anonClient, signedInClient, stackEnv } from "../testing/stack_env.ts";
+import { mintToken } from "../testing/mint.ts";
+import { adminSql, anonClient, apiKeys, signedInClient, stackEnv } from "../testing/stack_env.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -103,7 +101,7 @@ async function closeAll(...clients: SupabaseClient[]) {
  */
 async function clientWith(vsn: "1.0.0" | "2.0.0", token?: string): Promise<SupabaseClient> {
   const env = stackEnv();
-  const client = createClient(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, {
+  const client = createClient(env.SUPABASE_URL, apiKeys().publishable, {
     auth: { persistSession: false, autoRefreshToken: false },
     realtime: { vsn },
     ...(token ? { accessToken: () => Promise.resolve(token) } : {}),
@@ -403,7 +401,7 @@ realtimeTest(
   async () => {
     const env = stackEnv();
     const url = new URL("/realtime/v1/websocket", env.SUPABASE_URL.replace(/^http/, "ws"));
-    url.searchParams.set("apikey", env.SUPABASE_ANON_KEY);
+    url.searchParams.set("apikey", apiKeys().publishable);
     url.searchParams.set("vsn", "1.0.0");
     const ws = new WebSocket(url);
     const frames: Record<string, unknown>[] = [];
@@ -501,16 +499,12 @@ realtimeTest(
 );
 
 realtimeTest("an access token that expires closes its channel with a system error", async () => {
-  // Minting a short-lived token needs the JWT secret: only the local stack hands it out.
-  let secret: string;
-  try {
-    const keys = JSON.parse(await Deno.readTextFile(join(stackConfig().dir, "keys.json")));
-    secret = keys.jwtSecret;
-  } catch {
-    console.log("skipped: no local JWT secret to mint a short-lived token with");
+  // Minting a short-lived token needs the private signing key: only the local stack has it.
+  const token = await mintToken({ role: "anon" }, 2);
+  if (!token) {
+    console.log("skipped: no local signing key to mint a short-lived token with");
     return;
   }
-  const token = await signJwt(secret, { role: "anon" }, 2);
   const client = await clientWith("2.0.0", token);
   try {
     const listener = await subscribed(client.channel(`conformance:${crypto.randomUUID()}`));

@@ -5,7 +5,13 @@
  * what anybody else stored stays.
  */
 import { makeWav } from "../fakes/deterministic.ts";
-import { adminSql, serviceClient, signedInClient, stackEnv } from "../testing/stack_env.ts";
+import {
+  adminSql,
+  apiKeys,
+  serviceClient,
+  signedInClient,
+  stackEnv,
+} from "../testing/stack_env.ts";
 import { eventually, tasksOf } from "../testing/jobs.ts";
 import {
   assert,
@@ -109,18 +115,25 @@ Deno.test("an expired job and a deleted job lose their storage objects and rows;
   }
 });
 
-Deno.test("the cleanup function refuses callers other than the service role", async () => {
+Deno.test("the cleanup function refuses callers other than the secret key", async () => {
   const env = stackEnv();
   const { client } = await signedInClient();
   const { data: session } = await client.auth.getSession();
-  const res = await fetch(`${env.SUPABASE_URL}/functions/v1/cleanup`, {
-    method: "POST",
-    headers: {
+  const callers: [string, Record<string, string>][] = [
+    ["a signed-in user", {
+      apikey: apiKeys().publishable,
       Authorization: `Bearer ${session.session?.access_token}`,
-      "Content-Type": "application/json",
-    },
-    body: JSON.stringify({ job_ids: [crypto.randomUUID()] }),
-  });
-  await res.body?.cancel();
-  assert(res.status === 403, `a signed-in user got ${res.status}`);
+    }],
+    ["the publishable key", { apikey: apiKeys().publishable }],
+    ["nobody", {}],
+  ];
+  for (const [who, headers] of callers) {
+    const res = await fetch(`${env.SUPABASE_URL}/functions/v1/cleanup`, {
+      method: "POST",
+      headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify({ job_ids: [crypto.randomUUID()] }),
+    });
+    await res.body?.cancel();
+    assert(res.status === 401, `${who} got ${res.status}`);
+  }
 });

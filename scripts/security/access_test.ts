@@ -2,9 +2,10 @@
  * Security, end to end through supabase-js (and raw HTTP where a client library would refuse to
  * send the request): user A cannot read, change, delete, list, subscribe to or download anything
  * of user B's — REST, RPC, Storage (signed URLs and TUS included), Realtime topics, share links;
- * the anon key and user tokens cannot call the step functions or the worker's SQL entry points;
+ * the publishable key and user tokens cannot call the step functions or the worker's SQL entry points;
  * forged columns are refused; the product's `media` bucket refuses oversized, wrong-MIME and
- * path-traversal uploads; no service-role key or JWT secret is shipped in web/dist.
+ * path-traversal uploads; no secret key, service-role key, JWT secret or private signing
+ * key is shipped in web/dist.
  *
  * SQL-level twins of a few of these live in supabase/tests/database (grants, policies); here the
  * same rules are proven through the gateway a real client talks to.
@@ -17,7 +18,8 @@ import { makeWav } from "../fakes/deterministic.ts";
 import { stackConfig } from "../stack/config.ts";
 import { join } from "../stack/paths.ts";
 import { buildWeb } from "../web_build.ts";
-import { adminSql, anonClient, signedInUser, stackEnv } from "../testing/stack_env.ts";
+import { adminSql, anonClient, apiKeys, signedInUser, stackEnv } from "../testing/stack_env.ts";
+import { localKeyRing, mintToken } from "../testing/mint.ts";
 import {
   assert,
   assertEngineError,
@@ -303,8 +305,9 @@ Deno.test({
         assert((await snapshot()) === before, "B's job changed");
       });
 
-      await t.step("functions: only the service role may call a step function", async () => {
+      await t.step("functions: only the secret key may call a step function", async () => {
         const env = stackEnv();
+        const keys = apiKeys();
         const [task] = await sql`select id, status, attempts, lease from private.tasks
           where job_id = ${bJob.id} order by created_at limit 1`;
         // Back to dispatched, so a call that got through would claim and run it.
@@ -313,20 +316,37 @@ Deno.test({
         const forged = await new SignJWT({ role: "service_role", iss: "supabase-local" })
           .setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuedAt().setExpirationTime("1h")
           .sign(new TextEncoder().encode("not-the-project-secret-but-long-enough-1234"));
-        const callers: [string, string | null, number[]][] = [
-          ["no key", null, [401]],
-          ["the anon key", env.SUPABASE_ANON_KEY, [403]],
-          ["A's token", a.token, [403]],
-          ["a service_role JWT signed with another secret", forged, [401]],
+        const minted = await mintToken({ role: "service_role" }, 3600);
+        const publishable = { apikey: keys.publishable };
+        const callers: [string, Record<string, string>, number[]][] = [
+          ["no key", {}, [401]],
+          ["the publishable key", publishable, [401]],
+          ["the publishable key as bearer", {
+            ...publishable,
+            authorization: `Bearer ${keys.publishable}`,
+          }, [401]],
+          ["A's token", { ...publishable, authorization: `Bearer ${a.token}` }, [401]],
+          ["the secret key as bearer under the publishable apikey", {
+            ...publishable,
+            authorization: `Bearer ${keys.secret}`,
+          }, [401]],
+          ["a service_role JWT signed with another secret", {
+            ...publishable,
+            authorization: `Bearer ${forged}`,
+          }, [401]],
+          ["an unknown API key", { apikey: `${keys.secret.slice(0, -4)}AAAA` }, [401]],
+          ...(minted
+            ? [["a valid service_role JWT (not the secret key)", {
+              ...publishable,
+              authorization: `Bearer ${minted}`,
+            }, [401]] as [string, Record<string, string>, number[]]]
+            : []),
         ];
         for (const name of await stepFunctionNames()) {
-          for (const [who, key, expected] of callers) {
+          for (const [who, headers, expected] of callers) {
             const res = await fetch(`${env.SUPABASE_URL}/functions/v1/${name}`, {
               method: "POST",
-              headers: {
-                "content-type": "application/json",
-                ...(key ? { authorization: `Bearer ${key}`, apikey: env.SUPABASE_ANON_KEY } : {}),
-              },
+              headers: { "content-type": "application/json", ...headers },
               body: JSON.stringify({ task_id: task.id, job_id: bJob.id, job_ids: [bJob.id] }),
             });
             await res.body?.cancel();
@@ -548,16 +568,18 @@ Deno.test("bucket rules: the media bucket refuses oversized, wrong-MIME and clim
   }
 });
 
-Deno.test("web/dist ships no service-role key and no JWT secret", async () => {
+Deno.test("web/dist ships no secret key, no service-role key and no JWT secret", async () => {
   const root = stackConfig().root;
   const dist = join(root, "web/dist");
   if (!(await Deno.stat(join(dist, "index.html")).then(() => true, () => false))) {
     await buildWeb(root);
   }
-  const envText = await Deno.readTextFile(join(stackConfig().dir, "env")).catch(() => "");
+  const local = await localKeyRing();
   const secrets = [
+    stackEnv().SUPABASE_SECRET_KEY,
     stackEnv().SUPABASE_SERVICE_ROLE_KEY,
-    envText.match(/^SUPABASE_JWT_SECRET=(.+)$/m)?.[1],
+    local?.keys.serviceRoleKey,
+    local?.keys.jwtSecret,
   ].filter((s): s is string => !!s);
   let files = 0;
   const roles = new Set<string>();
@@ -569,6 +591,8 @@ Deno.test("web/dist ships no service-role key and no JWT secret", async () => {
         files++;
         const text = new TextDecoder().decode(await Deno.readFile(path));
         for (const secret of secrets) assert(!text.includes(secret), `${path} holds a secret`);
+        assert(!/sb_secret_[\w-]{10}/.test(text), `${path} holds a secret API key`);
+        assert(!/"d"\s*:\s*"[\w-]{40}/.test(text), `${path} holds a private JWK`);
         for (const [jwt] of text.matchAll(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/g)) {
           const payload = JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
           roles.add(String(payload.role));

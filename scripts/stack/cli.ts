@@ -4,9 +4,9 @@
  * writes `.stack/env`; `stop` ends exactly what `start` started.
  */
 import { type StackConfig, stackConfig } from "./config.ts";
-import { loadOrCreateKeys } from "./keys.ts";
+import { type KeyRing, loadKeyRing } from "./keys.ts";
 import { join } from "./paths.ts";
-import { upsertVaultSecretSql } from "./vault_secrets.ts";
+import { upsertVaultSecretSql, VAULT_FUNCTIONS_URL, VAULT_SECRET_KEY } from "./vault_secrets.ts";
 import {
   applyBase,
   dbUrl,
@@ -94,24 +94,36 @@ export async function healthy(config: StackConfig): Promise<boolean> {
   }
 }
 
-export function envBlock(
-  config: StackConfig,
-  keys: { anonKey: string; serviceRoleKey: string; jwtSecret: string },
-) {
+/**
+ * `.stack/env` and the start-up printout: the URL, the publishable key (browsers, CLIs), the
+ * secret key (servers, never a browser) and the database URL; the legacy JWT keys and secret
+ * only with the legacy switch on.
+ */
+export function envBlock(config: StackConfig, ring: Pick<KeyRing, "keys" | "legacy">) {
+  const { keys } = ring;
   return [
     `SUPABASE_URL=http://127.0.0.1:${config.apiPort}`,
-    `SUPABASE_ANON_KEY=${keys.anonKey}`,
-    `SUPABASE_SERVICE_ROLE_KEY=${keys.serviceRoleKey}`,
+    `SUPABASE_PUBLISHABLE_KEY=${keys.publishableKey}`,
+    `SUPABASE_SECRET_KEY=${keys.secretKey}`,
     `SUPABASE_DB_URL=${dbUrl(config)}`,
-    `SUPABASE_JWT_SECRET=${keys.jwtSecret}`,
+    ...(ring.legacy
+      ? [
+        `SUPABASE_ANON_KEY=${keys.anonKey}`,
+        `SUPABASE_SERVICE_ROLE_KEY=${keys.serviceRoleKey}`,
+        `SUPABASE_JWT_SECRET=${keys.jwtSecret}`,
+      ]
+      : []),
   ].join("\n") + "\n";
 }
 
-/** Tells the database where the functions are and with which key to call them (Vault). */
-async function configureVault(config: StackConfig, serviceRoleKey: string) {
+/**
+ * Tells the database where the functions are and with which key to call them (Vault
+ * `functions_url` and `secret_key`, the secret key the dispatcher sends as `apikey`).
+ */
+async function configureVault(config: StackConfig, secretKey: string) {
   const secrets: Record<string, string> = {
-    functions_url: `http://127.0.0.1:${config.apiPort}/functions/v1`,
-    service_role_key: serviceRoleKey,
+    [VAULT_FUNCTIONS_URL]: `http://127.0.0.1:${config.apiPort}/functions/v1`,
+    [VAULT_SECRET_KEY]: secretKey,
   };
   const statements = Object.entries(secrets).map(([name, value]) =>
     upsertVaultSecretSql(name, value)
@@ -127,13 +139,13 @@ export async function start(config = stackConfig()): Promise<void> {
   const t0 = performance.now();
   await ensurePackages(config);
   await Deno.mkdir(config.dir, { recursive: true });
-  const keys = await loadOrCreateKeys(config.dir);
+  const keys = await loadKeyRing(config);
   await installExtensions(config);
   if (!(await isClusterInitialised(config))) await initCluster(config);
   await startPostgres(config);
   await applyBase(config);
   await pushMigrations(config);
-  await configureVault(config, keys.serviceRoleKey);
+  await configureVault(config, keys.keys.secretKey);
 
   if (!(await readPid(config))) {
     const log = join(config.dir, "logs", "daemon.log");
@@ -151,6 +163,7 @@ export async function start(config = stackConfig()): Promise<void> {
         STACK_FUNCTION_WALL_CLOCK_OVERRIDES: Object.entries(config.functionWallClockOverrides)
           .map(([k, v]) => `${k}=${v}`).join(","),
         STACK_EXTRA_FUNCTIONS: config.extraFunctionDirs.join(":"),
+        STACK_LEGACY_KEYS: config.legacyKeys ? "1" : "0",
       },
       stdin: "null",
       stdout: "null",
@@ -170,6 +183,10 @@ export async function start(config = stackConfig()): Promise<void> {
   const env = envBlock(config, keys);
   await Deno.writeTextFile(join(config.dir, "env"), env);
   console.log(env.trimEnd());
+  console.error(
+    `stack: ${keys.legacy ? "legacy JWT keys ON (STACK_LEGACY_KEYS=1)" : "new API keys only"};` +
+      ` signing key ${keys.signingKeysPath}`,
+  );
   console.error(`stack: healthy in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 

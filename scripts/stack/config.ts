@@ -19,6 +19,11 @@ export interface StackConfig {
   functionWallClockOverrides: Record<string, number>;
   /** More folders of functions to serve beside supabase/functions (test-only functions). */
   extraFunctionDirs: string[];
+  /**
+   * The legacy JWT-based keys (HS256 `anon` / `service_role` and the JWT secret) are trusted,
+   * as on a project created before publishable/secret keys. Off unless STACK_LEGACY_KEYS=1.
+   */
+  legacyKeys: boolean;
   pgBin: string;
 }
 
@@ -41,6 +46,7 @@ export function stackConfig(
         .map((p) => [p.split("=")[0].trim(), Number(p.split("=")[1])]),
     ),
     extraFunctionDirs: (env.STACK_EXTRA_FUNCTIONS ?? "").split(":").filter(Boolean).map(absolute),
+    legacyKeys: env.STACK_LEGACY_KEYS === "1",
     pgBin: env.STACK_PG_BIN ?? "/usr/lib/postgresql/15/bin",
   };
 }

@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import { stackConfig } from "./config.ts";
-import { loadOrCreateKeys } from "./keys.ts";
+import { loadKeyRing } from "./keys.ts";
 import { dbUrl } from "./postgres.ts";
 import { handleAuth } from "./gateway/auth.ts";
 import type { GatewayContext } from "./gateway/context.ts";
@@ -19,7 +19,7 @@ import { startNetWorker } from "./net_worker.ts";
 import { startAsr } from "./asr.ts";
 
 const config = stackConfig();
-const keys = await loadOrCreateKeys(config.dir);
+const keys = await loadKeyRing(config);
 const quiet = () => {};
 const ctx: GatewayContext = {
   config,

@@ -4,6 +4,7 @@
  */
 import type { StackConfig } from "./config.ts";
 import { join } from "./paths.ts";
+import { supabaseCliEnv } from "./keys.ts";
 
 const isRoot = Deno.uid() === 0;
 
@@ -190,7 +191,7 @@ export async function pushMigrations(config: StackConfig): Promise<void> {
     cwd: config.root,
     stdout: "piped",
     stderr: "piped",
-    env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+    env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1", ...supabaseCliEnv(config) },
   }).output();
   if (!out.success) {
     throw new Error(

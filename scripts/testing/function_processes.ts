@@ -6,7 +6,7 @@
  */
 import { stackConfig } from "../stack/config.ts";
 import { join } from "../stack/paths.ts";
-import { stackEnv } from "./stack_env.ts";
+import { apiKeys, stackEnv } from "./stack_env.ts";
 
 const overridesFile = () => join(stackConfig().dir, "functions.env");
 const pidFile = (name: string) => join(stackConfig().dir, "run", "functions", `${name}.pid`);
@@ -25,10 +25,9 @@ async function waitForRestart(name: string, oldPid: number, timeoutMs = 20_000):
     if (Date.now() > deadline) throw new Error(`function ${name} did not restart`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const env = stackEnv();
   // A GET is refused by every function (405), after the gateway waited for it to listen.
-  const res = await fetch(`${env.SUPABASE_URL}/functions/v1/${name}`, {
-    headers: { Authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}` },
+  const res = await fetch(`${stackEnv().SUPABASE_URL}/functions/v1/${name}`, {
+    headers: { apikey: apiKeys().secret },
   });
   await res.body?.cancel();
 }

@@ -1,20 +1,27 @@
 /**
- * How tests and tools find the Supabase they run against: SUPABASE_URL, SUPABASE_ANON_KEY,
- * SUPABASE_SERVICE_ROLE_KEY and SUPABASE_DB_URL from the environment, else from the local
- * stack's `.stack/env` (STACK_DIR overrides the folder). Point these at a hosted project and
- * the same suites run there.
+ * How tests and tools find the Supabase they run against: SUPABASE_URL,
+ * SUPABASE_PUBLISHABLE_KEY, SUPABASE_SECRET_KEY and SUPABASE_DB_URL from the environment, else
+ * from the local stack's `.stack/env` (STACK_DIR overrides the folder). Point these at a hosted
+ * project and the same suites run there.
+ *
+ * With STACK_LEGACY_KEYS=1 (the legacy run of `deno task test`) clients use the legacy JWT keys
+ * instead (SUPABASE_ANON_KEY / SUPABASE_SERVICE_ROLE_KEY), as an app made for a project created
+ * earlier does.
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import postgres from "postgres";
 import { z } from "zod";
 import { stackConfig } from "../stack/config.ts";
+import { readStackEnvFile } from "../stack/env_file.ts";
 import { join } from "../stack/paths.ts";
 
 export const StackEnv = z.object({
   SUPABASE_URL: z.url(),
-  SUPABASE_ANON_KEY: z.string().min(20),
-  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20),
+  SUPABASE_PUBLISHABLE_KEY: z.string().min(20),
+  SUPABASE_SECRET_KEY: z.string().min(20),
   SUPABASE_DB_URL: z.string().startsWith("postgres"),
+  SUPABASE_ANON_KEY: z.string().min(20).optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
 });
 export type StackEnv = z.infer<typeof StackEnv>;
 
@@ -26,21 +33,36 @@ export function stackEnv(): StackEnv {
   if (fromProcess.SUPABASE_URL && fromProcess.SUPABASE_DB_URL) {
     return (cached = StackEnv.parse(fromProcess));
   }
-  const path = join(stackConfig().dir, "env");
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch {
+  const dir = stackConfig().dir;
+  const vars = readStackEnvFile(dir);
+  if (!vars) {
     throw new Error(
-      `no Supabase to test against: set SUPABASE_* or run \`deno task stack start\` (${path})`,
+      `no Supabase to test against: set SUPABASE_* or run \`deno task stack start\` (${
+        join(dir, "env")
+      })`,
     );
   }
-  const vars = Object.fromEntries(
-    text.split("\n").filter((l) => l.includes("=")).map((
-      l,
-    ) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
   return (cached = StackEnv.parse(vars));
+}
+
+/** Whether this run uses the legacy JWT keys (STACK_LEGACY_KEYS=1). */
+export function legacyKeys(): boolean {
+  return Deno.env.get("STACK_LEGACY_KEYS") === "1";
+}
+
+/**
+ * The API keys clients of this run use: `publishable` (browsers, CLIs; role anon) and `secret`
+ * (servers; role service_role) — the legacy anon / service_role JWT keys in the legacy run.
+ */
+export function apiKeys(): { publishable: string; secret: string } {
+  const env = stackEnv();
+  if (!legacyKeys()) {
+    return { publishable: env.SUPABASE_PUBLISHABLE_KEY, secret: env.SUPABASE_SECRET_KEY };
+  }
+  if (!env.SUPABASE_ANON_KEY || !env.SUPABASE_SERVICE_ROLE_KEY) {
+    throw new Error("STACK_LEGACY_KEYS=1 but the stack gave no SUPABASE_ANON_KEY/SERVICE_ROLE_KEY");
+  }
+  return { publishable: env.SUPABASE_ANON_KEY, secret: env.SUPABASE_SERVICE_ROLE_KEY };
 }
 
 /** A superuser connection for test setup and for asserting what the database holds. */
@@ -50,16 +72,14 @@ export function adminSql(): postgres.Sql {
 
 const noPersist = { auth: { persistSession: false, autoRefreshToken: false } } as const;
 
-/** A client with the anon key and no session. */
+/** A client with the publishable key (role anon) and no session. */
 export function anonClient(): SupabaseClient {
-  const env = stackEnv();
-  return createClient(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, noPersist);
+  return createClient(stackEnv().SUPABASE_URL, apiKeys().publishable, noPersist);
 }
 
-/** A client with the service-role key (bypasses RLS). */
+/** A client with the secret key (role service_role, bypasses RLS). */
 export function serviceClient(): SupabaseClient {
-  const env = stackEnv();
-  return createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, noPersist);
+  return createClient(stackEnv().SUPABASE_URL, apiKeys().secret, noPersist);
 }
 
 /** A fresh anonymous user, signed in. */

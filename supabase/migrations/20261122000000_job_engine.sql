@@ -59,9 +59,10 @@ create table private.settings (
   max_media_seconds numeric not null default 14400 check (max_media_seconds > 0),
   -- Estimates before there is any history: processing seconds per media second.
   default_seconds_per_media_second numeric not null default 0.15,
-  -- Names of the Vault secrets holding where the step functions live and how to call them.
+  -- Names of the Vault secrets holding where the step functions live and how to call them
+  -- (the project's secret key `sb_secret_…`, sent as the `apikey` header).
   functions_url_secret text not null default 'functions_url',
-  service_key_secret text not null default 'service_role_key'
+  service_key_secret text not null default 'secret_key'
 );
 insert into private.settings default values on conflict do nothing;
 
@@ -547,7 +548,7 @@ begin
       body := jsonb_build_object('task_id', task.id, 'job_id', task.job_id),
       headers := jsonb_build_object(
         'Content-Type', 'application/json',
-        'Authorization', 'Bearer ' || coalesce(service_key, '')),
+        'apikey', coalesce(service_key, '')),
       timeout_milliseconds := cfg.dispatch_timeout_ms);
   else
     -- Not configured: the task looks dispatched and the tick reports it as a lost dispatch.
@@ -1715,7 +1716,7 @@ begin
     url := rtrim(url, '/') || '/cleanup',
     body := jsonb_build_object('job_ids', to_jsonb(job_ids)),
     headers := jsonb_build_object('Content-Type', 'application/json',
-      'Authorization', 'Bearer ' || coalesce(private.secret(cfg.service_key_secret), '')),
+      'apikey', coalesce(private.secret(cfg.service_key_secret), '')),
     timeout_milliseconds := cfg.dispatch_timeout_ms);
 end;
 $$;

@@ -54,9 +54,10 @@ create table private.settings (
   max_media_seconds numeric not null default 14400 check (max_media_seconds > 0),
   -- Estimates before there is any history: processing seconds per media second.
   default_seconds_per_media_second numeric not null default 0.15,
-  -- Names of the Vault secrets holding where the step functions live and how to call them.
+  -- Names of the Vault secrets holding where the step functions live and how to call them
+  -- (the project's secret key `sb_secret_…`, sent as the `apikey` header).
   functions_url_secret text not null default 'functions_url',
-  service_key_secret text not null default 'service_role_key'
+  service_key_secret text not null default 'secret_key'
 );
 insert into private.settings default values on conflict do nothing;
 

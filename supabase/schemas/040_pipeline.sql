@@ -137,7 +137,7 @@ begin
       body := jsonb_build_object('task_id', task.id, 'job_id', task.job_id),
       headers := jsonb_build_object(
         'Content-Type', 'application/json',
-        'Authorization', 'Bearer ' || coalesce(service_key, '')),
+        'apikey', coalesce(service_key, '')),
       timeout_milliseconds := cfg.dispatch_timeout_ms);
   else
     -- Not configured: the task looks dispatched and the tick reports it as a lost dispatch.

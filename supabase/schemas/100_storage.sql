@@ -39,7 +39,7 @@ begin
     url := rtrim(url, '/') || '/cleanup',
     body := jsonb_build_object('job_ids', to_jsonb(job_ids)),
     headers := jsonb_build_object('Content-Type', 'application/json',
-      'Authorization', 'Bearer ' || coalesce(private.secret(cfg.service_key_secret), '')),
+      'apikey', coalesce(private.secret(cfg.service_key_secret), '')),
     timeout_milliseconds := cfg.dispatch_timeout_ms);
 end;
 $$;

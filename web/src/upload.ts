@@ -8,7 +8,7 @@ import { userMessage } from "./errors.ts";
 import { extractAudio, NoAudioError } from "./media/extract.ts";
 import { sha256OfFile } from "./media/hash.ts";
 import { PauseGate } from "./media/pause_gate.ts";
-import { supabase, supabaseAnonKey, supabaseUrl } from "./supabase.ts";
+import { supabase, supabasePublishableKey, supabaseUrl } from "./supabase.ts";
 
 /** Job options; mirrors private.normalize_options (supabase/schemas/050_submit.sql). */
 export interface SubmitOptions {
@@ -178,7 +178,7 @@ async function runSubmission(
       uploaded.push(path);
       await uploadResumable({
         supabaseUrl,
-        apiKey: supabaseAnonKey,
+        apiKey: supabasePublishableKey,
         accessToken,
         bucket: BUCKET,
         path,

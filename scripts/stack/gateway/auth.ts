@@ -1,13 +1,14 @@
 /**
  * /auth/v1: the part of Supabase Auth (GoTrue) this product uses — anonymous sign-up
  * (`signInAnonymously`), the refresh_token grant with rotation, GET /user and logout.
- * Users are rows in auth.users; access tokens are HS256 JWTs signed with the stack's secret.
+ * Users are rows in auth.users; access tokens are JWTs signed with the current signing key
+ * (ES256, its `kid` in the header); the public keys are at /.well-known/jwks.json. Every route
+ * but the JWKS needs the project's `apikey`, as behind Supabase's API gateway.
  */
 import { z } from "zod";
-import { signJwt } from "../keys.ts";
 import type { GatewayContext } from "./context.ts";
 import { HttpError, json } from "./http.ts";
-import { authenticate } from "./request_role.ts";
+import { apiKeyOf, authenticate, noApiKey } from "./request_role.ts";
 
 const ACCESS_TOKEN_SECONDS = 3600;
 
@@ -49,7 +50,7 @@ async function issueSession(
   refreshToken: string,
 ) {
   const now = Math.floor(Date.now() / 1000);
-  const accessToken = await signJwt(ctx.keys.jwtSecret, {
+  const accessToken = await ctx.keys.sign({
     iss: `http://127.0.0.1:${ctx.config.apiPort}/auth/v1`,
     sub: user.id,
     aud: "authenticated",
@@ -185,6 +186,11 @@ export async function handleAuth(
   path: string,
 ): Promise<Response> {
   try {
+    if (req.method === "GET" && path === "/.well-known/jwks.json") {
+      // Public, no apikey needed (jose's createRemoteJWKSet sends none); public parts only.
+      return json(ctx.keys.jwks, 200, { "cache-control": "public, max-age=600" });
+    }
+    if (!apiKeyOf(ctx, req)) throw noApiKey();
     const grant = new URL(req.url).searchParams.get("grant_type");
     if (req.method === "POST" && path === "/signup") return await signup(req, ctx);
     if (req.method === "POST" && path === "/token" && grant === "refresh_token") {

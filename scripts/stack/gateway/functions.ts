@@ -3,6 +3,13 @@
  * (scripts/stack/function_host.ts) with Supabase's env vars plus supabase/functions/.env,
  * verify_jwt from supabase/config.toml, restart after a crash or a wall-clock kill.
  *
+ * Keys as on hosted: a function gets SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS (JSON
+ * objects of named keys, `{"default": …}`) and SUPABASE_JWKS (legacy SUPABASE_ANON_KEY /
+ * SUPABASE_SERVICE_ROLE_KEY only with the legacy switch on). `verify_jwt` checks the caller's
+ * own `Authorization` JWT (an API key there fails it, as on the platform). An `apikey`, when
+ * sent, must be one of the project's keys; a request carrying only a key reaches the function
+ * with a short-lived JWT of the key's role in `Authorization`, as the hosted gateway hands it.
+ *
  * For tests, each (re)start also reads `<stack dir>/functions.env` (overrides such as a
  * provider fake's URL) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
  * a test can switch providers or kill a function mid-task (scripts/testing/function_processes.ts).
@@ -12,7 +19,9 @@ import { join } from "../paths.ts";
 import { dbUrl } from "../postgres.ts";
 import type { GatewayContext } from "./context.ts";
 import { json } from "./http.ts";
-import { authenticate } from "./request_role.ts";
+import { apiKeyOf, invalidApiKey, verifyBearer } from "./request_role.ts";
+import { HttpError } from "./http.ts";
+import { parseEnvFile } from "../env_file.ts";
 
 interface FunctionProcess {
   name: string;
@@ -31,13 +40,22 @@ export interface FunctionsRuntime {
 }
 
 async function readDotEnv(path: string): Promise<Record<string, string>> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  const env: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = line.match(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/);
-    if (m) env[m[1]] = m[2].replace(/^(['"])(.*)\1$/, "$2");
-  }
-  return env;
+  return parseEnvFile(await Deno.readTextFile(path).catch(() => ""));
+}
+
+/** The env vars the platform gives every function (the keys as on hosted, see above). */
+export function platformEnv(ctx: GatewayContext): Record<string, string> {
+  const { keys } = ctx.keys;
+  return {
+    SUPABASE_URL: `http://127.0.0.1:${ctx.config.apiPort}`,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
+    SUPABASE_JWKS: JSON.stringify(ctx.keys.functionJwks()),
+    ...(ctx.keys.legacy
+      ? { SUPABASE_ANON_KEY: keys.anonKey, SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey }
+      : {}),
+    SUPABASE_DB_URL: dbUrl(ctx.config),
+  };
 }
 
 /**
@@ -57,6 +75,13 @@ async function capOfflineTranscription(
       then step_parallelism || '{"transcribe": 1}' else step_parallelism - 'transcribe' end`;
 }
 
+type FunctionsToml = { functions?: Record<string, { verify_jwt?: boolean }> };
+
+async function readFunctionsToml(path: string): Promise<FunctionsToml> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return parseToml(text) as FunctionsToml;
+}
+
 async function functionNames(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -71,18 +96,11 @@ async function functionNames(dir: string): Promise<string[]> {
 
 export async function createFunctionsRuntime(ctx: GatewayContext): Promise<FunctionsRuntime> {
   const dir = join(ctx.config.root, "supabase/functions");
-  const toml = parseToml(
-    await Deno.readTextFile(join(ctx.config.root, "supabase/config.toml")),
-  ) as {
-    functions?: Record<string, { verify_jwt?: boolean }>;
-  };
+  const toml = await readFunctionsToml(join(ctx.config.root, "supabase/config.toml"));
   const pidDir = join(ctx.config.dir, "run", "functions");
   await Deno.mkdir(pidDir, { recursive: true });
   const stackEnv = {
-    SUPABASE_URL: `http://127.0.0.1:${ctx.config.apiPort}`,
-    SUPABASE_ANON_KEY: ctx.keys.anonKey,
-    SUPABASE_SERVICE_ROLE_KEY: ctx.keys.serviceRoleKey,
-    SUPABASE_DB_URL: dbUrl(ctx.config),
+    ...platformEnv(ctx),
     OFFLINE_ASR_URL: `http://127.0.0.1:${ctx.config.asrPort}`,
   };
   let closing = false;
@@ -153,11 +171,13 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   }
 
   for (const folder of [dir, ...ctx.config.extraFunctionDirs]) {
+    // Test-only folders may carry their own config.toml ([functions.<name>] verify_jwt).
+    const settings = folder === dir ? toml : await readFunctionsToml(join(folder, "config.toml"));
     for (const name of await functionNames(folder)) {
       const fp: FunctionProcess = {
         name,
         dir: folder,
-        verifyJwt: toml.functions?.[name]?.verify_jwt ?? true,
+        verifyJwt: settings.functions?.[name]?.verify_jwt ?? true,
         port: null,
         ready: Promise.resolve(),
         child: null,
@@ -168,17 +188,39 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     }
   }
 
+  /** The headers the function sees, after the gateway's key check and verify_jwt. */
+  async function gatewayHeaders(req: Request, verifyJwt: boolean): Promise<Headers> {
+    const key = apiKeyOf(ctx, req);
+    const bearer = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+    const errorShape = (message: string) => ({ code: 401, message });
+    if (verifyJwt) {
+      if (!bearer) throw new HttpError(401, errorShape("Missing authorization header"));
+      if (bearer.startsWith("sb_")) throw new HttpError(401, errorShape("Invalid JWT"));
+      await verifyBearer(ctx, bearer, key?.role ?? null, errorShape);
+      return req.headers;
+    }
+    if (bearer?.startsWith("sb_") && bearer !== key?.key) throw invalidApiKey();
+    if (!key || (bearer && !bearer.startsWith("sb_"))) return req.headers;
+    const headers = new Headers(req.headers);
+    headers.set(
+      "authorization",
+      `Bearer ${await ctx.keys.sign({ role: key.role, iss: "supabase" }, 300)}`,
+    );
+    return headers;
+  }
+
   async function handle(req: Request, rest: string): Promise<Response> {
     const slash = rest.indexOf("/");
     const name = slash < 0 ? rest : rest.slice(0, slash);
     const fp = processes.get(name);
     if (!fp) return json({ code: "NOT_FOUND", message: "Requested function was not found" }, 404);
-    if (fp.verifyJwt && req.method !== "OPTIONS") {
+    let headers = req.headers;
+    if (req.method !== "OPTIONS") {
       try {
-        await authenticate(ctx, req, (message) => ({ code: 401, message }));
+        headers = await gatewayHeaders(req, fp.verifyJwt);
       } catch (e) {
-        const status = (e as { status?: number }).status ?? 401;
-        return json({ code: status, message: (e as Error).message }, status);
+        if (!(e instanceof HttpError)) throw e;
+        return json({ code: e.status, message: e.message, ...e.body }, e.status);
       }
     }
     const ready = await Promise.race([
@@ -198,7 +240,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     try {
       const res = await fetch(target, {
         method: req.method,
-        headers: req.headers,
+        headers,
         body: req.body,
         redirect: "manual",
       });

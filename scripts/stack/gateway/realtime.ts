@@ -12,7 +12,7 @@ import { listenForDatabaseBroadcasts } from "./realtime/database_broadcasts.ts";
 import { FrameError, parseVsn, type Vsn } from "./realtime/frames.ts";
 import { Hub } from "./realtime/hub.ts";
 import { PhoenixSession } from "./realtime/session.ts";
-import { callerFromToken } from "./realtime/tokens.ts";
+import { callerFromApiKey } from "./realtime/tokens.ts";
 
 export interface RealtimeService {
   handle(req: Request): Response | Promise<Response>;
@@ -26,7 +26,7 @@ export async function createRealtime(ctx: GatewayContext): Promise<RealtimeServi
   const sessions = new Set<PhoenixSession>();
   const database = await listenForDatabaseBroadcasts(ctx, hub);
 
-  async function openSocket(req: Request): Promise<Response> {
+  function openSocket(req: Request): Response {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return json({ message: "expected a websocket upgrade" }, 400);
     }
@@ -39,9 +39,10 @@ export async function createRealtime(ctx: GatewayContext): Promise<RealtimeServi
       throw e;
     }
     const apikey = url.searchParams.get("apikey") ?? req.headers.get("apikey");
-    if (!apikey) return json({ message: "No API key found in request" }, 403);
-    const check = await callerFromToken(ctx, apikey);
-    if ("error" in check) return json({ message: check.error }, 403);
+    if (!apikey) return json({ message: "No API key found in request" }, 401);
+    // The gateway's check: one of the project's API keys (a user's JWT is no API key).
+    const check = callerFromApiKey(ctx, apikey);
+    if ("error" in check) return json({ message: check.error }, 401);
     const { socket, response } = Deno.upgradeWebSocket(req);
     const session = new PhoenixSession(ctx, hub, socket, vsn, check.caller);
     sessions.add(session);

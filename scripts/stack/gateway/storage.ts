@@ -37,9 +37,11 @@ export function createStorage(ctx: GatewayContext): StorageService {
   const files = objectFiles(ctx.config.dir);
   const globalLimit = projectFileSizeLimit(ctx.config.root);
   const tus = createTus(ctx, files, globalLimit);
-  const secret = ctx.keys.jwtSecret;
+  // Signed-URL tokens are the stack's own (checked only here): HS256 with its internal secret.
+  const secret = ctx.keys.keys.jwtSecret;
 
-  const callerOf = (req: Request) => authenticate(ctx, req, unauthorizedShape);
+  const callerOf = (req: Request) =>
+    authenticate(ctx, req, unauthorizedShape, { apikeyRequired: false });
   const runAs = (req: Request, caller: Caller): Runner => (fn) =>
     asCaller(ctx, caller, requestInfo(req), fn);
   const asAdmin: Runner = (fn) => ctx.admin.begin(fn) as ReturnType<typeof fn>;

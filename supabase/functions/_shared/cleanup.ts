@@ -9,10 +9,8 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
 import { type Logger, logger } from "./log.ts";
-import { isServiceRole } from "./step_runtime.ts";
+import { engineEndpoint } from "./engine_endpoint.ts";
 import { serviceClient } from "./supabase_client.ts";
-
-declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
 /** What `private.request_cleanup` posts (hourly batches, or one job from `delete_job`). */
 export const CleanupBody = z.object({
@@ -133,36 +131,20 @@ export async function cleanupJobs(
   return report;
 }
 
-/**
- * The HTTP face of `cleanup`: service role only, body validated, 202 at once (pg_net waits
- * 5 s at most), the work in the background.
- */
+/** The HTTP face of `cleanup`: the engine's secret key only, body validated, 202 at once. */
 export function cleanupHandler(
   supabase: () => SupabaseClient = serviceClient,
 ): (req: Request) => Promise<Response> {
-  return async (req) => {
-    if (req.method !== "POST") {
-      return Response.json({ error: "method not allowed" }, { status: 405 });
-    }
-    if (!isServiceRole(req)) {
-      return Response.json({ error: "cleanup is called by the job engine only" }, {
-        status: 403,
-      });
-    }
-    const parsed = CleanupBody.safeParse(await req.json().catch(() => null));
-    if (!parsed.success) {
-      return Response.json({
-        error: "body must be {job_ids: [uuid, ...]}",
-        issues: parsed.error.issues,
-      }, {
-        status: 400,
-      });
-    }
-    const log = logger({ step: "cleanup", job_ids: parsed.data.job_ids });
-    const work = cleanupJobs(supabase(), parsed.data.job_ids, log).catch((e) =>
-      log.error("cleanup failed; the hourly run will retry", { error: String(e) })
-    );
-    if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(work);
-    return Response.json({ accepted: true, jobs: parsed.data.job_ids.length }, { status: 202 });
-  };
+  return engineEndpoint({
+    name: "cleanup",
+    body: CleanupBody,
+    bodyHint: "body must be {job_ids: [uuid, ...]}",
+    run: (body) => {
+      const log = logger({ step: "cleanup", job_ids: body.job_ids });
+      return cleanupJobs(supabase(), body.job_ids, log).catch((e) =>
+        log.error("cleanup failed; the hourly run will retry", { error: String(e) })
+      );
+    },
+    accepted: (body) => ({ accepted: true, jobs: body.job_ids.length }),
+  });
 }

@@ -96,23 +96,24 @@ Deno.test("a job whose folder is shared (prefix null) loses only its own paths",
   assert(report.purged === 1 && store.size === 2, `${JSON.stringify(report)} ${[...store]}`);
 });
 
-const token = (role: string) =>
-  `${btoa(JSON.stringify({ alg: "HS256" }))}.${btoa(JSON.stringify({ role }))}.sig`;
+const SECRET = "sb_secret_cleanup_unit_key_00000000000";
+Deno.env.set("SUPABASE_URL", "http://127.0.0.1:9");
+Deno.env.set("SUPABASE_SECRET_KEYS", JSON.stringify({ default: SECRET }));
 
-Deno.test("the cleanup endpoint is for the service role, with a validated body", async () => {
+Deno.test("the cleanup endpoint is for the secret key, with a validated body", async () => {
   const { client } = fakeSupabase([], []);
   const handle = cleanupHandler(() => client);
-  const post = (role: string, body: unknown) =>
+  const post = (headers: Record<string, string>, body: unknown) =>
     handle(
-      new Request("http://x/cleanup", {
-        method: "POST",
-        headers: { Authorization: `Bearer ${token(role)}` },
-        body: JSON.stringify(body),
-      }),
+      new Request("http://x/cleanup", { method: "POST", headers, body: JSON.stringify(body) }),
     );
-  assert((await post("anon", { job_ids: [jobA] })).status === 403, "anon accepted");
-  assert((await post("authenticated", { job_ids: [jobA] })).status === 403, "a user accepted");
-  assert((await post("service_role", { job_ids: ["nope"] })).status === 400, "bad ids accepted");
-  assert((await post("service_role", { job_ids: [] })).status === 400, "empty batch accepted");
-  assert((await post("service_role", { job_ids: [jobA] })).status === 202, "valid call refused");
+  const userJwt = "eyJhbGciOiJFUzI1NiJ9.eyJyb2xlIjoiYXV0aGVudGljYXRlZCJ9.x";
+  const ok = { job_ids: [jobA] };
+  assert((await post({}, ok)).status === 401, "no key accepted");
+  assert((await post({ apikey: "sb_publishable_x" }, ok)).status === 401, "publishable accepted");
+  assert((await post({ authorization: `Bearer ${userJwt}` }, ok)).status === 401, "user accepted");
+  const key = { apikey: SECRET };
+  assert((await post(key, { job_ids: ["nope"] })).status === 400, "bad ids accepted");
+  assert((await post(key, { job_ids: [] })).status === 400, "empty batch accepted");
+  assert((await post(key, ok)).status === 202, "valid call refused");
 });

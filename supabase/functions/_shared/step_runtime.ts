@@ -1,10 +1,10 @@
 /**
  * What every pipeline step shares: answer pg_net's dispatch with 202 at once and do the work in
- * `EdgeRuntime.waitUntil`; claim the task (a duplicate or late delivery gets nothing and does
- * nothing); heartbeat while working and stop when the job was cancelled; complete or fail
- * through the SQL entry points, which own every state transition.
+ * `EdgeRuntime.waitUntil` (./engine_endpoint.ts, which also checks the caller's secret key);
+ * claim the task (a duplicate or late delivery gets nothing and does nothing); heartbeat while
+ * working and stop when the job was cancelled; complete or fail through the SQL entry points,
+ * which own every state transition.
  */
-import { decodeJwt } from "jose";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import {
   type Claim,
@@ -17,9 +17,8 @@ import {
 } from "./contract.ts";
 import { classifyFailure } from "./failure.ts";
 import { type Logger, logger } from "./log.ts";
+import { engineEndpoint } from "./engine_endpoint.ts";
 import { serviceClient } from "./supabase_client.ts";
-
-declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
 /** How often a running step reports progress (the engine treats > 90 s of silence as stale). */
 export const HEARTBEAT_MS = 5_000;
@@ -139,44 +138,15 @@ export async function runTask<S extends StepName>(
   }
 }
 
-/** Whether the caller presents the service role's JWT (its signature checked by verify_jwt). */
-export function isServiceRole(req: Request): boolean {
-  const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
-  if (!token) return false;
-  try {
-    return decodeJwt(token).role === "service_role";
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The HTTP face of a step: service role only (the signature was verified by verify_jwt),
- * body validated, 202 at once, the task run in the background.
- */
+/** The HTTP face of a step: the engine's secret key only, body validated, 202 at once. */
 export function stepHandler<S extends StepName>(step: S, handler: StepHandler<S>) {
-  return async (req: Request): Promise<Response> => {
-    if (req.method !== "POST") {
-      return Response.json({ error: "method not allowed" }, { status: 405 });
-    }
-    if (!isServiceRole(req)) {
-      return Response.json({ error: "step functions are called by the job engine only" }, {
-        status: 403,
-      });
-    }
-    const parsed = DispatchBody.safeParse(await req.json().catch(() => null));
-    if (!parsed.success) {
-      return Response.json(
-        { error: "body must be {task_id, job_id}", issues: parsed.error.issues },
-        {
-          status: 400,
-        },
-      );
-    }
-    const work = runTask(step, handler, parsed.data);
-    if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(work);
-    return Response.json({ accepted: true, task_id: parsed.data.task_id }, { status: 202 });
-  };
+  return engineEndpoint({
+    name: "step functions",
+    body: DispatchBody,
+    bodyHint: "body must be {task_id, job_id}",
+    run: (body) => runTask(step, handler, body),
+    accepted: (body) => ({ accepted: true, task_id: body.task_id }),
+  });
 }
 
 /** `index.ts` of a step: `serveStep("merge", mergeStep)`. */

@@ -94,24 +94,32 @@ Deno.test("output that breaks the contract is not completed", async () => {
   );
 });
 
-Deno.test("the HTTP face refuses anyone but the service role and bad bodies", async () => {
+const SECRET = "sb_secret_unit_test_key_000000000000";
+Deno.env.set("SUPABASE_URL", "http://127.0.0.1:9");
+Deno.env.set("SUPABASE_SECRET_KEYS", JSON.stringify({ default: SECRET }));
+Deno.env.set("SUPABASE_PUBLISHABLE_KEYS", JSON.stringify({ default: "sb_publishable_unit" }));
+
+Deno.test("the HTTP face refuses anyone without the secret key, and bad bodies", async () => {
   const handler = stepHandler("merge", emptyMerge);
-  const anonToken = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.x";
-  const anon = await handler(
-    new Request("http://x/merge", {
-      method: "POST",
-      headers: { authorization: `Bearer ${anonToken}` },
-      body: JSON.stringify(body),
-    }),
-  );
-  assert(anon.status === 403, `anon: ${anon.status}`);
-  const serviceToken = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.x";
-  const bad = await handler(
-    new Request("http://x/merge", {
-      method: "POST",
-      headers: { authorization: `Bearer ${serviceToken}` },
-      body: JSON.stringify({ task_id: "not-a-uuid" }),
-    }),
-  );
+  const post = (headers: Record<string, string>, payload: unknown = { task_id: "not-a-uuid" }) =>
+    handler(
+      new Request("http://x/merge", { method: "POST", headers, body: JSON.stringify(payload) }),
+    );
+  const serviceJwt = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.x";
+  for (
+    const [who, headers] of [
+      ["nobody", {}],
+      ["the publishable key", { apikey: "sb_publishable_unit" }],
+      ["a service_role JWT", { authorization: `Bearer ${serviceJwt}` }],
+      ["the secret key as bearer only", { authorization: `Bearer ${SECRET}` }],
+      ["a near-miss secret", { apikey: `${SECRET}x` }],
+    ] as const
+  ) {
+    const res = await post(headers);
+    assert(res.status === 401, `${who}: ${res.status}`);
+  }
+  const bad = await post({ apikey: SECRET });
   assert(bad.status === 400, `bad body: ${bad.status}`);
+  const get = await handler(new Request("http://x/merge", { headers: { apikey: SECRET } }));
+  assert(get.status === 405, `GET: ${get.status}`);
 });

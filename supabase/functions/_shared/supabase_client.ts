@@ -1,18 +1,39 @@
-/** The one place a step builds its Supabase client: service role, no session, env validated. */
+/**
+ * The one place a step builds its Supabase client: the project's secret key (bypasses RLS), no
+ * session, env validated. The key comes from SUPABASE_SECRET_KEYS (the JSON object of named
+ * secret keys the platform gives every function; its `default`), and only on a project whose
+ * legacy keys are all it has, from SUPABASE_SERVICE_ROLE_KEY.
+ */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
 
 const FunctionEnv = z.object({
   SUPABASE_URL: z.url(),
-  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20),
+  SUPABASE_SECRET_KEYS: z.string().optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
 });
+
+const SecretKeys = z.record(z.string(), z.string().startsWith("sb_secret_"));
+
+/** The key a function calls Supabase with: `default` of SUPABASE_SECRET_KEYS, else legacy. */
+export function secretKeyFrom(env: Record<string, string | undefined>): string {
+  const parsed = FunctionEnv.parse(env);
+  if (parsed.SUPABASE_SECRET_KEYS) {
+    const keys = SecretKeys.safeParse(JSON.parse(parsed.SUPABASE_SECRET_KEYS));
+    if (!keys.success) throw new Error("SUPABASE_SECRET_KEYS is not an object of sb_secret_ keys");
+    const key = keys.data.default ?? Object.values(keys.data)[0];
+    if (key) return key;
+  }
+  if (parsed.SUPABASE_SERVICE_ROLE_KEY) return parsed.SUPABASE_SERVICE_ROLE_KEY;
+  throw new Error("no secret key: SUPABASE_SECRET_KEYS (or legacy SUPABASE_SERVICE_ROLE_KEY)");
+}
 
 let client: SupabaseClient | undefined;
 
 export function serviceClient(): SupabaseClient {
   if (client) return client;
-  const env = FunctionEnv.parse(Deno.env.toObject());
-  client = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
+  const env = Deno.env.toObject();
+  client = createClient(FunctionEnv.parse(env).SUPABASE_URL, secretKeyFrom(env), {
     auth: { persistSession: false, autoRefreshToken: false },
   });
   return client;

@@ -35,8 +35,8 @@ select set_eq($$select code from private.error_codes$$,
   'every seeded error code has a friendly message');
 select is(private.error_message('no_such_code'), private.error_message('internal'),
   'an unknown error code falls back to the generic message');
-select ok((select bool_and(private.secret(name) is not null) from (values ('functions_url'), ('service_role_key')) v(name)),
-  'the functions URL and service key are read from Vault');
+select ok((select bool_and(private.secret(name) is not null) from (values ('functions_url'), ('secret_key')) v(name)),
+  'the functions URL and the secret key are read from Vault');
 
 select results_eq($$select step from private.steps order by position$$,
   array['prepare', 'transcribe', 'merge', 'translate', 'summarize', 'render'],

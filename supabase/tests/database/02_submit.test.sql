@@ -25,13 +25,13 @@ select is((select options from public.jobs where id = :'job'),
 select results_eq($$select step, status, attempts, request_id is not null from private.tasks where job_id = '$$ || :'job' || $$'$$,
   $$values ('prepare'::text, 'dispatched'::text, 1, true)$$, 'the first task (prepare) is created and dispatched');
 select results_eq(
-  $$select q.url, convert_from(q.body, 'UTF8')::jsonb, q.headers ->> 'Authorization'
+  $$select q.url, convert_from(q.body, 'UTF8')::jsonb, q.headers ->> 'apikey', q.headers ? 'Authorization'
     from net.http_request_queue q join private.tasks t on t.request_id = q.id where t.job_id = '$$ || :'job' || $$'$$,
   $$select private.secret('functions_url') || '/prepare',
            jsonb_build_object('task_id', t.id, 'job_id', t.job_id),
-           'Bearer ' || private.secret('service_role_key')
+           private.secret('secret_key'), false
     from private.tasks t where t.job_id = '$$ || :'job' || $$'$$,
-  'the dispatch posts ids only to <functions_url>/prepare with the service-role Authorization header');
+  'the dispatch posts ids only to <functions_url>/prepare with the secret key as apikey, no Authorization');
 
 -- RLS: owner sees it; another user and anon do not.
 select tests.as_user(:'alice');

@@ -16,7 +16,7 @@ export interface ResumableUpload {
   supabaseUrl: string;
   /** The user's current access token; asked before every request, so refreshes are picked up. */
   accessToken: () => Promise<string>;
-  /** The project's anon key, sent as `apikey` like every supabase-js request. */
+  /** The project's publishable key, sent as `apikey` like every supabase-js request. */
   apiKey: string;
   bucket: string;
   path: string;

@@ -138,7 +138,10 @@ export function createTus(
   return {
     async handle(req) {
       if (req.method !== "OPTIONS") {
-        callers.set(req, await authenticate(ctx, req, unauthorizedShape));
+        callers.set(
+          req,
+          await authenticate(ctx, req, unauthorizedShape, { apikeyRequired: false }),
+        );
       }
       return await server.handleWeb(req as Parameters<Server["handleWeb"]>[0]);
     },
