@@ -7,7 +7,8 @@
  * This machine cannot reach supabase.com, so it has not been run from here.
  */
 import { parseArgs } from "node:util";
-import { repoRoot } from "./stack/config.ts";
+import { repoRoot, stackConfig } from "./stack/config.ts";
+import { ensureSupabaseCliEnv } from "./stack/keys.ts";
 import { join } from "./stack/paths.ts";
 import { upsertVaultSecretSql, VAULT_SECRET_KEY } from "./stack/vault_secrets.ts";
 
@@ -26,12 +27,15 @@ if (!ref || !dbUrl || !serviceKey) {
 }
 
 const cli = join(repoRoot, "scripts/tools/node_modules/.bin/supabase");
+// The CLI refuses to run while config.toml's signing_keys_path names a missing file (local-only).
+const cliEnv = await ensureSupabaseCliEnv(stackConfig());
 
 async function run(cmd: string, args: string[]) {
   console.log(`$ ${cmd.split("/").pop()} ${args.join(" ").replace(serviceKey!, "***")}`);
   const out = await new Deno.Command(cmd, {
     args,
     cwd: repoRoot,
+    env: cliEnv,
     stdout: "inherit",
     stderr: "inherit",
   })

@@ -5,7 +5,7 @@
  */
 import { stackEnv } from "./testing/stack_env.ts";
 import { repoRoot, stackConfig } from "./stack/config.ts";
-import { supabaseCliEnv } from "./stack/keys.ts";
+import { ensureSupabaseCliEnv } from "./stack/keys.ts";
 import { join } from "./stack/paths.ts";
 
 export const TYPES_PATH = join(repoRoot, "supabase/functions/_shared/database.types.ts");
@@ -14,7 +14,11 @@ export async function generateTypes(dbUrl = stackEnv().SUPABASE_DB_URL): Promise
   const out = await new Deno.Command(join(repoRoot, "scripts/tools/node_modules/.bin/supabase"), {
     args: ["gen", "types", "typescript", "--db-url", dbUrl, "--schema", "public"],
     cwd: repoRoot,
-    env: { DO_NOT_TRACK: "1", PGSSLMODE: "disable", ...supabaseCliEnv(stackConfig()) },
+    env: {
+      DO_NOT_TRACK: "1",
+      PGSSLMODE: "disable",
+      ...(await ensureSupabaseCliEnv(stackConfig())),
+    },
     stdout: "piped",
     stderr: "piped",
   }).output();

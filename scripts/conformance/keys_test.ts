@@ -136,7 +136,10 @@ Deno.test("REST runs a key-only request as the key's role and a user's JWT as th
     // The secret key under the publishable apikey (or any mismatch) is refused.
     const mixed = await status(`/rest/v1/rpc/${fn}`, {
       method: "POST",
-      headers: { apikey: keys.publishable, authorization: `Bearer ${keys.secret}` },
+      headers: {
+        apikey: keys.publishable,
+        authorization: `Bearer ${stackEnv().SUPABASE_SECRET_KEY}`,
+      },
     });
     assert(mixed === 401, `secret bearer under publishable apikey: ${mixed}`);
     // A user's JWT is no API key.

@@ -169,6 +169,14 @@ export function supabaseCliEnv(config: Pick<StackConfig, "root" | "dir">): Recor
   return { SUPABASE_AUTH_SIGNING_KEYS_PATH: signingKeysPath(config) };
 }
 
+/** supabaseCliEnv, making the stack's own key file first when there is none yet (deploy). */
+export async function ensureSupabaseCliEnv(
+  config: Pick<StackConfig, "root" | "dir">,
+): Promise<Record<string, string>> {
+  await loadOrCreateSigningKeys(signingKeysPath(config));
+  return supabaseCliEnv(config);
+}
+
 async function readJsonFile(path: string): Promise<unknown | null> {
   try {
     return JSON.parse(await Deno.readTextFile(path));
