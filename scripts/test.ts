@@ -5,9 +5,12 @@
  * browser tests. Ends with one line "N passed, N failed" summing every runner.
  * Name stages to run only those, e.g. `deno task test unit pgtap`.
  */
+import { capForOfflineEngine } from "./asr/capacity.ts";
 import { start, stop } from "./stack/cli.ts";
 import { stackConfig } from "./stack/config.ts";
+import { readDotEnv } from "./stack/gateway/functions.ts";
 import { join } from "./stack/paths.ts";
+import { dbUrl } from "./stack/postgres.ts";
 import { buildWeb } from "./web_build.ts";
 
 const root = stackConfig().root;
@@ -145,6 +148,12 @@ if (needsStack) {
   await Deno.remove(config.dir, { recursive: true }).catch(() => {});
   try {
     await start(config);
+    // The offline engine takes one chunk at a time (scripts/asr/capacity.ts); pgTAP runs with
+    // the cap in place, as on a used dev database.
+    await capForOfflineEngine(
+      dbUrl(config),
+      await readDotEnv(join(root, "supabase/functions/.env")),
+    );
     if (wanted.has("pgtap") && (await exists("supabase/tests/database"))) {
       const tests = [...Deno.readDirSync(join(root, "supabase/tests/database"))]
         .filter((e) => e.name.endsWith(".test.sql")).map((e) =>

@@ -30,7 +30,7 @@ export interface FunctionsRuntime {
   close(): Promise<void>;
 }
 
-async function readDotEnv(path: string): Promise<Record<string, string>> {
+export async function readDotEnv(path: string): Promise<Record<string, string>> {
   const text = await Deno.readTextFile(path).catch(() => "");
   const env: Record<string, string> = {};
   for (const line of text.split("\n")) {
@@ -38,23 +38,6 @@ async function readDotEnv(path: string): Promise<Record<string, string>> {
     if (m) env[m[1]] = m[2].replace(/^(['"])(.*)\1$/, "$2");
   }
   return env;
-}
-
-/**
- * The offline engine (scripts/asr) decodes on this machine's cores and each request already
- * uses all of them, so chunks sent at once only queue there: with a 1-hour recording the last
- * ones waited past the provider timeout and the step's wall clock, were sent again, and the
- * job failed. While transcribe runs with it, the dispatcher lets one chunk at a time reach it
- * (private.settings.step_parallelism); with any other engine, no cap.
- */
-async function capOfflineTranscription(
-  ctx: Pick<GatewayContext, "admin">,
-  env: Record<string, string>,
-): Promise<void> {
-  const offline = (env.TRANSCRIBE_PROVIDER?.trim() || "offline") === "offline";
-  await ctx.admin`
-    update private.settings set step_parallelism = case when ${offline}
-      then step_parallelism || '{"transcribe": 1}' else step_parallelism - 'transcribe' end`;
 }
 
 async function functionNames(dir: string): Promise<string[]> {
@@ -106,7 +89,6 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   async function spawn(fp: FunctionProcess, markReady = notReady(fp)) {
     fp.starts++;
     const env = await functionEnv();
-    if (fp.name === "transcribe") await capOfflineTranscription(ctx, env);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -54,6 +54,8 @@ export type Chunk = z.infer<typeof Chunk>;
 
 export const Claim = z.object({
   lease: z.uuid(),
+  /** How often to heartbeat (private.settings.heartbeat_seconds). */
+  heartbeat_seconds: z.number().positive(),
   task: z.object({
     id: z.uuid(),
     job_id: z.uuid(),
@@ -72,7 +74,15 @@ export const Claim = z.object({
 });
 export type Claim = z.infer<typeof Claim>;
 
-/** Each step's input (assembled by SQL in claim_task) and output (given to complete_task). */
+/** A completed transcript-producing step's output, as it reaches the steps after it. */
+const WithTranscript = z.object({ transcript: Transcript });
+
+/**
+ * Each step's input and output (given to complete_task). The input is built by SQL
+ * (task_input, 040_pipeline.sql) the same way for every step: the task's own params (`chunk`,
+ * `language`: private.steps.map_as) and, under each predecessor's name, its output, or for a
+ * mapped predecessor the array of its tasks' params merged with their outputs, in order.
+ */
 export const StepIO = {
   prepare: {
     input: z.object({}).loose(),
@@ -80,27 +90,29 @@ export const StepIO = {
   },
   transcribe: {
     input: z.object({ chunk: Chunk }),
-    output: z.object({ transcript: Transcript }),
+    output: WithTranscript,
   },
   merge: {
     input: z.object({
-      chunks: z.array(Chunk.extend({ path: z.string().optional(), transcript: Transcript })),
+      transcribe: z.array(
+        WithTranscript.extend({ chunk: Chunk.extend({ path: z.string().optional() }) }),
+      ),
     }),
-    output: z.object({ transcript: Transcript }),
+    output: WithTranscript,
   },
   translate: {
-    input: z.object({ language: z.string(), transcript: Transcript }),
+    input: z.object({ language: z.string(), merge: WithTranscript }),
     output: z.object({ language: z.string(), transcript: Transcript }),
   },
   summarize: {
-    input: z.object({ transcript: Transcript }),
+    input: z.object({ merge: WithTranscript }),
     output: Summary,
   },
   render: {
     input: z.object({
-      transcript: Transcript,
-      translations: z.record(z.string(), Transcript).default({}),
-      summary: Summary.nullable().optional(),
+      merge: WithTranscript,
+      translate: z.array(z.object({ language: z.string(), transcript: Transcript })).default([]),
+      summarize: Summary.nullable().optional(),
     }),
     output: z.object({
       outputs: z.array(z.object({

@@ -3,6 +3,22 @@
 -- drives tasks through the step API with canned outputs.
 create extension if not exists pgtap with schema extensions;
 create schema tests;
+
+-- Every file starts from the settings as shipped (column defaults), whatever a used database
+-- holds (a dev stack's caps for its offline engine, say): a file changes only what it tests.
+-- A file whose other sessions commit (dblink) sets committing_sessions first and changes the
+-- settings it needs from those sessions, since this row lock would block them.
+\if :{?committing_sessions}
+\else
+do $$
+begin
+  execute (select 'update private.settings set ' || string_agg(format('%I = default', a.attname), ', ')
+           from pg_attribute a
+           where a.attrelid = 'private.settings'::regclass and a.attnum > 0 and not a.attisdropped
+             and a.attname <> 'singleton');
+end;
+$$;
+\endif
 grant usage on schema tests to anon, authenticated, service_role;
 
 create function tests.new_user() returns uuid

@@ -9,16 +9,17 @@ import { mergeChunks } from "../merge.ts";
 import type { StepContext } from "../step_runtime.ts";
 
 export function mergeStep(ctx: StepContext<"merge">): Promise<StepOutput<"merge">> {
-  const transcript = mergeChunks(ctx.input.chunks.map((c) => ({
-    index: c.index,
-    start: c.start,
-    end: c.end,
-    overlapStart: c.overlap_before,
-    transcript: c.transcript,
+  const chunks = ctx.input.transcribe;
+  const transcript = mergeChunks(chunks.map(({ chunk, transcript }) => ({
+    index: chunk.index,
+    start: chunk.start,
+    end: chunk.end,
+    overlapStart: chunk.overlap_before,
+    transcript,
   })));
   if (!transcript.segments.some((s) => s.text.trim() !== "")) {
     return Promise.reject(
-      new StepError("no_speech", `no words in ${ctx.input.chunks.length} transcribed chunk(s)`),
+      new StepError("no_speech", `no words in ${chunks.length} transcribed chunk(s)`),
     );
   }
   return Promise.resolve({ transcript });

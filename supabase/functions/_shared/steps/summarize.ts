@@ -5,7 +5,7 @@ import type { StepContext } from "../step_runtime.ts";
 
 export function summarizeStep(ctx: StepContext<"summarize">): Promise<StepOutput<"summarize">> {
   ctx.progress(0.1, "Summarising");
-  const { transcript } = ctx.input;
+  const { transcript } = ctx.input.merge;
   return textProviderFromEnv().summarize({
     transcript,
     language: transcript.language,

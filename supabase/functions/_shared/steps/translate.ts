@@ -6,7 +6,7 @@ import type { StepContext } from "../step_runtime.ts";
 export async function translateStep(
   ctx: StepContext<"translate">,
 ): Promise<StepOutput<"translate">> {
-  const { language, transcript } = ctx.input;
+  const { language, merge: { transcript } } = ctx.input;
   ctx.progress(0.1, `Translating to ${language}`);
   const segments = await textProviderFromEnv().translate({
     segments: transcript.segments,
