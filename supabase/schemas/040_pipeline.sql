@@ -76,6 +76,9 @@ begin
 end;
 $$;
 
+-- Translation and summary of a long transcript fan out over parts of it that merge plans (so
+-- each task finishes well inside a function's wall clock), then fan in: translate stitches one
+-- language from its parts, summarize reduces the parts' summaries to one.
 insert into private.steps (step, position, map_over, map_as, when_option, after, weight, label,
   checklist_label, checklist_unit, output_keys, on_complete) values
   ('prepare', 1, null, null, null, '{}', 5, 'Preparing the recording',
@@ -84,11 +87,15 @@ insert into private.steps (step, position, map_over, map_as, when_option, after,
    'Transcribe', 'chunks', '{transcript}', null),
   ('merge', 3, null, null, null, '{transcribe}', 5, 'Merging the transcript',
    'Merge', null, '{transcript}', null),
-  ('translate', 4, 'options.translate_to', 'language', null, '{merge}', 10, 'Translating to %3',
-   'Translate', null, '{transcript}', null),
-  ('summarize', 5, null, null, 'summarize', '{merge}', 5, 'Summarizing',
+  ('translate_part', 4, 'merge.translate_parts', 'part', 'translate_to', '{merge}', 8,
+   'Translating part %1 of %2', 'Translation', 'parts', '{texts}', null),
+  ('translate', 5, 'options.translate_to', 'language', null, '{merge,translate_part}', 2,
+   'Translating to %3', 'Translate', null, '{transcript}', null),
+  ('summarize_part', 6, 'merge.summary_parts', 'part', 'summarize', '{merge}', 4,
+   'Summarizing part %1 of %2', 'Summary', 'parts', '{summary}', null),
+  ('summarize', 7, null, null, 'summarize', '{merge,summarize_part}', 1, 'Summarizing',
    'Summarize', null, '{}', null),
-  ('render', 6, null, null, null, '{merge,translate,summarize}', 5, 'Rendering subtitles',
+  ('render', 8, null, null, null, '{merge,translate,summarize}', 5, 'Rendering subtitles',
    'Render subtitles', null, '{outputs}', 'store_outputs')
 on conflict (step) do update set position = excluded.position, map_over = excluded.map_over,
   map_as = excluded.map_as, when_option = excluded.when_option, after = excluded.after,

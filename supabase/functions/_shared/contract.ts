@@ -6,12 +6,15 @@
 import { z } from "zod";
 import { Transcript } from "./transcript.ts";
 import { Summary } from "./providers/types.ts";
+import { SegmentRange, TranslatePart } from "./transcript_parts.ts";
 
 export const STEPS = [
   "prepare",
   "transcribe",
   "merge",
+  "translate_part",
   "translate",
+  "summarize_part",
   "summarize",
   "render",
 ] as const;
@@ -98,14 +101,33 @@ export const StepIO = {
         WithTranscript.extend({ chunk: Chunk.extend({ path: z.string().optional() }) }),
       ),
     }),
-    output: WithTranscript,
+    // The parts translate_part and summarize_part map over (transcript_parts.ts).
+    output: WithTranscript.extend({
+      translate_parts: z.array(TranslatePart).default([]),
+      summary_parts: z.array(SegmentRange).default([]),
+    }),
+  },
+  translate_part: {
+    input: z.object({ part: TranslatePart, merge: WithTranscript }),
+    output: z.object({ texts: z.array(z.string()) }),
   },
   translate: {
-    input: z.object({ language: z.string(), merge: WithTranscript }),
+    input: z.object({
+      language: z.string(),
+      merge: WithTranscript,
+      translate_part: z.array(z.object({ part: TranslatePart, texts: z.array(z.string()) })),
+    }),
     output: z.object({ language: z.string(), transcript: Transcript }),
   },
+  summarize_part: {
+    input: z.object({ part: SegmentRange, merge: WithTranscript }),
+    output: Summary,
+  },
   summarize: {
-    input: z.object({ merge: WithTranscript }),
+    input: z.object({
+      merge: WithTranscript,
+      summarize_part: z.array(Summary.extend({ part: SegmentRange })).default([]),
+    }),
     output: Summary,
   },
   render: {

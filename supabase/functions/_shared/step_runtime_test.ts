@@ -38,7 +38,11 @@ function fakeSupabase(answers: Record<string, unknown>) {
 
 const body = { task_id: taskId, job_id: jobId };
 const emptyMerge = (): Promise<StepOutput<"merge">> =>
-  Promise.resolve({ transcript: { language: "en", segments: [] } });
+  Promise.resolve({
+    transcript: { language: "en", segments: [] },
+    translate_parts: [],
+    summary_parts: [],
+  });
 
 Deno.test("a duplicate or late delivery (nothing to claim) does nothing", async () => {
   const { client, calls } = fakeSupabase({ claim_task: null });

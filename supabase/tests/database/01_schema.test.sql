@@ -39,8 +39,8 @@ select ok((select bool_and(private.secret(name) is not null) from (values ('func
   'the functions URL and service key are read from Vault');
 
 select results_eq($$select step from private.steps order by position$$,
-  array['prepare', 'transcribe', 'merge', 'translate', 'summarize', 'render'],
-  'the pipeline order is data: prepare, transcribe, merge, translate, summarize, render');
+  array['prepare', 'transcribe', 'merge', 'translate_part', 'translate', 'summarize_part', 'summarize', 'render'],
+  'the pipeline order is data: prepare, transcribe, merge, translation and summary parts and their fan-ins, render');
 select results_eq($$select map_over from private.steps where step in ('transcribe', 'translate') order by position$$,
   array['prepare.chunks', 'options.translate_to'], 'transcribe fans out per chunk, translate per language');
 

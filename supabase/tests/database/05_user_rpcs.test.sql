@@ -103,6 +103,7 @@ select is(public.job_steps(:'job5'), '[
   {"step": "prepare", "label": "Prepare", "unit": null, "language": null, "total": 1, "completed": 1, "running": 0},
   {"step": "transcribe", "label": "Transcribe", "unit": "chunks", "language": null, "total": 3, "completed": 1, "running": 2},
   {"step": "merge", "label": "Merge", "unit": null, "language": null, "total": 0, "completed": 0, "running": 0},
+  {"step": "translate_part", "label": "Translation", "unit": "parts", "language": null, "total": 0, "completed": 0, "running": 0},
   {"step": "translate", "label": "Translate", "unit": null, "language": "de", "total": 0, "completed": 0, "running": 0},
   {"step": "translate", "label": "Translate", "unit": null, "language": "fr", "total": 0, "completed": 0, "running": 0},
   {"step": "render", "label": "Render subtitles", "unit": null, "language": null, "total": 0, "completed": 0, "running": 0}]'::jsonb,

@@ -95,7 +95,9 @@ language sql as $$
       jsonb_build_object('index', 2, 'path', 'c2.m4a', 'start', 1197, 'end', 1500, 'overlap_before', 3)))
     when 'transcribe' then jsonb_build_object('transcript', jsonb_build_object('text', 'chunk ' || task.key))
     when 'merge' then jsonb_build_object('transcript', jsonb_build_object('text', 'merged'))
+    when 'translate_part' then jsonb_build_object('texts', jsonb_build_array('t' || task.key))
     when 'translate' then jsonb_build_object('language', task.key, 'transcript', jsonb_build_object('text', 'in ' || task.key))
+    when 'summarize_part' then jsonb_build_object('summary', 'part ' || task.key, 'chapters', '[]'::jsonb, 'keyPoints', '[]'::jsonb)
     when 'summarize' then jsonb_build_object('summary', 'short', 'chapters', '[]'::jsonb, 'keyPoints', '[]'::jsonb)
     when 'render' then jsonb_build_object('outputs', jsonb_build_array(
       jsonb_build_object('language', 'en', 'format', 'srt', 'content', E'1\n00:00:00,000 --> 00:00:02,000\nHi\n'),

@@ -1,5 +1,6 @@
 /**
- * merge: the chunks' transcripts stitched into one (see ../merge.ts for how). A recording in
+ * merge: the chunks' transcripts stitched into one (see ../merge.ts for how), and the parts
+ * of it that translation and summary fan out over (../transcript_parts.ts). A recording in
  * which no chunk heard a word ends here as `no_speech`, rather than as empty subtitles the
  * user would take for a successful job.
  */
@@ -7,6 +8,7 @@ import type { StepOutput } from "../contract.ts";
 import { StepError } from "../failure.ts";
 import { mergeChunks } from "../merge.ts";
 import type { StepContext } from "../step_runtime.ts";
+import { planParts } from "../transcript_parts.ts";
 
 export function mergeStep(ctx: StepContext<"merge">): Promise<StepOutput<"merge">> {
   const chunks = ctx.input.transcribe;
@@ -22,5 +24,6 @@ export function mergeStep(ctx: StepContext<"merge">): Promise<StepOutput<"merge"
       new StepError("no_speech", `no words in ${chunks.length} transcribed chunk(s)`),
     );
   }
-  return Promise.resolve({ transcript });
+  // The parts of the transcript that translation and summary fan out over.
+  return Promise.resolve({ transcript, ...planParts(transcript, ctx.claim.job.options) });
 }
