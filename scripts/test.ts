@@ -9,9 +9,12 @@
  * Ends with one line "N passed, N failed" summing every runner.
  * Name stages to run only those, e.g. `deno task test unit pgtap` or `deno task test legacy`.
  */
+import { capForOfflineEngine } from "./asr/capacity.ts";
 import { start, stop } from "./stack/cli.ts";
 import { stackConfig } from "./stack/config.ts";
+import { readDotEnv } from "./stack/gateway/functions.ts";
 import { join } from "./stack/paths.ts";
+import { dbUrl } from "./stack/postgres.ts";
 import { buildWeb } from "./web_build.ts";
 
 const root = stackConfig().root;
@@ -171,6 +174,12 @@ async function withFreshStack(
   await Deno.remove(config.dir, { recursive: true }).catch(() => {});
   try {
     await start(config);
+    // The offline engine takes one chunk at a time (scripts/asr/capacity.ts); the suites run
+    // with the cap in place, as on a used dev database.
+    await capForOfflineEngine(
+      dbUrl(config),
+      await readDotEnv(join(root, "supabase/functions/.env")),
+    );
     await fn(config, env);
   } finally {
     await stop(config).catch((e) => console.error(`stopping the test stack: ${e}`));

@@ -51,13 +51,13 @@ async function measureOnce(step: Measured, input: string): Promise<number> {
     case "merge": {
       const text = await Deno.readTextFile(input);
       t0 = cpuMs();
-      const { chunks } = StepIO.merge.input.parse(JSON.parse(text));
-      const transcript = mergeChunks(chunks.map((c) => ({
-        index: c.index,
-        start: c.start,
-        end: c.end,
-        overlapStart: c.overlap_before,
-        transcript: c.transcript,
+      const { transcribe } = StepIO.merge.input.parse(JSON.parse(text));
+      const transcript = mergeChunks(transcribe.map(({ chunk, transcript }) => ({
+        index: chunk.index,
+        start: chunk.start,
+        end: chunk.end,
+        overlapStart: chunk.overlap_before,
+        transcript,
       })));
       JSON.stringify(StepIO.merge.output.parse({ transcript }));
       break;
@@ -65,7 +65,7 @@ async function measureOnce(step: Measured, input: string): Promise<number> {
     case "render": {
       const text = await Deno.readTextFile(input);
       t0 = cpuMs();
-      const { transcript } = StepIO.render.input.parse(JSON.parse(text));
+      const { merge: { transcript } } = StepIO.render.input.parse(JSON.parse(text));
       const outputs = renderTranscript(transcript.language, transcript);
       JSON.stringify(StepIO.render.output.parse({ outputs }));
       break;
@@ -90,11 +90,8 @@ async function coldRun(step: Measured, input: string): Promise<number> {
 /** The merge input of a recording of `seconds`: 10-minute chunks of fake transcripts. */
 function mergeInput(seconds: number) {
   return {
-    chunks: planChunks("x/y.m4a", seconds).map((c) => ({
-      index: c.index,
-      start: c.start,
-      end: c.end,
-      overlap_before: c.overlap_before,
+    transcribe: planChunks("x/y.m4a", seconds).map((c) => ({
+      chunk: c,
       transcript: {
         language: "en",
         duration: c.end - c.start,
@@ -153,18 +150,18 @@ export const stepCpu: BenchSuite = {
       }
       const merge = mergeInput(seconds);
       await Deno.writeTextFile(`${dir}/merge.json`, JSON.stringify(merge));
-      const transcript = mergeChunks(merge.chunks.map((c) => ({
+      const transcript = mergeChunks(merge.transcribe.map(({ chunk: c, transcript }) => ({
         index: c.index,
         start: c.start,
         end: c.end,
         overlapStart: c.overlap_before,
-        transcript: c.transcript,
+        transcript,
       })));
       await Deno.writeTextFile(
         `${dir}/render.json`,
-        JSON.stringify({ transcript, translations: {}, summary: null }),
+        JSON.stringify({ merge: { transcript }, translate: [], summarize: null }),
       );
-      notes.push(`${transcript.segments.length} segments in ${merge.chunks.length} chunks`);
+      notes.push(`${transcript.segments.length} segments in ${merge.transcribe.length} chunks`);
       // The middle window: the deepest seek into the file.
       const middle = planChunks("x", seconds)[Math.floor(seconds / 1200)];
       for (let run = 0; run < ctx.runs; run++) {

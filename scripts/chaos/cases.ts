@@ -23,8 +23,8 @@ import {
   settle,
   sleep,
   submitRecording,
-  waitUntil,
 } from "./harness.ts";
+import { eventually } from "../testing/jobs.ts";
 
 const SHORT = makeWav(12);
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
@@ -146,7 +146,7 @@ const duplicateDispatch: ChaosCase = {
     const seen = new Set<string>();
     let extra = 0;
     const deliveries: Promise<unknown>[] = [];
-    await waitUntil(
+    await eventually(
       "the job to end",
       async () => {
         const tasks = await ctx.sql<{ id: string; step: string }[]>`
@@ -210,7 +210,7 @@ const functionKilled: ChaosCase = {
     const user = await newUser();
     ctx.fake.script({ kind: "ok", latencyMs: 30_000 });
     const job = await submitRecording(user, SHORT);
-    await waitUntil("transcribe to be running", async () => {
+    await eventually("transcribe to be running", async () => {
       const [t] = await ctx.sql`select 1 from private.tasks
         where job_id = ${job.id} and step = 'transcribe' and status = 'running'`;
       return !!t;
@@ -305,7 +305,7 @@ const postgresRestart: ChaosCase = {
     const user = await newUser();
     ctx.fake.script({ kind: "ok", latencyMs: 6000 });
     const job = await submitRecording(user, SHORT);
-    await waitUntil("transcribe to be running", async () => {
+    await eventually("transcribe to be running", async () => {
       const [t] = await ctx.sql`select 1 from private.tasks
         where job_id = ${job.id} and step = 'transcribe' and status = 'running'`;
       return !!t;
@@ -335,7 +335,7 @@ const postgresRestart: ChaosCase = {
     );
     assert(status === "SUBSCRIBED", `realtime after the restart: ${status}`);
     const [second] = await settle(ctx.sql, [job2.id], 60_000);
-    await waitUntil(
+    await eventually(
       "a realtime message after the restart",
       () => Promise.resolve(heard.length > 0),
       10_000,
@@ -380,7 +380,7 @@ const pastRetention: ChaosCase = {
     const hasCleanup = await Deno.stat(join(ctx.config.root, "supabase/functions/cleanup/index.ts"))
       .then(() => true, () => false);
     if (hasCleanup) {
-      await waitUntil("the cleanup function to purge the rows", async () => {
+      await eventually("the cleanup function to purge the rows", async () => {
         const rows = await ctx
           .sql`select 1 from public.jobs where id in (${job.id}, ${running.id})`;
         return rows.length === 0;

@@ -8,6 +8,7 @@ import type { SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
 import type { FakeServer } from "../fakes/fake_server.ts";
 import type { StackConfig } from "../stack/config.ts";
+import { eventually } from "../testing/jobs.ts";
 import { signedInClient } from "../testing/stack_env.ts";
 import { assert, type JobRow, submitWav } from "../testing/submissions.ts";
 
@@ -53,28 +54,13 @@ export function submitRecording(
   return submitWav(user.client, user.id, wav, options);
 }
 
-export async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs: number,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value) return value;
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 /** Waits (through the database) until every job is terminal; returns their rows. */
 export async function settle(
   sql: postgres.Sql,
   ids: string[],
   timeoutMs: number,
 ): Promise<JobRow[]> {
-  return await waitUntil(
+  return await eventually(
     `${ids.length} jobs to end`,
     async () => {
       const rows = await sql<JobRow[]>`select * from public.jobs where id = any(${ids}::uuid[])`;

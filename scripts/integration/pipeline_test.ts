@@ -81,9 +81,9 @@ Deno.test("a user's recording of flite speech becomes subtitles with the spoken 
   }
 });
 
-Deno.test("with the offline engine, the local stack lets one chunk at a time reach it", async () => {
+Deno.test("with the offline engine, the test entry point lets one chunk at a time reach it", async () => {
   // Each request already uses every core; more at once only queued past the step's wall clock
-  // (a 1-hour recording failed). With another engine the cap goes: chunked_pipeline_test.ts.
+  // (a 1-hour recording failed): scripts/asr/capacity.ts, set by scripts/test.ts and dev.ts.
   const sql = adminSql();
   try {
     const [settings] = await sql`select step_parallelism from private.settings`;

@@ -4,18 +4,23 @@
  */
 import type postgres from "postgres";
 
-/** Polls `probe` until it returns something truthy. */
+/**
+ * Polls `probe` every `intervalMs` until it returns something truthy, and returns that; throws
+ * after `timeoutMs` with the last value seen. The one polling helper of the stack tests, chaos
+ * and bench.
+ */
 export async function eventually<T>(
   what: string,
-  probe: () => Promise<T>,
+  probe: () => Promise<T | undefined | null | false>,
   timeoutMs = 30_000,
+  intervalMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: T;
+  let last: T | undefined | null | false;
   do {
     last = await probe();
     if (last) return last;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, intervalMs));
   } while (Date.now() < deadline);
   throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
 }

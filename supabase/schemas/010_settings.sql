@@ -25,7 +25,8 @@ $$;
 create table private.settings (
   singleton boolean primary key default true check (singleton),
   active_job_limit integer not null default 3 check (active_job_limit > 0),
-  heartbeat_seconds integer not null default 30 check (heartbeat_seconds > 0),
+  -- How often a running step reports progress and proof of life (claim_task hands it out).
+  heartbeat_seconds integer not null default 5 check (heartbeat_seconds > 0),
   stale_after_seconds integer not null default 90 check (stale_after_seconds > 0),
   max_attempts integer not null default 3 check (max_attempts > 0),
   backoff_base_seconds numeric not null default 10 check (backoff_base_seconds >= 0),
@@ -37,9 +38,8 @@ create table private.settings (
   events_prune_batch integer not null default 10000 check (events_prune_batch > 0),
   per_job_parallelism integer not null default 4 check (per_job_parallelism > 0),
   global_parallelism integer not null default 8 check (global_parallelism > 0),
-  -- Caps on one step's tasks in flight across all jobs. The local stack sets {"transcribe": 1}
-  -- while its offline engine transcribes: that engine decodes on this machine's cores, so more
-  -- chunks at once only queue there, past the step's wall clock (see gateway/functions.ts).
+  -- Caps on one step's tasks in flight across all jobs, for an engine that can take only so
+  -- many requests at once (the offline engine: one, see scripts/asr/capacity.ts).
   step_parallelism jsonb not null default '{}'::jsonb
     check (private.valid_step_parallelism(step_parallelism)),
   dispatch_timeout_ms integer not null default 5000 check (dispatch_timeout_ms > 0),

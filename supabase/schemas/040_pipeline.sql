@@ -1,29 +1,132 @@
 -- The pipeline's shape as data, and the engine that plans, dispatches and fails tasks by it.
 
--- Which steps run, in what order, how many times, and what they wait for. One place.
---   runs_per: 'job' (once), 'chunk' (one per chunk of prepare's output), 'language' (one per
---   options.translate_to); when_option: a boolean option that must be true for the step to run;
---   after: steps that must be done (completed, or skipped for this job) first;
---   weight: share of the job's progress; label: the stage message (%1 index, %2 total, %3 key).
+-- Which steps run, in what order, how many times, what they wait for, what they must return
+-- and what completing them does. The one place that knows the pipeline: adding a step is one
+-- row here, one StepIO entry (supabase/functions/_shared/contract.ts) and one function folder.
+--   map_over: null (one task per job) or '<source>.<key>', one task per element of that array,
+--     the source being 'options' (the job's options) or an earlier step (its output); the task's
+--     params are {<map_as>: element}, its key the element's "index" (or the element itself);
+--   when_option: an option that must be true (or a non-empty list) for the step to run;
+--   after: steps that must be done (completed, or skipped for this job) first; their outputs
+--     are the step's input (see task_input);
+--   weight: share of the job's progress; label: the stage message (%1 index, %2 total, %3 key);
+--   checklist_label / checklist_unit: the line of the stage checklist (job_steps);
+--   output_keys: what the output must contain (output_problem);
+--   on_complete: a private function (task private.tasks, output jsonb) returns text run when a
+--     task completes: null after doing its work, or why the output cannot be used, unchanged.
 create table private.steps (
   step text primary key,
   position integer not null unique,
-  runs_per text not null check (runs_per in ('job', 'chunk', 'language')),
+  map_over text check (map_over ~ '^[a-z_]+\.[a-z_]+$'),
+  map_as text,
   when_option text,
   after text[] not null default '{}',
   weight integer not null check (weight >= 0),
-  label text not null
+  label text not null,
+  checklist_label text not null,
+  checklist_unit text,
+  output_keys text[] not null default '{}',
+  on_complete text,
+  check ((map_over is null) = (map_as is null))
 );
-insert into private.steps (step, position, runs_per, when_option, after, weight, label) values
-  ('prepare', 1, 'job', null, '{}', 5, 'Preparing the recording'),
-  ('transcribe', 2, 'chunk', null, '{prepare}', 70, 'Transcribing chunk %1 of %2'),
-  ('merge', 3, 'job', null, '{transcribe}', 5, 'Merging the transcript'),
-  ('translate', 4, 'language', null, '{merge}', 10, 'Translating to %3'),
-  ('summarize', 5, 'job', 'summarize', '{merge}', 5, 'Summarizing'),
-  ('render', 6, 'job', null, '{merge,translate,summarize}', 5, 'Rendering subtitles')
-on conflict (step) do update set position = excluded.position, runs_per = excluded.runs_per,
-  when_option = excluded.when_option, after = excluded.after, weight = excluded.weight,
-  label = excluded.label;
+
+-- prepare: checks the chunks transcribe maps over and records the media's duration on the job.
+create function private.plan_chunks(task private.tasks, output jsonb) returns text
+language plpgsql security definer set search_path = ''
+as $$
+begin
+  if jsonb_typeof(output -> 'chunks') is distinct from 'array'
+     or jsonb_array_length(output -> 'chunks') = 0 then
+    return 'prepare must return a non-empty chunks array';
+  end if;
+  if exists (
+      select 1 from jsonb_array_elements(output -> 'chunks') with ordinality c(chunk, n)
+      where not (chunk ? 'path' and chunk ? 'start' and chunk ? 'end')
+         or (chunk ->> 'index') is distinct from (n - 1)::text) then
+    return 'each chunk needs index (0, 1, ...), path, start and end';
+  end if;
+  if output ? 'duration' then
+    update public.jobs j set media = j.media || jsonb_build_object('duration', output -> 'duration')
+     where j.id = task.job_id;
+  end if;
+  return null;
+end;
+$$;
+
+-- render: stores the job's downloadable outputs.
+create function private.store_outputs(task private.tasks, output jsonb) returns text
+language plpgsql security definer set search_path = ''
+as $$
+begin
+  if jsonb_typeof(output -> 'outputs') is distinct from 'array' then
+    return 'render must return an outputs array';
+  end if;
+  if exists (
+      select 1 from jsonb_array_elements(output -> 'outputs') o
+      where jsonb_typeof(o -> 'language') is distinct from 'string'
+         or coalesce(o ->> 'format', '') not in ('srt', 'vtt', 'json', 'summary')
+         or jsonb_typeof(o -> 'content') is distinct from 'string') then
+    return 'each output needs language, format (srt, vtt, json, summary) and content';
+  end if;
+  insert into public.job_outputs (job_id, language, format, content)
+  select task.job_id, o ->> 'language', o ->> 'format', o ->> 'content'
+  from jsonb_array_elements(output -> 'outputs') o
+  on conflict (job_id, language, format) do update set content = excluded.content;
+  return null;
+end;
+$$;
+
+-- Translation and summary of a long transcript fan out over parts of it that merge plans (so
+-- each task finishes well inside a function's wall clock), then fan in: translate stitches one
+-- language from its parts, summarize reduces the parts' summaries to one.
+insert into private.steps (step, position, map_over, map_as, when_option, after, weight, label,
+  checklist_label, checklist_unit, output_keys, on_complete) values
+  ('prepare', 1, null, null, null, '{}', 5, 'Preparing the recording',
+   'Prepare', null, '{chunks}', 'plan_chunks'),
+  ('transcribe', 2, 'prepare.chunks', 'chunk', null, '{prepare}', 70, 'Transcribing chunk %1 of %2',
+   'Transcribe', 'chunks', '{transcript}', null),
+  ('merge', 3, null, null, null, '{transcribe}', 5, 'Merging the transcript',
+   'Merge', null, '{transcript}', null),
+  ('translate_part', 4, 'merge.translate_parts', 'part', 'translate_to', '{merge}', 8,
+   'Translating part %1 of %2', 'Translation', 'parts', '{texts}', null),
+  ('translate', 5, 'options.translate_to', 'language', null, '{merge,translate_part}', 2,
+   'Translating to %3', 'Translate', null, '{transcript}', null),
+  ('summarize_part', 6, 'merge.summary_parts', 'part', 'summarize', '{merge}', 4,
+   'Summarizing part %1 of %2', 'Summary', 'parts', '{summary}', null),
+  ('summarize', 7, null, null, 'summarize', '{merge,summarize_part}', 1, 'Summarizing',
+   'Summarize', null, '{}', null),
+  ('render', 8, null, null, null, '{merge,translate,summarize}', 5, 'Rendering subtitles',
+   'Render subtitles', null, '{outputs}', 'store_outputs')
+on conflict (step) do update set position = excluded.position, map_over = excluded.map_over,
+  map_as = excluded.map_as, when_option = excluded.when_option, after = excluded.after,
+  weight = excluded.weight, label = excluded.label, checklist_label = excluded.checklist_label,
+  checklist_unit = excluded.checklist_unit, output_keys = excluded.output_keys,
+  on_complete = excluded.on_complete;
+
+-- Whether a step's when_option holds for a job: true, or a non-empty list (translate_to); a
+-- step without one always runs.
+create function private.option_on(job public.jobs, option text) returns boolean
+language sql immutable set search_path = ''
+as $$
+  select option is null or coalesce(case jsonb_typeof(job.options -> option)
+    when 'boolean' then (job.options -> option)::boolean
+    when 'array' then jsonb_array_length(job.options -> option) > 0
+  end, false)
+$$;
+
+-- The array a mapped step runs over for a job (null for a step that runs once, or while the
+-- step it maps over has not completed).
+create function private.step_elements(job public.jobs, s private.steps) returns jsonb
+language sql stable set search_path = ''
+as $$
+  select case
+    when s.map_over is null then null
+    when split_part(s.map_over, '.', 1) = 'options' then job.options -> split_part(s.map_over, '.', 2)
+    else (select p.output -> split_part(s.map_over, '.', 2) from private.tasks p
+          where p.job_id = job.id and p.step = split_part(s.map_over, '.', 1) and p.key = ''
+            and p.status = 'completed')
+  end
+$$;
 
 -- The tasks a step has for a job (key, chunk_index, params); none means the step is skipped.
 create function private.step_instances(job public.jobs, s private.steps)
@@ -33,26 +136,25 @@ as $$
   select i.key, i.chunk_index, i.params
   from (
     select '' as key, null::integer as chunk_index, '{}'::jsonb as params
-    where s.runs_per = 'job'
+    where s.map_over is null
     union all
-    select (c ->> 'index'), (c ->> 'index')::integer, c
-    from private.tasks p, jsonb_array_elements(p.output -> 'chunks') c
-    where s.runs_per = 'chunk' and p.job_id = job.id and p.step = 'prepare'
-      and p.status = 'completed'
-    union all
-    select l, null, jsonb_build_object('language', l)
-    from jsonb_array_elements_text(job.options -> 'translate_to') l
-    where s.runs_per = 'language'
+    select coalesce(e ->> 'index', e #>> '{}'), (e ->> 'index')::integer,
+           jsonb_build_object(s.map_as, e)
+    from jsonb_array_elements(
+      case when jsonb_typeof(private.step_elements(job, s)) = 'array'
+        then private.step_elements(job, s) else '[]'::jsonb end) e
+    where s.map_over is not null
   ) i
-  where s.when_option is null or coalesce((job.options ->> s.when_option)::boolean, false)
+  where private.option_on(job, s.when_option)
 $$;
 
 -- Whether a step applies to a job at all (known from its options, before any task exists).
 create function private.step_applies(job public.jobs, s private.steps) returns boolean
 language sql stable set search_path = ''
 as $$
-  select (s.when_option is null or coalesce((job.options ->> s.when_option)::boolean, false))
-    and (s.runs_per <> 'language' or jsonb_array_length(job.options -> 'translate_to') > 0)
+  select private.option_on(job, s.when_option)
+    and (split_part(coalesce(s.map_over, ''), '.', 1) <> 'options'
+         or coalesce(jsonb_array_length(private.step_elements(job, s)), 0) > 0)
 $$;
 
 -- Plans every step whose predecessors are done, walking the steps in order. Returns true when
@@ -197,12 +299,36 @@ begin
 end;
 $$;
 
--- Stops a job: its unfinished tasks are cancelled (running ones learn it at their heartbeat).
-create function private.stop_tasks(job_id uuid) returns void
+-- Stops jobs: their unfinished tasks are cancelled (running ones learn it at their heartbeat).
+create function private.stop_tasks(job_ids uuid[]) returns void
 language sql security definer set search_path = ''
 as $$
   update private.tasks t set status = 'cancelled', lease = null
-  where t.job_id = stop_tasks.job_id and t.status in ('pending', 'dispatched', 'running')
+  where t.job_id = any (stop_tasks.job_ids) and t.status in ('pending', 'dispatched', 'running')
+$$;
+
+-- The one way jobs end without finishing: cancel_job, delete_job and expire_jobs. Active jobs
+-- become cancelled (their running tasks learn it at their heartbeat); with `remove` the jobs
+-- are also hidden at once and handed to the cleanup function, which removes their storage
+-- objects and purges the rows. The slots they held go to waiting work now, not at the tick.
+create function private.stop_jobs(job_ids uuid[], remove boolean) returns void
+language plpgsql security definer set search_path = ''
+as $$
+begin
+  perform 1 from public.jobs j where j.id = any (job_ids) order by j.id for no key update;
+  perform private.stop_tasks(job_ids);
+  update public.jobs j
+     set status = 'cancelled', error_code = 'cancelled', error_message = private.error_message('cancelled'),
+         stage_message = 'Cancelled', completed_at = now()
+   where j.id = any (job_ids) and j.status in ('pending', 'processing');
+  if remove then
+    update public.jobs j
+       set deleted_at = coalesce(j.deleted_at, now()), expires_at = least(j.expires_at, now())
+     where j.id = any (job_ids);
+    perform private.request_cleanup(job_ids);
+  end if;
+  perform private.dispatch_due();
+end;
 $$;
 
 -- Ends a job as failed with the friendly message of its code.
@@ -210,7 +336,7 @@ create function private.fail_job(job_id uuid, error_code text) returns void
 language plpgsql security definer set search_path = ''
 as $$
 begin
-  perform private.stop_tasks(job_id);
+  perform private.stop_tasks(array[job_id]);
   update public.jobs j
      set status = 'failed', error_code = fail_job.error_code,
          error_message = private.error_message(fail_job.error_code),
@@ -293,31 +419,22 @@ begin
 end;
 $$;
 
--- What a claimed task needs besides the job, assembled from earlier checkpoints.
+-- What a claimed task needs besides the job, the way pgflow feeds a step: its own params and,
+-- under each predecessor's name, that step's output (a step that ran once) or, for a mapped
+-- one, the array of its tasks' params merged with their outputs, in order.
 create function private.task_input(task private.tasks) returns jsonb
 language sql stable security definer set search_path = ''
 as $$
-  with done as (
-    select t.step, t.key, t.chunk_index, t.params, t.output
-    from private.tasks t where t.job_id = task.job_id and t.status = 'completed'
-  ),
-  transcript as (select output -> 'transcript' as value from done where step = 'merge')
-  select case task.step
-    when 'prepare' then '{}'::jsonb
-    when 'transcribe' then jsonb_build_object('chunk', task.params)
-    when 'merge' then jsonb_build_object('chunks', coalesce((
-      select jsonb_agg(jsonb_build_object(
-        'index', d.chunk_index, 'start', d.params -> 'start', 'end', d.params -> 'end',
-        'overlap_before', d.params -> 'overlap_before', 'transcript', d.output -> 'transcript')
-        order by d.chunk_index)
-      from done d where d.step = 'transcribe'), '[]'::jsonb))
-    when 'translate' then jsonb_build_object('language', task.key,
-      'transcript', (select value from transcript))
-    when 'summarize' then jsonb_build_object('transcript', (select value from transcript))
-    when 'render' then jsonb_build_object(
-      'transcript', (select value from transcript),
-      'translations', coalesce((select jsonb_object_agg(d.key, d.output -> 'transcript')
-                                from done d where d.step = 'translate'), '{}'::jsonb),
-      'summary', (select d.output from done d where d.step = 'summarize'))
-  end
+  select task.params || coalesce((
+    select jsonb_object_agg(d.step, d.value)
+    from (
+      select p.step,
+             case when p.map_over is null then (array_agg(t.output))[1]
+                  else jsonb_agg(t.params || t.output order by t.chunk_index, t.key) end as value
+      from private.steps s
+      join private.steps p on p.step = any (s.after)
+      join private.tasks t on t.job_id = task.job_id and t.step = p.step and t.status = 'completed'
+      where s.step = task.step
+      group by p.step, p.map_over
+    ) d), '{}'::jsonb)
 $$;

@@ -53,6 +53,7 @@ begin
   returning * into job;
   return jsonb_build_object(
     'lease', task.lease,
+    'heartbeat_seconds', (select cfg.heartbeat_seconds from private.settings cfg),
     'task', jsonb_build_object('id', task.id, 'job_id', task.job_id, 'step', task.step,
       'chunk_index', task.chunk_index, 'attempt', task.attempts),
     'job', jsonb_build_object('id', job.id, 'owner_id', job.owner_id, 'filename', job.filename,
@@ -109,40 +110,27 @@ begin
 end;
 $$;
 
--- Why a step's output cannot be used (null when it can).
-create function private.output_problem(step text, output jsonb) returns text
+-- Why a step's output cannot be used (null when it can): not an object, or missing one of the
+-- step's output_keys.
+create function private.output_problem(s private.steps, output jsonb) returns text
 language sql immutable set search_path = ''
 as $$
   select case
     when output is null or jsonb_typeof(output) <> 'object' then 'output must be a JSON object'
-    when step = 'prepare' and (jsonb_typeof(output -> 'chunks') is distinct from 'array'
-                               or jsonb_array_length(output -> 'chunks') = 0)
-      then 'prepare must return a non-empty chunks array'
-    when step = 'prepare' and exists (
-        select 1 from jsonb_array_elements(output -> 'chunks') with ordinality c(chunk, n)
-        where not (chunk ? 'path' and chunk ? 'start' and chunk ? 'end')
-           or (chunk ->> 'index') is distinct from (n - 1)::text)
-      then 'each chunk needs index (0, 1, ...), path, start and end'
-    when step in ('transcribe', 'merge', 'translate') and not output ? 'transcript'
-      then step || ' must return a transcript'
-    when step = 'render' and jsonb_typeof(output -> 'outputs') is distinct from 'array'
-      then 'render must return an outputs array'
-    when step = 'render' and exists (
-        select 1 from jsonb_array_elements(output -> 'outputs') o
-        where jsonb_typeof(o -> 'language') is distinct from 'string'
-           or coalesce(o ->> 'format', '') not in ('srt', 'vtt', 'json', 'summary')
-           or jsonb_typeof(o -> 'content') is distinct from 'string')
-      then 'each output needs language, format (srt, vtt, json, summary) and content'
+    when not output ?& s.output_keys
+      then s.step || ' must return ' || array_to_string(s.output_keys, ', ')
   end
 $$;
 
--- Stores the task's checkpoint and advances the job in the same transaction: plans and
--- dispatches what became ready; after the last step the job is completed with its outputs.
+-- Stores the task's checkpoint, runs its step's on_complete and advances the job in the same
+-- transaction: plans and dispatches what became ready; after the last step the job is
+-- completed with its outputs.
 create function public.complete_task(task_id uuid, lease uuid, output jsonb) returns jsonb
 language plpgsql security definer set search_path = ''
 as $$
 declare
   task private.tasks;
+  s private.steps;
   problem text;
   finished boolean;
 begin
@@ -150,7 +138,11 @@ begin
   if task.id is null then
     return jsonb_build_object('ok', false, 'reason', 'stale_lease');
   end if;
-  problem := private.output_problem(task.step, output);
+  select * into s from private.steps where step = task.step;
+  problem := private.output_problem(s, output);
+  if problem is null and s.on_complete is not null then
+    execute format('select private.%I($1, $2)', s.on_complete) into problem using task, output;
+  end if;
   if problem is not null then
     return jsonb_build_object('ok', false, 'reason', 'malformed_output', 'failure',
       private.fail_task_now(task.id, 'malformed_output', problem, true));
@@ -160,16 +152,6 @@ begin
      set status = 'completed', output = complete_task.output, progress = 1, lease = null,
          completed_at = clock_timestamp(), error_code = null, error_message = null, error_detail = null
    where t.id = task.id;
-  if task.step = 'prepare' and output ? 'duration' then
-    update public.jobs j set media = j.media || jsonb_build_object('duration', output -> 'duration')
-     where j.id = task.job_id;
-  end if;
-  if task.step = 'render' then
-    insert into public.job_outputs (job_id, language, format, content)
-    select task.job_id, o ->> 'language', o ->> 'format', o ->> 'content'
-    from jsonb_array_elements(output -> 'outputs') o
-    on conflict (job_id, language, format) do update set content = excluded.content;
-  end if;
 
   finished := private.plan_steps(task.job_id);
   if finished then

@@ -18,7 +18,7 @@ begin
 end;
 $$;
 
--- Cancels a job that has not ended; running tasks are told at their next heartbeat.
+-- Cancels a job that has not ended (private.stop_jobs).
 create function public.cancel_job(job_id uuid) returns public.jobs
 language plpgsql security definer set search_path = ''
 as $$
@@ -28,13 +28,8 @@ begin
   if job.status not in ('pending', 'processing') then
     perform private.raise_error('invalid_state', 'status', 'only a pending or processing job can be cancelled');
   end if;
-  perform private.stop_tasks(job.id);
-  update public.jobs j
-     set status = 'cancelled', error_code = 'cancelled', error_message = private.error_message('cancelled'),
-         stage_message = 'Cancelled', completed_at = now()
-   where j.id = job.id
-  returning * into job;
-  perform private.dispatch_due();  -- its slots go to waiting work now
+  perform private.stop_jobs(array[job.id], remove => false);
+  select * into job from public.jobs j where j.id = job.id;
   return job;
 end;
 $$;
@@ -67,22 +62,15 @@ begin
 end;
 $$;
 
--- Deletes one of the caller's jobs: hidden at once (and stopped if running), then handed to
--- the cleanup function, which removes its storage objects and purges the row.
+-- Deletes one of the caller's jobs: stopped if running, hidden at once and handed to cleanup
+-- (private.stop_jobs).
 create function public.delete_job(job_id uuid) returns void
 language plpgsql security definer set search_path = ''
 as $$
 declare
   job public.jobs := private.own_job(job_id);
 begin
-  perform private.stop_tasks(job.id);
-  update public.jobs j
-     set status = case when j.status in ('pending', 'processing') then 'cancelled' else j.status end,
-         error_code = case when j.status in ('pending', 'processing') then 'cancelled' else j.error_code end,
-         deleted_at = now(), expires_at = least(j.expires_at, now())
-   where j.id = job.id;
-  perform private.request_cleanup(array[job.id]);
-  perform private.dispatch_due();  -- its slots go to waiting work now
+  perform private.stop_jobs(array[job.id], remove => true);
 end;
 $$;
 
@@ -215,8 +203,9 @@ as $$
 $$;
 
 -- The stage checklist of a job the caller can see: one entry per step that applies to it (one
--- per language for translate), in pipeline order, with its tasks planned, completed and in
--- flight. A step not planned yet has total 0 (e.g. transcribe before prepare knows the chunks).
+-- per element for a step mapped over an option, e.g. per language for translate), in pipeline
+-- order, with the label and unit the UI shows and its tasks planned, completed and in flight.
+-- A step not planned yet has total 0 (e.g. transcribe before prepare knows the chunks).
 create function public.job_steps(job_id uuid) returns jsonb
 language plpgsql stable security definer set search_path = ''
 as $$
@@ -228,21 +217,24 @@ begin
   end if;
   select * into job from public.jobs j where j.id = job_steps.job_id;
   return coalesce((
-    select jsonb_agg(jsonb_build_object('step', c.step, 'language', c.language, 'total', c.total,
+    select jsonb_agg(jsonb_build_object('step', c.step, 'label', c.checklist_label,
+        'unit', c.checklist_unit, 'language', c.language, 'total', c.total,
         'completed', c.completed, 'running', c.running) order by c.position, c.language)
     from (
-      select s.step, s.position, l.language, count(t.id) as total,
+      select s.step, s.position, s.checklist_label, s.checklist_unit, l.language,
+             count(t.id) as total,
              count(t.id) filter (where t.status = 'completed') as completed,
              count(t.id) filter (where t.status in ('dispatched', 'running')) as running
       from private.steps s
       left join lateral (
-        select lang as language from jsonb_array_elements_text(job.options -> 'translate_to') lang
-        where s.runs_per = 'language'
+        select e as language
+        from jsonb_array_elements_text(job.options -> split_part(s.map_over, '.', 2)) e
+        where split_part(s.map_over, '.', 1) = 'options'
       ) l on true
       left join private.tasks t
         on t.job_id = job.id and t.step = s.step and (l.language is null or t.key = l.language)
       where private.step_applies(job, s)
-      group by s.step, s.position, l.language
+      group by s.step, s.position, s.checklist_label, s.checklist_unit, l.language
     ) c), '[]'::jsonb);
 end;
 $$;

@@ -84,14 +84,7 @@ begin
             limit cfg.cleanup_batch_size * cfg.cleanup_batches_per_run) e
     ) numbered group by n order by n
   loop
-    perform 1 from public.jobs j where j.id = any (batch) order by j.id for no key update;
-    update private.tasks t set status = 'cancelled', lease = null
-     where t.job_id = any (batch) and t.status in ('pending', 'dispatched', 'running');
-    update public.jobs j
-       set deleted_at = coalesce(j.deleted_at, now()),
-           status = case when j.status in ('pending', 'processing') then 'cancelled' else j.status end
-     where j.id = any (batch);
-    perform private.request_cleanup(batch);
+    perform private.stop_jobs(batch, remove => true);
     handed := handed + array_length(batch, 1);
   end loop;
   return handed;

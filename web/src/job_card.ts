@@ -32,22 +32,11 @@ export interface CardHandlers {
   view(job: JobRow): void;
 }
 
-const STEP_LABEL: Record<string, string> = {
-  prepare: "Prepare",
-  transcribe: "Transcribe",
-  merge: "Merge",
-  translate: "Translate",
-  summarize: "Summarize",
-  render: "Render subtitles",
-};
-
+/** A checklist line: the label job_steps gives (private.steps), the language, the count. */
 export function stepLabel(step: StepState): string {
-  const label = STEP_LABEL[step.step] ?? step.step;
-  if (step.step === "translate" && step.language) return `${label} to ${languageName(step.language)}`;
-  if (step.step === "transcribe" && step.total > 0) {
-    return `${label} ${step.completed}/${step.total} chunks`;
-  }
-  return label;
+  const language = step.language ? ` to ${languageName(step.language)}` : "";
+  const count = step.unit && step.total > 0 ? ` ${step.completed}/${step.total} ${step.unit}` : "";
+  return `${step.label}${language}${count}`;
 }
 
 function stepState(step: StepState, job: JobRow): "done" | "running" | "waiting" {

@@ -161,6 +161,8 @@ export async function myStats(): Promise<Stats> {
 /** One line of the stage checklist (job_steps, 070_user_rpcs.sql). */
 export const StepState = z.object({
   step: z.string(),
+  label: z.string(),
+  unit: z.string().nullable(),
   language: z.string().nullable(),
   total: z.number(),
   completed: z.number(),

@@ -39,7 +39,7 @@ export interface FunctionsRuntime {
   close(): Promise<void>;
 }
 
-async function readDotEnv(path: string): Promise<Record<string, string>> {
+export async function readDotEnv(path: string): Promise<Record<string, string>> {
   return parseEnvFile(await Deno.readTextFile(path).catch(() => ""));
 }
 
@@ -56,23 +56,6 @@ export function platformEnv(ctx: GatewayContext): Record<string, string> {
       : {}),
     SUPABASE_DB_URL: dbUrl(ctx.config),
   };
-}
-
-/**
- * The offline engine (scripts/asr) decodes on this machine's cores and each request already
- * uses all of them, so chunks sent at once only queue there: with a 1-hour recording the last
- * ones waited past the provider timeout and the step's wall clock, were sent again, and the
- * job failed. While transcribe runs with it, the dispatcher lets one chunk at a time reach it
- * (private.settings.step_parallelism); with any other engine, no cap.
- */
-async function capOfflineTranscription(
-  ctx: Pick<GatewayContext, "admin">,
-  env: Record<string, string>,
-): Promise<void> {
-  const offline = (env.TRANSCRIBE_PROVIDER?.trim() || "offline") === "offline";
-  await ctx.admin`
-    update private.settings set step_parallelism = case when ${offline}
-      then step_parallelism || '{"transcribe": 1}' else step_parallelism - 'transcribe' end`;
 }
 
 type FunctionsToml = { functions?: Record<string, { verify_jwt?: boolean }> };
@@ -124,7 +107,6 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   async function spawn(fp: FunctionProcess, markReady = notReady(fp)) {
     fp.starts++;
     const env = await functionEnv();
-    if (fp.name === "transcribe") await capOfflineTranscription(ctx, env);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -6,12 +6,15 @@
 import { z } from "zod";
 import { Transcript } from "./transcript.ts";
 import { Summary } from "./providers/types.ts";
+import { SegmentRange, TranslatePart } from "./transcript_parts.ts";
 
 export const STEPS = [
   "prepare",
   "transcribe",
   "merge",
+  "translate_part",
   "translate",
+  "summarize_part",
   "summarize",
   "render",
 ] as const;
@@ -54,6 +57,8 @@ export type Chunk = z.infer<typeof Chunk>;
 
 export const Claim = z.object({
   lease: z.uuid(),
+  /** How often to heartbeat (private.settings.heartbeat_seconds). */
+  heartbeat_seconds: z.number().positive(),
   task: z.object({
     id: z.uuid(),
     job_id: z.uuid(),
@@ -72,7 +77,15 @@ export const Claim = z.object({
 });
 export type Claim = z.infer<typeof Claim>;
 
-/** Each step's input (assembled by SQL in claim_task) and output (given to complete_task). */
+/** A completed transcript-producing step's output, as it reaches the steps after it. */
+const WithTranscript = z.object({ transcript: Transcript });
+
+/**
+ * Each step's input and output (given to complete_task). The input is built by SQL
+ * (task_input, 040_pipeline.sql) the same way for every step: the task's own params (`chunk`,
+ * `language`: private.steps.map_as) and, under each predecessor's name, its output, or for a
+ * mapped predecessor the array of its tasks' params merged with their outputs, in order.
+ */
 export const StepIO = {
   prepare: {
     input: z.object({}).loose(),
@@ -80,27 +93,48 @@ export const StepIO = {
   },
   transcribe: {
     input: z.object({ chunk: Chunk }),
-    output: z.object({ transcript: Transcript }),
+    output: WithTranscript,
   },
   merge: {
     input: z.object({
-      chunks: z.array(Chunk.extend({ path: z.string().optional(), transcript: Transcript })),
+      transcribe: z.array(
+        WithTranscript.extend({ chunk: Chunk.extend({ path: z.string().optional() }) }),
+      ),
     }),
-    output: z.object({ transcript: Transcript }),
+    // The parts translate_part and summarize_part map over (transcript_parts.ts).
+    output: WithTranscript.extend({
+      translate_parts: z.array(TranslatePart).default([]),
+      summary_parts: z.array(SegmentRange).default([]),
+    }),
+  },
+  translate_part: {
+    input: z.object({ part: TranslatePart, merge: WithTranscript }),
+    output: z.object({ texts: z.array(z.string()) }),
   },
   translate: {
-    input: z.object({ language: z.string(), transcript: Transcript }),
+    input: z.object({
+      language: z.string(),
+      merge: WithTranscript,
+      translate_part: z.array(z.object({ part: TranslatePart, texts: z.array(z.string()) })),
+    }),
     output: z.object({ language: z.string(), transcript: Transcript }),
   },
+  summarize_part: {
+    input: z.object({ part: SegmentRange, merge: WithTranscript }),
+    output: Summary,
+  },
   summarize: {
-    input: z.object({ transcript: Transcript }),
+    input: z.object({
+      merge: WithTranscript,
+      summarize_part: z.array(Summary.extend({ part: SegmentRange })).default([]),
+    }),
     output: Summary,
   },
   render: {
     input: z.object({
-      transcript: Transcript,
-      translations: z.record(z.string(), Transcript).default({}),
-      summary: Summary.nullable().optional(),
+      merge: WithTranscript,
+      translate: z.array(z.object({ language: z.string(), transcript: Transcript })).default([]),
+      summarize: Summary.nullable().optional(),
     }),
     output: z.object({
       outputs: z.array(z.object({

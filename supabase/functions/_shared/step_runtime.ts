@@ -5,6 +5,7 @@
  * working and stop when the job was cancelled; complete or fail through the SQL entry points,
  * which own every state transition.
  */
+import { z } from "zod";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import {
   type Claim,
@@ -20,8 +21,6 @@ import { type Logger, logger } from "./log.ts";
 import { engineEndpoint } from "./engine_endpoint.ts";
 import { serviceClient } from "./supabase_client.ts";
 
-/** How often a running step reports progress (the engine treats > 90 s of silence as stale). */
-export const HEARTBEAT_MS = 5_000;
 
 export interface StepContext<S extends StepName> {
   claim: Claim;
@@ -37,6 +36,9 @@ export interface StepContext<S extends StepName> {
 export type StepHandler<S extends StepName> = (ctx: StepContext<S>) => Promise<StepOutput<S>>;
 
 class CancelledError extends Error {}
+
+/** complete_task's answer: a stale lease or an output the engine refused is not a success. */
+const CompleteAnswer = z.object({ ok: z.boolean(), reason: z.string().optional() }).loose();
 
 async function rpc<T>(
   supabase: SupabaseClient,
@@ -85,7 +87,8 @@ export async function runTask<S extends StepName>(
     });
     if (!answer?.continue) controller.abort(new CancelledError("job cancelled or lease lost"));
   };
-  const timer = setInterval(() => void beat(), HEARTBEAT_MS);
+  // The engine's heartbeat_seconds; it calls a task stale after stale_after_seconds of silence.
+  const timer = setInterval(() => void beat(), claim.heartbeat_seconds * 1000);
   const started = performance.now();
   try {
     const input = StepIO[step].input.parse(claim.input) as StepInput<S>;
@@ -103,13 +106,25 @@ export async function runTask<S extends StepName>(
     });
     controller.signal.throwIfAborted();
     const checked = StepIO[step].output.parse(output);
-    await rpc(supabase, "complete_task", {
-      task_id: claim.task.id,
-      lease: claim.lease,
-      output: checked,
-    });
-    log.info("completed", { ms: Math.round(performance.now() - started) });
-    return "done";
+    const answer = CompleteAnswer.parse(
+      await rpc(supabase, "complete_task", {
+        task_id: claim.task.id,
+        lease: claim.lease,
+        output: checked,
+      }),
+    );
+    const ms = Math.round(performance.now() - started);
+    if (answer.ok) {
+      log.info("completed", { ms });
+      return "done";
+    }
+    if (answer.reason === "stale_lease") {
+      // The task was given to another delivery or stopped meanwhile: this output is not used.
+      log.info("stopped: lease lost before completion; output discarded", { ms });
+      return "cancelled";
+    }
+    log.error("failed", { code: answer.reason, ms });
+    return "failed";
   } catch (error) {
     if (controller.signal.aborted) {
       log.info("stopped: job cancelled or lease lost");

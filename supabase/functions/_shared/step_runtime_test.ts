@@ -12,6 +12,7 @@ const taskId = crypto.randomUUID();
 const lease = crypto.randomUUID();
 const claim = {
   lease,
+  heartbeat_seconds: 5,
   task: { id: taskId, job_id: jobId, step: "merge", chunk_index: null, attempt: 1 },
   job: {
     id: jobId,
@@ -20,7 +21,7 @@ const claim = {
     media: { path: "x/manifest.json" },
     options: {},
   },
-  input: { chunks: [] },
+  input: { transcribe: [] },
 };
 
 /** Records the SQL entry points a run calls; `answers` scripts their replies. */
@@ -37,7 +38,11 @@ function fakeSupabase(answers: Record<string, unknown>) {
 
 const body = { task_id: taskId, job_id: jobId };
 const emptyMerge = (): Promise<StepOutput<"merge">> =>
-  Promise.resolve({ transcript: { language: "en", segments: [] } });
+  Promise.resolve({
+    transcript: { language: "en", segments: [] },
+    translate_parts: [],
+    summary_parts: [],
+  });
 
 Deno.test("a duplicate or late delivery (nothing to claim) does nothing", async () => {
   const { client, calls } = fakeSupabase({ claim_task: null });
@@ -61,6 +66,42 @@ Deno.test("a claimed task completes with its validated output and its lease", as
   assert(outcome === "done", `outcome ${outcome}`);
   const complete = calls.find((c) => c.fn === "complete_task");
   assert(complete?.args.lease === lease && complete.args.task_id === taskId, "complete args");
+});
+
+Deno.test("a completion refused for a lost lease is not reported as completed", async () => {
+  const { client, calls } = fakeSupabase({
+    claim_task: claim,
+    complete_task: { ok: false, reason: "stale_lease" },
+  });
+  const outcome = await runTask("merge", emptyMerge, body, client);
+  assert(outcome === "cancelled", `outcome ${outcome}`);
+  assert(!calls.some((c) => c.fn === "fail_task"), "a lost lease must not fail the task");
+});
+
+Deno.test("a completion the engine refused as malformed is a failure", async () => {
+  const { client } = fakeSupabase({
+    claim_task: claim,
+    complete_task: { ok: false, reason: "malformed_output", failure: { retrying: true } },
+  });
+  const outcome = await runTask("merge", emptyMerge, body, client);
+  assert(outcome === "failed", `outcome ${outcome}`);
+});
+
+Deno.test("the heartbeat runs at the engine's heartbeat_seconds", async () => {
+  const { client, calls } = fakeSupabase({
+    claim_task: { ...claim, heartbeat_seconds: 0.05 },
+    heartbeat_task: { continue: true },
+    complete_task: { ok: true },
+  });
+  const outcome = await runTask(
+    "merge",
+    () => new Promise((resolve) => setTimeout(() => resolve(emptyMerge()), 300)),
+    body,
+    client,
+  );
+  assert(outcome === "done", `outcome ${outcome}`);
+  const beats = calls.filter((c) => c.fn === "heartbeat_task").length;
+  assert(beats >= 3, `${beats} heartbeats in 300 ms at 50 ms`);
 });
 
 Deno.test("a provider's 429 fails the task as retryable with its delay and code", async () => {

@@ -24,8 +24,8 @@ select results_eq($$select relrowsecurity from pg_class where oid = 'public.job_
 select results_eq(
   $$select active_job_limit, heartbeat_seconds, stale_after_seconds, max_attempts, retention
     from private.settings$$,
-  $$values (3, 30, 90, 3, interval '7 days')$$,
-  'settings: 3 active jobs, heartbeat 30 s, stale after 90 s, 3 attempts, 7 days retention');
+  $$values (3, 5, 90, 3, interval '7 days')$$,
+  'settings: 3 active jobs, heartbeat 5 s, stale after 90 s, 3 attempts, 7 days retention');
 select set_eq($$select code from private.error_codes$$,
   array['queue_full', 'invalid_options', 'invalid_filename', 'invalid_media', 'media_outside_folder',
     'unreadable_media', 'media_too_long', 'unsupported_language', 'needs_provider', 'provider_refused',
@@ -39,10 +39,10 @@ select ok((select bool_and(private.secret(name) is not null) from (values ('func
   'the functions URL and the secret key are read from Vault');
 
 select results_eq($$select step from private.steps order by position$$,
-  array['prepare', 'transcribe', 'merge', 'translate', 'summarize', 'render'],
-  'the pipeline order is data: prepare, transcribe, merge, translate, summarize, render');
-select results_eq($$select runs_per from private.steps where step in ('transcribe', 'translate') order by position$$,
-  array['chunk', 'language'], 'transcribe fans out per chunk, translate per language');
+  array['prepare', 'transcribe', 'merge', 'translate_part', 'translate', 'summarize_part', 'summarize', 'render'],
+  'the pipeline order is data: prepare, transcribe, merge, translation and summary parts and their fan-ins, render');
+select results_eq($$select map_over from private.steps where step in ('transcribe', 'translate') order by position$$,
+  array['prepare.chunks', 'options.translate_to'], 'transcribe fans out per chunk, translate per language');
 
 -- Service entry points: service_role only.
 select ok(not has_function_privilege('authenticated', 'public.' || f, 'execute')

@@ -2,8 +2,6 @@
 -- progress; a duplicate dispatch executes once; an event for every transition.
 begin;
 \ir _helpers.sql
--- The engine's own caps, not the local stack's one-chunk cap for its offline engine.
-update private.settings set step_parallelism = '{}';
 select plan(23);
 
 update private.settings set per_job_parallelism = 2;
@@ -17,7 +15,8 @@ select is(tests.error_of(format('select public.claim_task(%L)', :'prepare')) ->>
 select tests.as_service();
 select public.claim_task(:'prepare') as claim \gset
 select tests.as_admin();
-select is((:'claim'::jsonb) - 'lease' - 'task' - 'job', '{"input": {}}'::jsonb, 'claim returns prepare''s input ({})');
+select is((:'claim'::jsonb) - 'lease' - 'task' - 'job', '{"input": {}, "heartbeat_seconds": 5}'::jsonb,
+  'claim returns prepare''s input ({}) and how often to heartbeat (the setting)');
 select is((:'claim'::jsonb) -> 'task', jsonb_build_object('id', :'prepare', 'job_id', :'job', 'step', 'prepare',
   'chunk_index', null, 'attempt', 1), 'claim returns the task');
 select is((:'claim'::jsonb) #>> '{job,filename}', 'talk.mp4', 'claim returns the job');
@@ -45,8 +44,8 @@ select results_eq(format($$select key, status from private.tasks where job_id = 
   'transcribe fans out one task per chunk, dispatched within the per-job cap');
 select is((select count(*)::int from private.tasks where job_id = :'job' and step in ('merge', 'render')), 0,
   'merge is not planned before every chunk is transcribed');
-select is((public.claim_task((tests.task(:'job', 'transcribe', '1')).id)) -> 'input',
-  '{"chunk": {"index": 1, "path": "c1.m4a", "start": 597, "end": 1200, "overlap_before": 3}}'::jsonb,
+select is((public.claim_task((tests.task(:'job', 'transcribe', '1')).id)) -> 'input' -> 'chunk',
+  '{"index": 1, "path": "c1.m4a", "start": 597, "end": 1200, "overlap_before": 3}'::jsonb,
   'transcribe gets its chunk');
 select is(tests.run((tests.task(:'job', 'transcribe', '0')).id) ->> 'ok', 'true', 'a chunk completes');
 select is((tests.task(:'job', 'transcribe', '2')).status, 'dispatched', 'a freed slot dispatches the next chunk');
@@ -59,8 +58,8 @@ select results_eq(format($$select step, key, status from private.tasks where job
   'nothing after transcribe runs while a chunk is still running');
 select public.complete_task((tests.task(:'job', 'transcribe', '1')).id, (tests.task(:'job', 'transcribe', '1')).lease,
   '{"transcript": {"text": "chunk 1"}}');
-select is(private.task_input(tests.task(:'job', 'merge')) -> 'chunks' -> 1,
-  '{"index": 1, "start": 597, "end": 1200, "overlap_before": 3, "transcript": {"text": "chunk 1"}}'::jsonb,
+select is(private.task_input(tests.task(:'job', 'merge')) -> 'transcribe' -> 1,
+  '{"chunk": {"index": 1, "path": "c1.m4a", "start": 597, "end": 1200, "overlap_before": 3}, "transcript": {"text": "chunk 1"}}'::jsonb,
   'merge gets every chunk with its transcript, in order');
 select is((select count(*)::int from private.tasks where job_id = :'job' and status in ('dispatched', 'running')), 1,
   'the global cap limits tasks in flight');
@@ -70,8 +69,10 @@ select results_eq(format($$select step, key from private.tasks where job_id = %L
   $$values ('summarize'::text, ''::text), ('translate', 'de'), ('translate', 'fr')$$,
   'after merge, translate (once per language) and summarize run in parallel');
 select tests.drive(:'job');
-select is(private.task_input(tests.task(:'job', 'render')) - 'transcript',
-  '{"translations": {"de": {"text": "in de"}, "fr": {"text": "in fr"}}, "summary": {"summary": "short", "chapters": [], "keyPoints": []}}'::jsonb,
+select is(private.task_input(tests.task(:'job', 'render')),
+  '{"merge": {"transcript": {"text": "merged"}},
+    "translate": [{"language": "de", "transcript": {"text": "in de"}}, {"language": "fr", "transcript": {"text": "in fr"}}],
+    "summarize": {"summary": "short", "chapters": [], "keyPoints": []}}'::jsonb,
   'render gets the transcript, every translation and the summary');
 select results_eq(format($$select status, progress, (select count(*)::int from public.job_outputs where job_id = %1$L)
   from public.jobs where id = %1$L$$, :'job'),

@@ -2,8 +2,6 @@
 -- queue_status, estimate, stats; RLS for viewers and strangers.
 begin;
 \ir _helpers.sql
--- The engine's own caps, not the local stack's one-chunk cap for its offline engine.
-update private.settings set step_parallelism = '{}';
 select plan(29);
 
 update private.settings set active_job_limit = 10;
@@ -78,6 +76,15 @@ select is(public.my_stats() - 'average_processing_seconds',
   'my_stats counts the caller''s visible jobs by status');
 select tests.as_admin();
 update public.jobs set started_at = completed_at - interval '150 seconds' where id = :'job2';
+-- Estimates read the most recent completed jobs of the whole database: this file's history is
+-- made the most recent (finished in the future), so whatever a used database holds is older.
+select tests.new_user() as past \gset
+set local session_replication_role = replica;
+insert into public.jobs (owner_id, filename, media, status, started_at, completed_at)
+select :'past', 'history.mp4', tests.media(:'past', null, 1500), 'completed',
+       now() + interval '1 hour' - interval '150 seconds', now() + interval '1 hour'
+from generate_series(1, 200);
+set local session_replication_role = origin;
 select tests.submit(:'carol') as job3 \gset
 select tests.as_user(:'carol');
 insert into public.jobs (filename, media) values ('b.mp4', tests.media(:'carol', null, null)) returning id as job4 \gset
@@ -93,12 +100,13 @@ select tests.run((tests.task(:'job5', 'prepare')).id);
 select tests.run((tests.task(:'job5', 'transcribe', '0')).id);
 select tests.as_user(:'alice');
 select is(public.job_steps(:'job5'), '[
-  {"step": "prepare", "language": null, "total": 1, "completed": 1, "running": 0},
-  {"step": "transcribe", "language": null, "total": 3, "completed": 1, "running": 2},
-  {"step": "merge", "language": null, "total": 0, "completed": 0, "running": 0},
-  {"step": "translate", "language": "de", "total": 0, "completed": 0, "running": 0},
-  {"step": "translate", "language": "fr", "total": 0, "completed": 0, "running": 0},
-  {"step": "render", "language": null, "total": 0, "completed": 0, "running": 0}]'::jsonb,
+  {"step": "prepare", "label": "Prepare", "unit": null, "language": null, "total": 1, "completed": 1, "running": 0},
+  {"step": "transcribe", "label": "Transcribe", "unit": "chunks", "language": null, "total": 3, "completed": 1, "running": 2},
+  {"step": "merge", "label": "Merge", "unit": null, "language": null, "total": 0, "completed": 0, "running": 0},
+  {"step": "translate_part", "label": "Translation", "unit": "parts", "language": null, "total": 0, "completed": 0, "running": 0},
+  {"step": "translate", "label": "Translate", "unit": null, "language": "de", "total": 0, "completed": 0, "running": 0},
+  {"step": "translate", "label": "Translate", "unit": null, "language": "fr", "total": 0, "completed": 0, "running": 0},
+  {"step": "render", "label": "Render subtitles", "unit": null, "language": null, "total": 0, "completed": 0, "running": 0}]'::jsonb,
   'job_steps: the checklist of the steps that apply, with planned, completed and running tasks');
 select tests.as_user(:'carol');
 select is(tests.error_of(format('select public.job_steps(%L)', :'job5')) ->> 'hint', 'not_found', 'no checklist of another user''s job');

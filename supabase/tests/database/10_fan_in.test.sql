@@ -4,6 +4,7 @@
 -- stalls with every chunk done (found by the parallel benchmark). These sessions commit, so
 -- the test removes its rows at the end; dispatch is switched off meanwhile so no function runs.
 begin;
+\set committing_sessions true
 \ir _helpers.sql
 create extension if not exists dblink with schema extensions;
 select plan(3);

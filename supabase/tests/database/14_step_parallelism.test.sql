@@ -1,5 +1,5 @@
--- step_parallelism caps one step's tasks in flight across all jobs (the local stack caps
--- transcribe at 1 for its offline engine, which decodes on this machine's cores); other steps
+-- step_parallelism caps one step's tasks in flight across all jobs (dev and test cap transcribe
+-- at 1 for the offline engine, which decodes on this machine's cores); other steps
 -- and the other caps are unaffected, and bad values are refused.
 begin;
 \ir _helpers.sql

@@ -3,6 +3,22 @@
 -- drives tasks through the step API with canned outputs.
 create extension if not exists pgtap with schema extensions;
 create schema tests;
+
+-- Every file starts from the settings as shipped (column defaults), whatever a used database
+-- holds (a dev stack's caps for its offline engine, say): a file changes only what it tests.
+-- A file whose other sessions commit (dblink) sets committing_sessions first and changes the
+-- settings it needs from those sessions, since this row lock would block them.
+\if :{?committing_sessions}
+\else
+do $$
+begin
+  execute (select 'update private.settings set ' || string_agg(format('%I = default', a.attname), ', ')
+           from pg_attribute a
+           where a.attrelid = 'private.settings'::regclass and a.attnum > 0 and not a.attisdropped
+             and a.attname <> 'singleton');
+end;
+$$;
+\endif
 grant usage on schema tests to anon, authenticated, service_role;
 
 create function tests.new_user() returns uuid
@@ -79,7 +95,9 @@ language sql as $$
       jsonb_build_object('index', 2, 'path', 'c2.m4a', 'start', 1197, 'end', 1500, 'overlap_before', 3)))
     when 'transcribe' then jsonb_build_object('transcript', jsonb_build_object('text', 'chunk ' || task.key))
     when 'merge' then jsonb_build_object('transcript', jsonb_build_object('text', 'merged'))
+    when 'translate_part' then jsonb_build_object('texts', jsonb_build_array('t' || task.key))
     when 'translate' then jsonb_build_object('language', task.key, 'transcript', jsonb_build_object('text', 'in ' || task.key))
+    when 'summarize_part' then jsonb_build_object('summary', 'part ' || task.key, 'chapters', '[]'::jsonb, 'keyPoints', '[]'::jsonb)
     when 'summarize' then jsonb_build_object('summary', 'short', 'chapters', '[]'::jsonb, 'keyPoints', '[]'::jsonb)
     when 'render' then jsonb_build_object('outputs', jsonb_build_array(
       jsonb_build_object('language', 'en', 'format', 'srt', 'content', E'1\n00:00:00,000 --> 00:00:02,000\nHi\n'),

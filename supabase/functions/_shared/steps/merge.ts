@@ -1,5 +1,6 @@
 /**
- * merge: the chunks' transcripts stitched into one (see ../merge.ts for how). A recording in
+ * merge: the chunks' transcripts stitched into one (see ../merge.ts for how), and the parts
+ * of it that translation and summary fan out over (../transcript_parts.ts). A recording in
  * which no chunk heard a word ends here as `no_speech`, rather than as empty subtitles the
  * user would take for a successful job.
  */
@@ -7,19 +8,22 @@ import type { StepOutput } from "../contract.ts";
 import { StepError } from "../failure.ts";
 import { mergeChunks } from "../merge.ts";
 import type { StepContext } from "../step_runtime.ts";
+import { planParts } from "../transcript_parts.ts";
 
 export function mergeStep(ctx: StepContext<"merge">): Promise<StepOutput<"merge">> {
-  const transcript = mergeChunks(ctx.input.chunks.map((c) => ({
-    index: c.index,
-    start: c.start,
-    end: c.end,
-    overlapStart: c.overlap_before,
-    transcript: c.transcript,
+  const chunks = ctx.input.transcribe;
+  const transcript = mergeChunks(chunks.map(({ chunk, transcript }) => ({
+    index: chunk.index,
+    start: chunk.start,
+    end: chunk.end,
+    overlapStart: chunk.overlap_before,
+    transcript,
   })));
   if (!transcript.segments.some((s) => s.text.trim() !== "")) {
     return Promise.reject(
-      new StepError("no_speech", `no words in ${ctx.input.chunks.length} transcribed chunk(s)`),
+      new StepError("no_speech", `no words in ${chunks.length} transcribed chunk(s)`),
     );
   }
-  return Promise.resolve({ transcript });
+  // The parts of the transcript that translation and summary fan out over.
+  return Promise.resolve({ transcript, ...planParts(transcript, ctx.claim.job.options) });
 }

@@ -18,10 +18,10 @@ export function renderTranscript(language: string, transcript: Transcript) {
 
 /** Every output of a job: captions per language, and the summary (as JSON) when there is one. */
 export function renderOutputs(input: StepInput<"render">): StepOutput<"render">["outputs"] {
-  const { transcript, translations, summary } = input;
+  const { merge: { transcript }, translate, summarize: summary } = input;
   return [
     ...renderTranscript(transcript.language, transcript),
-    ...Object.entries(translations).flatMap(([lang, t]) => renderTranscript(lang, t)),
+    ...translate.flatMap((t) => renderTranscript(t.language, t.transcript)),
     ...(summary
       ? [{
         language: transcript.language,

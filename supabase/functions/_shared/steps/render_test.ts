@@ -16,7 +16,7 @@ const summary = {
 };
 
 Deno.test("render stores the summary beside the captions, in the source language", () => {
-  const input = StepIO.render.input.parse({ transcript, summary });
+  const input = StepIO.render.input.parse({ merge: { transcript }, summarize: summary });
   const outputs = StepIO.render.output.parse({ outputs: renderOutputs(input) }).outputs;
   assert(
     outputs.map((o) => `${o.language}.${o.format}`).join(" ") ===
@@ -28,7 +28,10 @@ Deno.test("render stores the summary beside the captions, in the source language
 });
 
 Deno.test("render without a summary stores captions only, for every language", () => {
-  const input = StepIO.render.input.parse({ transcript, translations: { de: transcript } });
+  const input = StepIO.render.input.parse({
+    merge: { transcript },
+    translate: [{ language: "de", transcript }],
+  });
   const formats = renderOutputs(input).map((o) => `${o.language}.${o.format}`).join(" ");
   assert(formats === "en.srt en.vtt en.json de.srt de.vtt de.json", formats);
 });

@@ -1,31 +1,15 @@
-/** translate: one target language; segment count, timings and speakers kept. */
+/**
+ * translate: the fan-in of one language. Its parts (translate_part) are put back on the merged
+ * transcript's segments: segment count, timings and speakers kept.
+ */
 import type { StepOutput } from "../contract.ts";
-import { textProviderFromEnv } from "../providers/config.ts";
 import type { StepContext } from "../step_runtime.ts";
+import { stitchTranslation } from "../transcript_parts.ts";
 
-export async function translateStep(
-  ctx: StepContext<"translate">,
-): Promise<StepOutput<"translate">> {
-  const { language, transcript } = ctx.input;
-  ctx.progress(0.1, `Translating to ${language}`);
-  const segments = await textProviderFromEnv().translate({
-    segments: transcript.segments,
-    from: transcript.language,
-    to: language,
-    signal: ctx.signal,
-  });
-  return {
+export function translateStep(ctx: StepContext<"translate">): Promise<StepOutput<"translate">> {
+  const { language, merge: { transcript }, translate_part } = ctx.input;
+  return Promise.resolve({
     language,
-    transcript: {
-      language,
-      duration: transcript.duration,
-      // Timings and speakers come from the source; only the text is the engine's.
-      segments: transcript.segments.map((s, i) => ({
-        start: s.start,
-        end: s.end,
-        speaker: s.speaker,
-        text: segments[i]?.text ?? "",
-      })),
-    },
-  };
+    transcript: stitchTranslation(transcript, language, translate_part),
+  });
 }
