@@ -1,7 +1,12 @@
 /**
  * /functions/v1/<name>: every folder of supabase/functions served by its own Deno process
  * (scripts/stack/function_host.ts) with Supabase's env vars plus supabase/functions/.env,
- * verify_jwt from supabase/config.toml, restart after a crash or a wall-clock kill.
+ * verify_jwt from supabase/config.toml, restart after a crash or a kill at a hosted limit
+ * (wall clock, memory, CPU: enforced inside the process by function_host.ts, which also gets
+ * V8's heap limit; and here, as a safety net for memory the isolate cannot see or sample in
+ * time, the process is killed when its resident set grows past the memory limit plus a 64 MB
+ * margin above what it had when it started listening; the margin leaves the precise figure to
+ * the host and covers allocator slack).
  *
  * For tests, each (re)start also reads `<stack dir>/functions.env` (overrides such as a
  * provider fake's URL) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
@@ -57,6 +62,44 @@ async function capOfflineTranscription(
       then step_parallelism || '{"transcribe": 1}' else step_parallelism - 'transcribe' end`;
 }
 
+const RSS_MARGIN_MB = 64;
+
+/** Resident set of a process in bytes (Linux /proc), or null once it is gone. */
+function residentBytes(pid: number): number | null {
+  try {
+    const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Kills `child` when its resident set exceeds what it had at start-up by more than the memory
+ * limit and a margin: memory outside what the host samples (or grown in one synchronous run).
+ */
+function watchResidentSet(child: Deno.ChildProcess, limitMb: number): void {
+  const base = residentBytes(child.pid);
+  if (base === null) return;
+  const timer = setInterval(() => {
+    const rss = residentBytes(child.pid);
+    if (rss === null) return clearInterval(timer);
+    if (rss - base > (limitMb + RSS_MARGIN_MB) * 1024 * 1024) {
+      console.error(JSON.stringify({
+        level: "error",
+        msg: "memory limit exceeded (resident set); worker killed",
+        rss_mb: Math.round(rss / 2 ** 20),
+        limit_mb: limitMb,
+      }));
+      clearInterval(timer);
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+  }, 100);
+  child.status.finally(() => clearInterval(timer));
+}
+
 async function functionNames(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -107,15 +150,20 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     fp.starts++;
     const env = await functionEnv();
     if (fp.name === "transcribe") await capOfflineTranscription(ctx, env);
+    const { functionMemoryMb, functionCpuMs, functionCpuEnforce } = ctx.config;
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
+        `--v8-flags=--max-old-space-size=${functionMemoryMb}`,
         join(ctx.config.root, "scripts/stack/function_host.ts"),
         join(fp.dir, fp.name, "index.ts"),
         String(
           ctx.config.functionWallClockOverrides[fp.name] ?? ctx.config.functionWallClockSeconds,
         ),
+        String(functionMemoryMb),
+        String(functionCpuMs),
+        functionCpuEnforce ? "1" : "0",
       ],
       cwd: ctx.config.root,
       env: { ...env, SB_FUNCTION_NAME: fp.name },
@@ -138,6 +186,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
           if (ready && fp.port === null) {
             fp.port = Number(ready[1]);
             markReady();
+            watchResidentSet(child, functionMemoryMb);
           } else console.log(line);
         }
       }
