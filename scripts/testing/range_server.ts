@@ -162,3 +162,77 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
     }
   };
 }
+
+/**
+ * `deno run -A scripts/testing/range_server.ts --serve <dir>`: prints its URL, then serves the
+ * files of `<dir>` by range straight from disk, and `synthetic-<seconds>-<rate>-<channels>.wav`
+ * as generated 16-bit PCM (the bench's stand-in for Storage objects over 50 MB).
+ */
+if (import.meta.main && Deno.args[0] === "--serve") {
+  const dir = Deno.args[1];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const name = decodeURIComponent(new URL(req.url).pathname.slice(1));
+    if (name.includes("/") || name.startsWith(".")) return new Response(null, { status: 400 });
+    const synthetic = /^synthetic-(\d+)-(\d+)-(\d+)\.wav$/.exec(name);
+    let size: number;
+    let read: (from: number, to: number) => Promise<BodyInit> | BodyInit;
+    if (synthetic) {
+      const spec = {
+        seconds: Number(synthetic[1]),
+        sampleRate: Number(synthetic[2]),
+        channels: Number(synthetic[3]),
+      };
+      size = HEADER + Math.floor(spec.seconds * spec.sampleRate) * spec.channels * 2;
+      read = (from, to) => {
+        const pieces = wavBytes(spec, from, to);
+        return new ReadableStream<Uint8Array>({
+          pull(c) {
+            const next = pieces.next();
+            if (next.done) c.close();
+            else c.enqueue(next.value);
+          },
+        });
+      };
+    } else {
+      const stat = await Deno.stat(`${dir}/${name}`).catch(() => null);
+      if (!stat?.isFile) return new Response("not found", { status: 404 });
+      size = stat.size;
+      read = async (from, to) => {
+        const file = await Deno.open(`${dir}/${name}`);
+        await file.seek(from, Deno.SeekMode.Start);
+        let left = to - from;
+        return new ReadableStream<Uint8Array>({
+          async pull(c) {
+            if (left <= 0) {
+              file.close();
+              return c.close();
+            }
+            const buffer = new Uint8Array(Math.min(left, 1 << 20));
+            const n = await file.read(buffer);
+            if (n === null) {
+              file.close();
+              return c.close();
+            }
+            left -= n;
+            c.enqueue(buffer.subarray(0, n));
+          },
+          cancel() {
+            file.close();
+          },
+        });
+      };
+    }
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.get("range") ?? "");
+    const from = m ? Number(m[1]) : 0;
+    if (from >= size) return new Response(null, { status: 416 });
+    const to = Math.min(size - 1, m?.[2] ? Number(m[2]) : size - 1);
+    return new Response(await read(from, to + 1), {
+      status: m ? 206 : 200,
+      headers: {
+        "content-length": `${to + 1 - from}`,
+        ...(m ? { "content-range": `bytes ${from}-${to}/${size}` } : {}),
+      },
+    });
+  });
+  console.log(`http://127.0.0.1:${server.addr.port}`);
+}

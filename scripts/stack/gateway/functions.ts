@@ -9,7 +9,7 @@
  * the host and covers allocator slack).
  *
  * For tests, each (re)start also reads `<stack dir>/functions.env` (overrides such as a
- * provider fake's URL) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
+ * provider fake's URL, or STACK_FUNCTION_MEMORY_MB to lower a function's memory limit) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
  * a test can switch providers or kill a function mid-task (scripts/testing/function_processes.ts).
  */
 import { parse as parseToml } from "smol-toml";
@@ -150,7 +150,9 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     fp.starts++;
     const env = await functionEnv();
     if (fp.name === "transcribe") await capOfflineTranscription(ctx, env);
-    const { functionMemoryMb, functionCpuMs, functionCpuEnforce } = ctx.config;
+    const { functionCpuMs, functionCpuEnforce } = ctx.config;
+    // A test may lower the memory limit of a function through <stack dir>/functions.env.
+    const functionMemoryMb = Number(env.STACK_FUNCTION_MEMORY_MB) || ctx.config.functionMemoryMb;
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
