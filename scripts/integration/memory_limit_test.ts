@@ -41,7 +41,7 @@ Deno.test("a transcribe process killed at the memory limit is recovered by the t
       const [row] = await sql`select status, error_code from public.jobs where id = ${job.id}`;
       return row.status === "completed" || row.status === "failed" ? row : null;
     }, 90_000);
-    assert(done.status === "completed", `job ${done.status}: ${done.error_code}`);
+    assert(done?.status === "completed", `job ${done?.status}: ${done?.error_code}`);
     const [{ stale }] = await sql`select count(*)::int as stale from private.events
       where job_id = ${job.id} and detail ->> 'error_code' = 'stale_heartbeat'`;
     assert(stale >= 1, "the killed attempt was not recovered from a stale heartbeat");

@@ -152,7 +152,8 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     if (fp.name === "transcribe") await capOfflineTranscription(ctx, env);
     const { functionCpuMs, functionCpuEnforce } = ctx.config;
     // A test may lower the memory limit of a function through <stack dir>/functions.env.
-    const functionMemoryMb = Number(env.STACK_FUNCTION_MEMORY_MB) || ctx.config.functionMemoryMb;
+    const functionMemoryMb = Number((env as Record<string, string>).STACK_FUNCTION_MEMORY_MB) ||
+      ctx.config.functionMemoryMb;
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
