@@ -167,7 +167,8 @@ export async function transcribeStep(
   // single long upload is cut out of it.
   const ownFile = chunk.path !== media.path;
   const offset = ownFile ? chunk.start : 0;
-  const length = ownFile ? chunk.end - chunk.start : media.duration ?? chunk.end;
+  // Unknown length (not declared): never taken for the whole file.
+  const length = ownFile ? chunk.end - chunk.start : media.duration ?? Infinity;
   const pieces = await readPieces(
     url,
     chunk.start - offset,
