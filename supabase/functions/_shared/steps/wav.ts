@@ -124,6 +124,22 @@ export class SpeechDownmix {
   /** Consumes the first `length` bytes of `bytes` (whole frames). */
   #frames(bytes: Uint8Array, length: number): void {
     const { blockAlign, channels, bitsPerSample } = this.#in;
+    if (bitsPerSample === 16 && bytes.byteOffset % 2 === 0) {
+      // The common case, on typed arrays (little-endian like the file on every platform Deno
+      // runs on): about 3 times faster than DataView reads.
+      const samples = new Int16Array(bytes.buffer, bytes.byteOffset, length / 2);
+      for (let at = 0; at < samples.length; at += channels) {
+        let mono = 0;
+        for (let c = 0; c < channels; c++) mono += samples[at + c];
+        const bucket = Math.floor(this.#frame * this.#ratio);
+        if (bucket !== this.#bucket && this.#count) this.#emit();
+        this.#bucket = bucket;
+        this.#sum += mono / channels;
+        this.#count++;
+        this.#frame++;
+      }
+      return;
+    }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const width = bitsPerSample / 8;
     for (let at = 0; at < length; at += blockAlign) {
