@@ -7,9 +7,12 @@
  * - wall clock: a request or a background task of it still running past the limit;
  * - memory: the isolate's V8 heap in use plus its array buffers (`Deno.memoryUsage()`
  *   heapUsed + external, what the Edge Runtime counts for a worker), sampled every 50 ms while
- *   an invocation runs, over the limit. Requests sharing the process share the figure, as
- *   requests sharing a hosted worker do. The gateway also passes V8 a heap limit, for
- *   allocation bursts between two samples (scripts/stack/gateway/functions.ts);
+ *   an invocation runs. One process serves all requests of a function here, where the hosted
+ *   platform gives concurrent invocations workers of their own, and memory cannot be told
+ *   apart between requests of one isolate: so the process is killed past the limit times the
+ *   number of invocations running (one invocation alone: past the limit itself). The gateway
+ *   also passes V8 a heap limit and watches the resident set, as guards against runaway
+ *   growth between samples (scripts/stack/gateway/functions.ts);
  * - CPU: the process's CPU time (user + system, `node:process` cpuUsage) across an invocation
  *   that ran alone from start to end, so all of it is that request's (module loading before
  *   it excluded). Past the limit it is logged as a warning, and killed while running when the
@@ -95,10 +98,11 @@ setInterval(() => {
       kill("wall clock time limit reached; worker killed", { limit_s: limitMs / 1000 });
     }
   }
-  if (used > memoryLimit) {
+  if (used > memoryLimit * running.size) {
     kill("memory limit exceeded; worker killed", {
       memory_mb: mb(used),
       limit_mb: mb(memoryLimit),
+      invocations: running.size,
     });
   }
   if (enforceCpu && running.size === 1) {

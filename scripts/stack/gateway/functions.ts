@@ -2,11 +2,10 @@
  * /functions/v1/<name>: every folder of supabase/functions served by its own Deno process
  * (scripts/stack/function_host.ts) with Supabase's env vars plus supabase/functions/.env,
  * verify_jwt from supabase/config.toml, restart after a crash or a kill at a hosted limit
- * (wall clock, memory, CPU: enforced inside the process by function_host.ts, which also gets
- * V8's heap limit; and here, as a safety net for memory the isolate cannot see or sample in
- * time, the process is killed when its resident set grows past the memory limit plus a 64 MB
- * margin above what it had when it started listening; the margin leaves the precise figure to
- * the host and covers allocator slack).
+ * (wall clock, memory, CPU: enforced inside the process by function_host.ts; as guards against
+ * runaway growth between its samples, V8 gets a heap limit of 4 × the memory limit, and here
+ * the process is killed when its resident set grows past 4 × the limit above what it had when
+ * it started listening — several invocations share one process here).
  *
  * For tests, each (re)start also reads `<stack dir>/functions.env` (overrides such as a
  * provider fake's URL, or STACK_FUNCTION_MEMORY_MB to lower a function's memory limit) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
@@ -62,7 +61,8 @@ async function capOfflineTranscription(
       then step_parallelism || '{"transcribe": 1}' else step_parallelism - 'transcribe' end`;
 }
 
-const RSS_MARGIN_MB = 64;
+/** The guards' limit, in multiples of the memory limit (concurrent invocations share it). */
+const GUARD_FACTOR = 4;
 
 /** Resident set of a process in bytes (Linux /proc), or null once it is gone. */
 function residentBytes(pid: number): number | null {
@@ -75,8 +75,9 @@ function residentBytes(pid: number): number | null {
 }
 
 /**
- * Kills `child` when its resident set exceeds what it had at start-up by more than the memory
- * limit and a margin: memory outside what the host samples (or grown in one synchronous run).
+ * Kills `child` when its resident set exceeds what it had at start-up by more than
+ * GUARD_FACTOR × the memory limit: growth outside what the host samples, or in one long
+ * synchronous run.
  */
 function watchResidentSet(child: Deno.ChildProcess, limitMb: number): void {
   const base = residentBytes(child.pid);
@@ -84,7 +85,7 @@ function watchResidentSet(child: Deno.ChildProcess, limitMb: number): void {
   const timer = setInterval(() => {
     const rss = residentBytes(child.pid);
     if (rss === null) return clearInterval(timer);
-    if (rss - base > (limitMb + RSS_MARGIN_MB) * 1024 * 1024) {
+    if (rss - base > GUARD_FACTOR * limitMb * 1024 * 1024) {
       console.error(JSON.stringify({
         level: "error",
         msg: "memory limit exceeded (resident set); worker killed",
@@ -158,7 +159,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
       args: [
         "run",
         "-A",
-        `--v8-flags=--max-old-space-size=${functionMemoryMb}`,
+        `--v8-flags=--max-old-space-size=${GUARD_FACTOR * ctx.config.functionMemoryMb}`,
         join(ctx.config.root, "scripts/stack/function_host.ts"),
         join(fp.dir, fp.name, "index.ts"),
         String(
@@ -189,7 +190,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
           if (ready && fp.port === null) {
             fp.port = Number(ready[1]);
             markReady();
-            watchResidentSet(child, functionMemoryMb);
+            watchResidentSet(child, ctx.config.functionMemoryMb);
           } else console.log(line);
         }
       }
