@@ -6,7 +6,8 @@
  * Cases:
  * - `manifest`: what the web app uploads, 18 chunks and their manifest in the stack's Storage;
  *   prepare checks the manifest (download, parse, listing), transcribe reads the largest chunk
- *   the web app makes (CHUNK_BYTES: a 10-minute MP3 at 320 kbit/s, 24 MB), merge stitches 18
+ *   the web app makes (an MP3 at 320 kbit/s cut by chunkSecondsFor, under CHUNK_BYTES: 24 MB);
+ *   merge stitches 18
  *   chunk transcripts, render writes every output of the 3-hour transcript;
  * - `wav`: one 44.1 kHz stereo 16-bit WAV of 3 hours (1.9 GB) and `mp3`: one 128 kbit/s MP3
  *   of 3 hours (173 MB) — single objects only a paid plan's object limit admits, so they are
@@ -40,6 +41,11 @@ import {
   probeDuration,
 } from "../../supabase/functions/_shared/steps/prepare.ts";
 import { renderTranscript } from "../../supabase/functions/_shared/steps/render.ts";
+import {
+  chunkSecondsFor,
+  OVERLAP_SECONDS,
+  TAIL_SLACK_SECONDS,
+} from "../../web/src/media/chunk_plan.ts";
 import { readPieces } from "../../supabase/functions/_shared/steps/transcribe.ts";
 import type { StepContext } from "../../supabase/functions/_shared/step_runtime.ts";
 
@@ -288,7 +294,8 @@ export const stepLimits: BenchSuite = {
       if (up.error) throw new Error(`manifest: ${up.error.message}`);
       stored.push(manifestPath);
       ctx.log("step_limits: making the largest web chunk and the 3-hour MP3");
-      await makeMp3(605, 320, `${dir}/chunk.mp3`);
+      const webChunk = chunkSecondsFor(320 * 125) + OVERLAP_SECONDS + TAIL_SLACK_SECONDS;
+      await makeMp3(webChunk, 320, `${dir}/chunk.mp3`);
       const chunk = await Deno.readFile(`${dir}/chunk.mp3`);
       const bigChunk = `${folder}/big-chunk.mp3`;
       const upChunk = await supabase.storage.from("media").upload(bigChunk, chunk, {
@@ -303,7 +310,7 @@ export const stepLimits: BenchSuite = {
       const wavName = `synthetic-${seconds}-44100-2.wav`;
       const wavSize = 44 + seconds * 44100 * 4;
       notes.push(
-        `manifest: ${plan.length} chunks; largest chunk ${chunk.length} bytes (605 s, 320 kbit/s)`,
+        `manifest: ${plan.length} chunks; largest chunk ${chunk.length} bytes (${webChunk} s, 320 kbit/s)`,
         `wav: ${wavSize} bytes (${seconds} s, 44.1 kHz stereo); mp3: ${mp3Size} bytes (128 kbit/s)`,
       );
       const merge = mergeInput(seconds);
@@ -328,7 +335,7 @@ export const stepLimits: BenchSuite = {
             owner,
             path: manifestPath,
           },
-          transcribe: { url: signed.data.signedUrl, seconds: 605 },
+          transcribe: { url: signed.data.signedUrl, seconds: webChunk },
           merge: { seconds, file: `${dir}/merge.json` },
           render: { seconds, file: `${dir}/render.json` },
         },
