@@ -1,8 +1,9 @@
 import { defineConfig } from "vite";
 
-// Served by the stack's gateway at `/` of the same origin as the Supabase APIs.
+// Served by the stack's gateway at `/`, or by any static host in any folder: asset URLs are
+// relative, and every route is index.html itself (share links are `?job=<id>#token=…`).
 export default defineConfig({
-  base: "/",
+  base: "./",
   build: { outDir: "dist", emptyOutDir: true, target: "es2022" },
   // Workers are ES modules: the hash worker imports the SHA-256 module, and ffmpeg.wasm's worker
   // import()s its core from web/dist at run time (both loaded only when a file is submitted).

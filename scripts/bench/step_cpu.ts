@@ -20,7 +20,7 @@ import { StepIO } from "../../supabase/functions/_shared/contract.ts";
 import { mergeChunks } from "../../supabase/functions/_shared/merge.ts";
 import { planChunks, probeDuration } from "../../supabase/functions/_shared/steps/prepare.ts";
 import { renderTranscript } from "../../supabase/functions/_shared/steps/render.ts";
-import { readWindow } from "../../supabase/functions/_shared/steps/transcribe.ts";
+import { readPieces } from "../../supabase/functions/_shared/steps/transcribe.ts";
 import { createClient } from "@supabase/supabase-js";
 
 type Measured = "prepare" | "transcribe" | "merge" | "render";
@@ -44,8 +44,8 @@ async function measureOnce(step: Measured, input: string): Promise<number> {
     case "transcribe": {
       const { url, start, end } = JSON.parse(input) as { url: string; start: number; end: number };
       t0 = cpuMs();
-      const window = await readWindow(url, start, end, "bench");
-      if (window.audio.length === 0) throw new Error("empty window");
+      const pieces = await readPieces(url, start, end, Infinity, "bench");
+      if (pieces.some((p) => p.audio.length === 0)) throw new Error("empty window");
       break;
     }
     case "merge": {

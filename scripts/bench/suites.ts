@@ -11,6 +11,7 @@ import { pipeline } from "./pipeline.ts";
 import { realtime } from "./realtime.ts";
 import { scale } from "./scale.ts";
 import { stepCpu } from "./step_cpu.ts";
+import { stepLimits } from "./step_limits.ts";
 import type { BenchSuite } from "./suite.ts";
 
 export const suites: BenchSuite[] = [
@@ -23,5 +24,6 @@ export const suites: BenchSuite[] = [
   cleanup,
   offlineWer,
   stepCpu,
+  stepLimits,
   browser,
 ];

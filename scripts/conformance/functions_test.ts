@@ -1,7 +1,8 @@
 /**
  * Conformance: /functions/v1 — served through supabase-js `functions.invoke`, with Supabase's
  * env vars (the keys as on hosted), verify_jwt, the gateway's key handling, restart after a
- * crash and the wall-clock kill. Stack-only: the two
+ * crash and the kills at the hosted limits (wall clock, memory, CPU;
+ * supabase/functions/_shared/limits.ts). Stack-only: the
  * functions under scripts/conformance/functions are served by the test stack, never deployed.
  */
 import { FunctionsHttpError } from "@supabase/supabase-js";
@@ -136,4 +137,35 @@ Deno.test("a function still working past its wall-clock limit is killed", async 
   const elapsed = (Date.now() - started) / 1000;
   assert(pid !== first.data.pid, "worker was not killed within 10 s");
   assert(elapsed >= 1.5, `killed too early (${elapsed} s; limit 2 s)`);
+});
+
+/** Starts `query` on conformance-limits; whether its process was killed within `seconds`. */
+async function killedWithin(query: string, seconds: number): Promise<boolean> {
+  const client = serviceClient();
+  const first = await client.functions.invoke(`conformance-limits?${query}`, { method: "GET" });
+  assert(!first.error, `invoke: ${first.error}`);
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 300));
+    if (!(await Deno.stat(`/proc/${first.data.pid}`).then(() => true, () => false))) return true;
+  }
+  return false;
+}
+
+Deno.test("memory: a function holding more than 256 MB of array buffers is killed", async () => {
+  assert(await killedWithin("alloc_mb=400", 20), "not killed at the memory limit");
+});
+
+Deno.test("memory: a function growing its V8 heap past 256 MB is killed", async () => {
+  assert(await killedWithin("heap_mb=400", 30), "not killed at the heap limit");
+});
+
+Deno.test("memory and CPU: a function within the limits is not killed", async () => {
+  // 160 MB held, then 1 s of CPU: both inside the limits; the process survives them.
+  assert(!(await killedWithin("alloc_mb=160", 6)), "killed under the memory limit");
+  assert(!(await killedWithin("cpu_ms=1000", 6)), "killed under the CPU limit");
+});
+
+Deno.test("CPU: a request computing for more than 2 s of CPU time is killed", async () => {
+  assert(await killedWithin("cpu_ms=6000", 30), "not killed at the CPU limit");
 });

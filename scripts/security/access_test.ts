@@ -10,6 +10,7 @@
  * SQL-level twins of a few of these live in supabase/tests/database (grants, policies); here the
  * same rules are proven through the gateway a real client talks to.
  */
+import { STORAGE_OBJECT_BYTES } from "../../supabase/functions/_shared/limits.ts";
 import type { RealtimeChannel, SupabaseClient } from "@supabase/supabase-js";
 import { Buffer } from "node:buffer";
 import * as tus from "tus-js-client";
@@ -517,7 +518,7 @@ Deno.test("bucket rules: the media bucket refuses oversized, wrong-MIME and clim
   try {
     const [bucket] = await sql<{ limit: number }[]>`
       select file_size_limit::float8 as limit from storage.buckets where id = 'media'`;
-    const projectLimit = 1024 * MiB; // supabase/config.toml [storage] file_size_limit
+    const projectLimit = STORAGE_OBJECT_BYTES; // supabase/config.toml [storage] file_size_limit
     const limit = Math.min(bucket.limit, projectLimit);
 
     const folder = `${a.id}/${crypto.randomUUID()}`;

@@ -2,6 +2,11 @@
  * Where the local stack lives and which ports it uses. Every stack command and test reads this,
  * so several stacks can run side by side (STACK_DIR, STACK_API_PORT, STACK_DB_PORT).
  */
+import {
+  FUNCTION_CPU_MS,
+  FUNCTION_MEMORY_BYTES,
+  FUNCTION_WALL_CLOCK_S,
+} from "../../supabase/functions/_shared/limits.ts";
 import { fromFileUrl, join } from "./paths.ts";
 
 export interface StackConfig {
@@ -15,6 +20,12 @@ export interface StackConfig {
   asrPort: number;
   /** Wall-clock limit of one Edge Function request, in seconds (hosted: 150 free, 400 paid). */
   functionWallClockSeconds: number;
+  /** Memory of one invocation in MB (limits.ts; STACK_FUNCTION_MEMORY_MB). */
+  functionMemoryMb: number;
+  /** CPU time of one request in ms (limits.ts; STACK_FUNCTION_CPU_MS). */
+  functionCpuMs: number;
+  /** Kill a request over its CPU time (STACK_FUNCTION_CPU_ENFORCE=0: only warn). */
+  functionCpuEnforce: boolean;
   /** Per-function wall-clock limits (tests use a short one to prove the kill). */
   functionWallClockOverrides: Record<string, number>;
   /** More folders of functions to serve beside supabase/functions (test-only functions). */
@@ -40,7 +51,10 @@ export function stackConfig(
     apiPort,
     dbPort: Number(env.STACK_DB_PORT ?? 54322),
     asrPort: Number(env.STACK_ASR_PORT ?? apiPort + 8),
-    functionWallClockSeconds: Number(env.STACK_FUNCTION_WALL_CLOCK_S ?? 150),
+    functionWallClockSeconds: Number(env.STACK_FUNCTION_WALL_CLOCK_S ?? FUNCTION_WALL_CLOCK_S),
+    functionMemoryMb: Number(env.STACK_FUNCTION_MEMORY_MB ?? FUNCTION_MEMORY_BYTES / 2 ** 20),
+    functionCpuMs: Number(env.STACK_FUNCTION_CPU_MS ?? FUNCTION_CPU_MS),
+    functionCpuEnforce: env.STACK_FUNCTION_CPU_ENFORCE !== "0",
     functionWallClockOverrides: Object.fromEntries(
       (env.STACK_FUNCTION_WALL_CLOCK_OVERRIDES ?? "").split(",").filter((p) => p.includes("="))
         .map((p) => [p.split("=")[0].trim(), Number(p.split("=")[1])]),

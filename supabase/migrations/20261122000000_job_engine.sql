@@ -83,6 +83,7 @@ insert into private.error_codes (code, message, retryable, http_status) values
   ('media_outside_folder', 'The media must be uploaded to your own folder.', false, 403),
   ('unreadable_media', 'We could not read this recording. The file may be damaged or in an unsupported format.', false, 422),
   ('media_too_long', 'This recording is longer than we can process.', false, 400),
+  ('media_too_large', 'This file is too big to upload in one piece; upload it as 10-minute chunks with a chunk manifest.', false, 413),
   ('unsupported_language', 'This language is not supported.', false, 400),
   ('needs_provider', 'No transcription service is configured for this option.', false, 422),
   ('provider_refused', 'The transcription service refused this recording.', false, 422),
@@ -977,6 +978,14 @@ begin
 end;
 $$;
 
+-- The largest object the media bucket accepts (its file_size_limit; no limit: unbounded).
+create function private.media_object_limit() returns bigint
+language sql stable security definer set search_path = ''
+as $$
+  select coalesce((select file_size_limit from storage.buckets where id = 'media'),
+    9223372036854775807)
+$$;
+
 -- Validates the media description against its owner's storage folder.
 create function private.normalize_media(media jsonb, owner_id uuid) returns jsonb
 language plpgsql stable set search_path = ''
@@ -1007,6 +1016,15 @@ begin
   if jsonb_typeof(media -> 'bytes') is distinct from 'number'
      or (media ->> 'bytes')::numeric <= 0 or (media ->> 'bytes')::numeric <> trunc((media ->> 'bytes')::numeric) then
     perform private.raise_error('invalid_media', 'media.bytes', 'must be the size in bytes');
+  end if;
+  -- One object holds at most the media bucket's limit (50 MB on the Free plan); longer
+  -- recordings come as chunks with a manifest. Storage refuses the upload itself with 413; an
+  -- API client that declares a bigger single file learns here what to do instead.
+  if path !~ '\.json$' and (media ->> 'bytes')::numeric > private.media_object_limit() then
+    perform private.raise_error('media_too_large', 'media.bytes', format(
+      'is over the %s bytes one uploaded object may hold; upload the recording as chunks of at '
+      'most 10 minutes and submit their chunk manifest (a media.path ending in .json) instead',
+      private.media_object_limit()));
   end if;
   if jsonb_typeof(media -> 'sha256') is distinct from 'string' or media ->> 'sha256' !~ '^[0-9a-f]{64}$' then
     perform private.raise_error('invalid_media', 'media.sha256', 'must be 64 lowercase hex digits');
@@ -1763,8 +1781,11 @@ $$;
 -- the cleanup path (storage objects are removed through the Storage API by the `cleanup`
 -- function, never by deleting storage rows in SQL; it then calls purge_jobs).
 
+-- 50 MiB per object: the Free plan's global limit (supabase/functions/_shared/limits.ts). The
+-- one setting for a paid plan is `[storage] file_size_limit` in supabase/config.toml, which
+-- `deno task deploy` pushes and applies to this bucket too (scripts/deploy.ts).
 insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
-values ('media', 'media', false, 2147483648, array['audio/*', 'video/*', 'application/json'])
+values ('media', 'media', false, 52428800, array['audio/*', 'video/*', 'application/json'])
 on conflict (id) do update set public = excluded.public, file_size_limit = excluded.file_size_limit,
   allowed_mime_types = excluded.allowed_mime_types;
 

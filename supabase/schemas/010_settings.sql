@@ -78,6 +78,7 @@ insert into private.error_codes (code, message, retryable, http_status) values
   ('media_outside_folder', 'The media must be uploaded to your own folder.', false, 403),
   ('unreadable_media', 'We could not read this recording. The file may be damaged or in an unsupported format.', false, 422),
   ('media_too_long', 'This recording is longer than we can process.', false, 400),
+  ('media_too_large', 'This file is too big to upload in one piece; upload it as 10-minute chunks with a chunk manifest.', false, 413),
   ('unsupported_language', 'This language is not supported.', false, 400),
   ('needs_provider', 'No transcription service is configured for this option.', false, 422),
   ('provider_refused', 'The transcription service refused this recording.', false, 422),

@@ -123,6 +123,14 @@ begin
 end;
 $$;
 
+-- The largest object the media bucket accepts (its file_size_limit; no limit: unbounded).
+create function private.media_object_limit() returns bigint
+language sql stable security definer set search_path = ''
+as $$
+  select coalesce((select file_size_limit from storage.buckets where id = 'media'),
+    9223372036854775807)
+$$;
+
 -- Validates the media description against its owner's storage folder.
 create function private.normalize_media(media jsonb, owner_id uuid) returns jsonb
 language plpgsql stable set search_path = ''
@@ -153,6 +161,15 @@ begin
   if jsonb_typeof(media -> 'bytes') is distinct from 'number'
      or (media ->> 'bytes')::numeric <= 0 or (media ->> 'bytes')::numeric <> trunc((media ->> 'bytes')::numeric) then
     perform private.raise_error('invalid_media', 'media.bytes', 'must be the size in bytes');
+  end if;
+  -- One object holds at most the media bucket's limit (50 MB on the Free plan); longer
+  -- recordings come as chunks with a manifest. Storage refuses the upload itself with 413; an
+  -- API client that declares a bigger single file learns here what to do instead.
+  if path !~ '\.json$' and (media ->> 'bytes')::numeric > private.media_object_limit() then
+    perform private.raise_error('media_too_large', 'media.bytes', format(
+      'is over the %s bytes one uploaded object may hold; upload the recording as chunks of at '
+      'most 10 minutes and submit their chunk manifest (a media.path ending in .json) instead',
+      private.media_object_limit()));
   end if;
   if jsonb_typeof(media -> 'sha256') is distinct from 'string' or media ->> 'sha256' !~ '^[0-9a-f]{64}$' then
     perform private.raise_error('invalid_media', 'media.sha256', 'must be 64 lowercase hex digits');

@@ -2,8 +2,11 @@
 -- the cleanup path (storage objects are removed through the Storage API by the `cleanup`
 -- function, never by deleting storage rows in SQL; it then calls purge_jobs).
 
+-- 50 MiB per object: the Free plan's global limit (supabase/functions/_shared/limits.ts). The
+-- one setting for a paid plan is `[storage] file_size_limit` in supabase/config.toml, which
+-- `deno task deploy` pushes and applies to this bucket too (scripts/deploy.ts).
 insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
-values ('media', 'media', false, 2147483648, array['audio/*', 'video/*', 'application/json'])
+values ('media', 'media', false, 52428800, array['audio/*', 'video/*', 'application/json'])
 on conflict (id) do update set public = excluded.public, file_size_limit = excluded.file_size_limit,
   allowed_mime_types = excluded.allowed_mime_types;
 

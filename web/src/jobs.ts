@@ -106,12 +106,12 @@ export async function resubmit(job: JobRow): Promise<string> {
   return z.string().parse(data.id);
 }
 
-/** The share link of one of the user's jobs: `/jobs/<id>#token=…` on this site. */
+/** The share link of one of the user's jobs: `<this page>?job=<id>#token=…`. */
 export async function shareLink(jobId: string): Promise<string> {
   const { data, error } = await supabase.rpc("share_job", { job_id: jobId });
   if (error) throw error;
   const token = z.string().min(16).parse(data);
-  return `${location.origin}/jobs/${jobId}#token=${token}`;
+  return `${location.origin}${location.pathname}?job=${jobId}#token=${token}`;
 }
 
 /** Opens a share link: the signed-in user becomes a viewer. Returns the job id. */

@@ -1,6 +1,6 @@
 /**
  * Page wiring: the anonymous session, the submit form, the jobs drawer, a job opened from a
- * share link (`/jobs/<id>#token=…`), live updates with the offline banner, notifications and
+ * share link (`?job=<id>#token=…`, works from index.html alone on any static host), live updates with the offline banner, notifications and
  * the transcript viewer.
  */
 import "./style.css";
@@ -162,15 +162,16 @@ const submit = new SubmitPanel({
   announce,
 });
 
-// A shared job: `/jobs/<uuid>#token=<hex>`. The token leaves the address bar once used.
+// A shared job: `?job=<uuid>#token=<hex>` beside index.html, so any static host serves it
+// with no rewrite rules. The token leaves the address bar once used.
 let sharedJobId: string | null = null;
 let leaveSharedTopic: (() => void) | null = null;
 
 function sharedRoute(): { jobId: string; token: string | null } | null {
-  const match = /^\/jobs\/([0-9a-f-]{36})\/?$/i.exec(location.pathname);
-  if (!match) return null;
+  const id = new URLSearchParams(location.search).get("job") ?? "";
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
   const token = new URLSearchParams(location.hash.slice(1)).get("token");
-  return { jobId: match[1].toLowerCase(), token };
+  return { jobId: id.toLowerCase(), token };
 }
 
 async function showSharedJob(jobId: string): Promise<void> {
@@ -199,7 +200,7 @@ async function openShared(userId: string): Promise<void> {
   try {
     if (route.token) {
       await openSharedJob(route.token);
-      history.replaceState(null, "", `/jobs/${route.jobId}`);
+      history.replaceState(null, "", `${location.pathname}?job=${route.jobId}`);
     }
   } catch (error) {
     $("shared-message").textContent = userMessage(error);

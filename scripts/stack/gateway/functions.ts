@@ -1,7 +1,11 @@
 /**
  * /functions/v1/<name>: every folder of supabase/functions served by its own Deno process
  * (scripts/stack/function_host.ts) with Supabase's env vars plus supabase/functions/.env,
- * verify_jwt from supabase/config.toml, restart after a crash or a wall-clock kill.
+ * verify_jwt from supabase/config.toml, restart after a crash or a kill at a hosted limit
+ * (wall clock, memory, CPU: enforced inside the process by function_host.ts; as guards against
+ * runaway growth between its samples, V8 gets a heap limit of 4 × the memory limit, and here
+ * the process is killed when its resident set grows past 4 × the limit above what it had when
+ * it started listening — several invocations share one process here).
  *
  * Keys as on hosted: a function gets SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS (JSON
  * objects of named keys, `{"default": …}`) and SUPABASE_JWKS (legacy SUPABASE_ANON_KEY /
@@ -11,7 +15,7 @@
  * with a short-lived JWT of the key's role in `Authorization`, as the hosted gateway hands it.
  *
  * For tests, each (re)start also reads `<stack dir>/functions.env` (overrides such as a
- * provider fake's URL) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
+ * provider fake's URL, or STACK_FUNCTION_MEMORY_MB to lower a function's memory limit) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
  * a test can switch providers or kill a function mid-task (scripts/testing/function_processes.ts).
  */
 import { parse as parseToml } from "smol-toml";
@@ -65,6 +69,46 @@ async function readFunctionsToml(path: string): Promise<FunctionsToml> {
   return parseToml(text) as FunctionsToml;
 }
 
+/** The guards' limit, in multiples of the memory limit (concurrent invocations share it). */
+const GUARD_FACTOR = 4;
+
+/** Resident set of a process in bytes (Linux /proc), or null once it is gone. */
+function residentBytes(pid: number): number | null {
+  try {
+    const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Kills `child` when its resident set exceeds what it had at start-up by more than
+ * GUARD_FACTOR × the memory limit: growth outside what the host samples, or in one long
+ * synchronous run.
+ */
+function watchResidentSet(child: Deno.ChildProcess, limitMb: number): void {
+  const base = residentBytes(child.pid);
+  if (base === null) return;
+  const timer = setInterval(() => {
+    const rss = residentBytes(child.pid);
+    if (rss === null) return clearInterval(timer);
+    if (rss - base > GUARD_FACTOR * limitMb * 1024 * 1024) {
+      console.error(JSON.stringify({
+        level: "error",
+        msg: "memory limit exceeded (resident set); worker killed",
+        rss_mb: Math.round(rss / 2 ** 20),
+        limit_mb: limitMb,
+      }));
+      clearInterval(timer);
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+  }, 100);
+  child.status.finally(() => clearInterval(timer));
+}
+
 async function functionNames(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -107,15 +151,23 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   async function spawn(fp: FunctionProcess, markReady = notReady(fp)) {
     fp.starts++;
     const env = await functionEnv();
+    const { functionCpuMs, functionCpuEnforce } = ctx.config;
+    // A test may lower the memory limit of a function through <stack dir>/functions.env.
+    const functionMemoryMb = Number((env as Record<string, string>).STACK_FUNCTION_MEMORY_MB) ||
+      ctx.config.functionMemoryMb;
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
+        `--v8-flags=--max-old-space-size=${GUARD_FACTOR * ctx.config.functionMemoryMb}`,
         join(ctx.config.root, "scripts/stack/function_host.ts"),
         join(fp.dir, fp.name, "index.ts"),
         String(
           ctx.config.functionWallClockOverrides[fp.name] ?? ctx.config.functionWallClockSeconds,
         ),
+        String(functionMemoryMb),
+        String(functionCpuMs),
+        functionCpuEnforce ? "1" : "0",
       ],
       cwd: ctx.config.root,
       env: { ...env, SB_FUNCTION_NAME: fp.name },
@@ -138,6 +190,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
           if (ready && fp.port === null) {
             fp.port = Number(ready[1]);
             markReady();
+            watchResidentSet(child, ctx.config.functionMemoryMb);
           } else console.log(line);
         }
       }

@@ -1,4 +1,9 @@
-/** `/`: the built web app (web/dist), with the single-page app's fallback to index.html. */
+/**
+ * `/`: the built web app (web/dist) as a plain static host serves it — files and folders'
+ * index.html, no fallback for other paths — so what works here works on any static host. The
+ * share links of earlier versions (`/jobs/<id>#token=…`) are redirected to `/?job=<id>` (the
+ * browser keeps the fragment across the redirect).
+ */
 import { join } from "../paths.ts";
 
 const types: Record<string, string> = {
@@ -23,9 +28,11 @@ export async function serveStatic(req: Request, root: string): Promise<Response>
   const dist = join(root, "web/dist");
   const path = decodeURIComponent(new URL(req.url).pathname);
   if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
+  const legacy = /^\/jobs\/([0-9a-f-]{36})\/?$/i.exec(path);
+  if (legacy) {
+    return new Response(null, { status: 302, headers: { location: `/?job=${legacy[1]}` } });
+  }
   const candidates = [join(dist, path), join(dist, path, "index.html")];
-  // Client-side routes (/jobs/<id>) get the app; missing assets stay 404.
-  if (!/\.[a-z0-9]+$/i.test(path)) candidates.push(join(dist, "index.html"));
   for (const file of candidates) {
     try {
       const stat = await Deno.stat(file);

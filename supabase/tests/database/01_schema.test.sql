@@ -28,7 +28,7 @@ select results_eq(
   'settings: 3 active jobs, heartbeat 5 s, stale after 90 s, 3 attempts, 7 days retention');
 select set_eq($$select code from private.error_codes$$,
   array['queue_full', 'invalid_options', 'invalid_filename', 'invalid_media', 'media_outside_folder',
-    'unreadable_media', 'media_too_long', 'unsupported_language', 'needs_provider', 'provider_refused',
+    'unreadable_media', 'media_too_long', 'media_too_large', 'unsupported_language', 'needs_provider', 'provider_refused',
     'provider_auth', 'rate_limited', 'provider_timeout', 'provider_unavailable', 'network_error',
     'malformed_output', 'no_speech', 'stale_heartbeat', 'dispatch_failed', 'service_unreachable', 'attempts_exhausted',
     'cancelled', 'not_found', 'share_not_found', 'invalid_state', 'not_signed_in', 'internal'],

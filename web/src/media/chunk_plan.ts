@@ -19,9 +19,27 @@ export const OVERLAP_SECONDS = 3;
  */
 export const TAIL_SLACK_SECONDS = 2;
 
+/**
+ * Most bytes a chunk may hold: below OpenAI's 25 MB upload limit (so the server sends it as it
+ * is) and so well below Storage's 50 MB per object (supabase/functions/_shared/limits.ts).
+ */
+export const CHUNK_BYTES = 24_000_000;
+
+/**
+ * Length of the chunks of a recording whose audio takes `bytesPerSecond`: CHUNK_SECONDS, or
+ * shorter (whole tens of seconds, at least one minute) when a chunk of that length, overlap and
+ * tail included, would hold more than CHUNK_BYTES — copied audio above about 310 kbit/s.
+ */
+export function chunkSecondsFor(bytesPerSecond: number): number {
+  const longest = CHUNK_SECONDS + OVERLAP_SECONDS + TAIL_SLACK_SECONDS;
+  if (!(bytesPerSecond > 0) || longest * bytesPerSecond <= CHUNK_BYTES) return CHUNK_SECONDS;
+  const fits = CHUNK_BYTES / bytesPerSecond - OVERLAP_SECONDS - TAIL_SLACK_SECONDS;
+  return Math.max(60, Math.floor(fits / 10) * 10);
+}
+
 /** How many chunks a recording of `duration` seconds is cut into (at least one). */
-export function chunkCount(duration: number): number {
-  return Math.max(1, Math.ceil((duration - TAIL_SLACK_SECONDS) / CHUNK_SECONDS));
+export function chunkCount(duration: number, seconds = CHUNK_SECONDS): number {
+  return Math.max(1, Math.ceil((duration - TAIL_SLACK_SECONDS) / seconds));
 }
 
 /**
@@ -29,10 +47,14 @@ export function chunkCount(duration: number): number {
  * when it lies in that window's overlap. Packets past the announced duration (containers whose
  * metadata undercounts) stay in the last chunk rather than starting a new one.
  */
-export function chunksOfPacket(timestamp: number, count: number): number[] {
-  const own = Math.min(count - 1, Math.max(0, Math.floor(timestamp / CHUNK_SECONDS)));
+export function chunksOfPacket(
+  timestamp: number,
+  count: number,
+  seconds = CHUNK_SECONDS,
+): number[] {
+  const own = Math.min(count - 1, Math.max(0, Math.floor(timestamp / seconds)));
   const next = own + 1;
-  if (next < count && timestamp >= next * CHUNK_SECONDS - OVERLAP_SECONDS) return [own, next];
+  if (next < count && timestamp >= next * seconds - OVERLAP_SECONDS) return [own, next];
   return [own];
 }
 
@@ -54,10 +76,11 @@ export function manifestChunk(
   path: string,
   first: number,
   last: number,
+  seconds = CHUNK_SECONDS,
 ): ManifestChunk {
   const round = (s: number) => Math.round(s * 1000) / 1000;
   const start = round(Math.max(0, first));
-  const boundary = index * CHUNK_SECONDS;
+  const boundary = index * seconds;
   return {
     index,
     path,

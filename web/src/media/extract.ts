@@ -8,7 +8,14 @@
  *
  * mediabunny is imported on demand, so the first page stays small.
  */
-import { chunkCount, chunksOfPacket, CHUNK_SECONDS, manifestChunk, OVERLAP_SECONDS } from "./chunk_plan.ts";
+import {
+  chunkCount,
+  chunkSecondsFor,
+  chunksOfPacket,
+  CHUNK_SECONDS,
+  manifestChunk,
+  OVERLAP_SECONDS,
+} from "./chunk_plan.ts";
 import type { PauseGate } from "./pause_gate.ts";
 
 /** One chunk of audio ready for upload; `name` is its file name inside the job's folder. */
@@ -136,7 +143,10 @@ async function remux(
 ): Promise<ExtractedAudio> {
   const decoderConfig = await track.getDecoderConfig();
   if (!decoderConfig) throw new NoAudioError("This file's sound track cannot be read.");
-  const count = chunkCount(duration);
+  // Copied packets keep their bitrate: high-bitrate audio gets shorter chunks (CHUNK_BYTES).
+  const stats = await track.computePacketStats(2000).catch(() => null);
+  const seconds = chunkSecondsFor(stats ? stats.averageBitrate / 8 : 0);
+  const count = chunkCount(duration, seconds);
   const open = new Map<number, OpenChunk>();
   const done: AudioChunk[] = [];
   const name = (index: number) => `chunk-${String(index).padStart(3, "0")}.${target.extension}`;
@@ -153,7 +163,7 @@ async function remux(
   const closeChunk = async (chunk: OpenChunk) => {
     open.delete(chunk.index);
     await chunk.output.finalize();
-    const plan = manifestChunk(chunk.index, name(chunk.index), chunk.first, chunk.last);
+    const plan = manifestChunk(chunk.index, name(chunk.index), chunk.first, chunk.last, seconds);
     done.push({
       ...plan,
       name: plan.path,
@@ -166,7 +176,7 @@ async function remux(
   try {
     for await (const packet of sink.packets()) {
       const at = packet.timestamp;
-      const belongs = chunksOfPacket(at, count);
+      const belongs = chunksOfPacket(at, count, seconds);
       // Chunks this packet no longer reaches are complete.
       for (const chunk of [...open.values()]) {
         if (chunk.index < belongs[0]) await closeChunk(chunk);

@@ -7,7 +7,8 @@
 import { FFFSType, FFmpeg } from "@ffmpeg/ffmpeg";
 import coreURL from "@ffmpeg/core?url";
 import wasmURL from "@ffmpeg/core/wasm?url";
-import { chunkCount, CHUNK_SECONDS, manifestChunk, OVERLAP_SECONDS } from "./chunk_plan.ts";
+import { chunkCount, chunkSecondsFor, manifestChunk, OVERLAP_SECONDS } from "./chunk_plan.ts";
+import { parseProbe } from "./ffmpeg_probe.ts";
 import type { AudioChunk, ExtractedAudio, ExtractOptions } from "./extract.ts";
 import { NoAudioError } from "./extract.ts";
 
@@ -18,14 +19,6 @@ const COPY_TARGETS: Record<string, { extension: string; mimeType: string; contai
   opus: { extension: "ogg", mimeType: "audio/ogg", container: "ogg" },
   vorbis: { extension: "ogg", mimeType: "audio/ogg", container: "ogg" },
 };
-
-/** Duration and audio codec from ffmpeg's report on the input (`ffmpeg -i`). */
-export function parseProbe(log: string): { duration: number | null; codec: string | null } {
-  const d = /Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(log);
-  const duration = d ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : null;
-  const a = /Stream #\d+:\d+[^:]*: Audio: ([a-z0-9_]+)/.exec(log);
-  return { duration, codec: a ? a[1] : null };
-}
 
 export async function extractWithFfmpeg(
   file: File,
@@ -43,7 +36,7 @@ export async function extractWithFfmpeg(
     let log = "";
     ffmpeg.on("log", ({ message }) => (log += message + "\n"));
     await ffmpeg.exec(["-hide_banner", "-i", input]); // exits 1 (no output); the report is the point
-    const { duration, codec } = parseProbe(log);
+    const { duration, codec, kbps } = parseProbe(log);
     if (!codec) throw new NoAudioError("This file has no sound track to transcribe.");
     if (!duration || !(duration > 0)) {
       throw new NoAudioError("The length of this recording could not be read.");
@@ -52,7 +45,9 @@ export async function extractWithFfmpeg(
     const target = copy ?? { extension: "m4a", mimeType: "audio/mp4", container: "mp4" };
     const codecArgs = copy ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "64k", "-ac", "1"];
 
-    const count = chunkCount(duration);
+    // Copied audio keeps its bitrate (unknown: assume 320 kbit/s); encoded AAC is 64 kbit/s.
+    const seconds = chunkSecondsFor(copy ? (kbps ?? 320) * 125 : 64 * 125);
+    const count = chunkCount(duration, seconds);
     const chunks: AudioChunk[] = [];
     let current = 0;
     ffmpeg.on("progress", ({ progress }) => {
@@ -61,8 +56,8 @@ export async function extractWithFfmpeg(
     for (let index = 0; index < count; index++) {
       await gate?.passage(signal);
       current = index;
-      const from = index === 0 ? 0 : index * CHUNK_SECONDS - OVERLAP_SECONDS;
-      const to = Math.min(duration, (index + 1) * CHUNK_SECONDS);
+      const from = index === 0 ? 0 : index * seconds - OVERLAP_SECONDS;
+      const to = index === count - 1 ? duration : Math.min(duration, (index + 1) * seconds);
       const name = `chunk-${String(index).padStart(3, "0")}.${target.extension}`;
       const code = await ffmpeg.exec([
         "-hide_banner", "-ss", String(from), "-t", String(to - from), "-i", input,
@@ -74,7 +69,7 @@ export async function extractWithFfmpeg(
       if (typeof data === "string" || data.byteLength === 0) {
         throw new NoAudioError("This file's sound track is empty.");
       }
-      const plan = manifestChunk(index, name, from, to);
+      const plan = manifestChunk(index, name, from, to, seconds);
       chunks.push({ ...plan, name, blob: new Blob([data as Uint8Array<ArrayBuffer>], { type: target.mimeType }) });
     }
     onProgress?.(1);

@@ -15,9 +15,19 @@
  * | OPENAI_TRANSCRIBE_MODEL  | whisper-1                  | needs verbose_json support        |
  * | OPENAI_CHAT_MODEL        | gpt-4.1-mini               |                                   |
  * | OFFLINE_ASR_URL          | http://127.0.0.1:54329     | scripts/asr offline server        |
- * | PROVIDER_TIMEOUT_MS      | 120000                     | per request, any provider         |
+ * | PROVIDER_TIMEOUT_MS      | 50000 (offline: 110000)    | per request, any provider         |
+ * | AI_SUBS_HOSTED           | from SUPABASE_URL          | 1: hosted project, 0: local       |
+ *
+ * Timeouts (limits.ts): a cloud request may take PROVIDER_TIMEOUT_MS, so the download and two
+ * requests fit the 120 s an invocation may use inside the 150 s wall clock. The offline engine
+ * exists only on the local stack (one chunk at a time on this machine's cores), which has no
+ * retry inside the call, so it gets one longer request.
+ *
+ * On a hosted project the offline engine cannot be reached (it runs on a developer's machine),
+ * so choosing it there fails the job at once with `needs_provider` instead of after retries.
  */
 import { z } from "zod";
+import { INVOCATION_BUDGET_MS, PROVIDER_TIMEOUT_MS } from "../limits.ts";
 import { ProviderError } from "./errors.ts";
 import { DEFAULT_GEMINI_MODEL, GeminiProvider } from "./gemini.ts";
 import {
@@ -29,6 +39,30 @@ import {
 import type { TextProvider, TranscriptionProvider } from "./types.ts";
 
 export const DEFAULT_OFFLINE_ASR_URL = "http://127.0.0.1:54329";
+/** One offline request: all of the invocation budget but the download's share. */
+export const OFFLINE_TIMEOUT_MS = INVOCATION_BUDGET_MS - 10_000;
+
+/**
+ * Whether these functions run on a hosted Supabase project: AI_SUBS_HOSTED when set, else
+ * whether SUPABASE_URL is an https address off this machine (hosted projects are
+ * https://<ref>.supabase.co or a custom domain; the local stack and `supabase start` serve
+ * plain http on loopback or Docker's network).
+ */
+export function isHosted(env: Record<string, string | undefined> = Deno.env.toObject()): boolean {
+  const explicit = env.AI_SUBS_HOSTED?.trim().toLowerCase();
+  if (explicit) return explicit === "1" || explicit === "true";
+  try {
+    const url = new URL(env.SUPABASE_URL ?? "");
+    return url.protocol === "https:" && !isLoopback(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "");
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\./.test(h);
+}
 
 const ProviderEnv = z.object({
   TRANSCRIBE_PROVIDER: z.enum(["offline", "openai", "gemini"]).default("offline"),
@@ -50,14 +84,26 @@ export function transcriptionProviderFromEnv(
 ): TranscriptionProvider {
   const config = parseEnv(env);
   switch (config.TRANSCRIBE_PROVIDER) {
-    case "offline":
+    case "offline": {
+      // A hosted function cannot reach an engine on loopback; one a user hosts elsewhere is fine.
+      const remote = env.OFFLINE_ASR_URL?.trim() &&
+        !isLoopback(new URL(config.OFFLINE_ASR_URL).hostname);
+      if (isHosted(env) && !remote) {
+        throw new ProviderError(
+          "needs_provider",
+          "Transcription needs a provider on a hosted project (the offline engine runs only on " +
+            "the local stack). Set TRANSCRIBE_PROVIDER to gemini (with GEMINI_API_KEY) or openai " +
+            "(with OPENAI_API_KEY or OPENAI_BASE_URL).",
+        );
+      }
       // The offline server speaks the OpenAI transcription API and ignores the model name.
       return new OpenAiProvider({
         name: "offline",
         baseUrl: config.OFFLINE_ASR_URL,
         transcribeModel: "pocketsphinx",
-        ...timeout(config),
+        timeoutMs: config.PROVIDER_TIMEOUT_MS ?? OFFLINE_TIMEOUT_MS,
       });
+    }
     case "openai":
       return openAi(config, "TRANSCRIBE_PROVIDER");
     case "gemini":
@@ -132,9 +178,9 @@ function openAi(config: ProviderEnv, chosenBy: string): OpenAiProvider {
   });
 }
 
-/** The per-request timeout when PROVIDER_TIMEOUT_MS sets one (each provider has a default). */
-function timeout(config: ProviderEnv): { timeoutMs?: number } {
-  return config.PROVIDER_TIMEOUT_MS ? { timeoutMs: config.PROVIDER_TIMEOUT_MS } : {};
+/** The per-request timeout of a cloud provider (PROVIDER_TIMEOUT_MS overrides it). */
+function timeout(config: ProviderEnv): { timeoutMs: number } {
+  return { timeoutMs: config.PROVIDER_TIMEOUT_MS ?? PROVIDER_TIMEOUT_MS };
 }
 
 function parseEnv(env: Record<string, string | undefined>): ProviderEnv {

@@ -3,7 +3,8 @@ import { makeWav } from "../../../../scripts/fakes/deterministic.ts";
 import { expectProviderError } from "../../../../scripts/fakes/expect_provider_error.ts";
 import { startGeminiFake } from "../../../../scripts/fakes/gemini_fake.ts";
 import { startOpenAiFake } from "../../../../scripts/fakes/openai_fake.ts";
-import { textProviderFromEnv, transcriptionProviderFromEnv } from "./config.ts";
+import { classifyFailure } from "../failure.ts";
+import { isHosted, textProviderFromEnv, transcriptionProviderFromEnv } from "./config.ts";
 
 const chunk = { audio: makeWav(5), mimeType: "audio/wav", filename: "chunk-000.wav" };
 const transcript = {
@@ -114,4 +115,35 @@ Deno.test("config: missing keys and bad values are permanent provider_misconfigu
     "provider_misconfigured",
     "permanent",
   );
+});
+
+Deno.test("config: a hosted project is recognised by its https URL off this machine, or explicitly", () => {
+  assert.equal(isHosted({ SUPABASE_URL: "https://abcdefghijklmnop.supabase.co" }), true);
+  assert.equal(isHosted({ SUPABASE_URL: "https://subs.example.com" }), true);
+  assert.equal(isHosted({ SUPABASE_URL: "http://127.0.0.1:54321" }), false);
+  assert.equal(isHosted({ SUPABASE_URL: "http://kong:8000" }), false); // supabase start
+  assert.equal(isHosted({ SUPABASE_URL: "https://localhost:8443" }), false);
+  assert.equal(isHosted({}), false);
+  assert.equal(isHosted({ SUPABASE_URL: "http://127.0.0.1:54321", AI_SUBS_HOSTED: "1" }), true);
+  assert.equal(isHosted({ SUPABASE_URL: "https://x.supabase.co", AI_SUBS_HOSTED: "0" }), false);
+});
+
+Deno.test("config: on a hosted project the offline engine is refused at once with needs_provider", async () => {
+  for (const env of [{}, { TRANSCRIBE_PROVIDER: "offline" }]) {
+    const error = await expectProviderError(
+      Promise.resolve().then(() =>
+        transcriptionProviderFromEnv({ SUPABASE_URL: "https://x.supabase.co", ...env })
+      ),
+      "needs_provider",
+      "permanent",
+    );
+    assert.match(error.message, /TRANSCRIBE_PROVIDER/);
+    assert.equal(classifyFailure(error).retryable, false);
+  }
+  // An offline-compatible server the user hosts on the internet is reachable from there.
+  const remote = transcriptionProviderFromEnv({
+    SUPABASE_URL: "https://x.supabase.co",
+    OFFLINE_ASR_URL: "https://asr.example.com",
+  });
+  assert.equal(remote.name, "offline");
 });

@@ -4,6 +4,7 @@
  * (resumable upload) and are deleted afterwards. A fresh SDK client per call carries that
  * call's timeout and cancellation through a custom fetch, so nothing is shared between calls.
  */
+import { PROVIDER_TIMEOUT_MS } from "../limits.ts";
 import { type Content, FinishReason, GoogleGenAI, type Part } from "@google/genai";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
@@ -55,7 +56,8 @@ export interface GeminiOptions {
 }
 
 export const DEFAULT_GEMINI_MODEL = "gemini-2.5-flash";
-const DEFAULT_TIMEOUT_MS = 120_000;
+/** limits.ts: a download and two requests fit the 120 s an invocation may take. */
+const DEFAULT_TIMEOUT_MS = PROVIDER_TIMEOUT_MS;
 const DEFAULT_INLINE_LIMIT_BYTES = 14_000_000;
 
 /** What the model must answer a transcription with. */
@@ -240,7 +242,8 @@ export class GeminiProvider implements TranscriptionProvider, TextProvider {
       file: new Blob([bytes], { type: input.mimeType }),
       config: { mimeType: input.mimeType, displayName: input.filename },
     });
-    const deadline = Date.now() + (this.#options.fileActiveTimeoutMs ?? 60_000);
+    // Short enough that upload, wait and answer stay inside the invocation budget (limits.ts).
+    const deadline = Date.now() + (this.#options.fileActiveTimeoutMs ?? 20_000);
     while (file.state === "PROCESSING" && file.name && Date.now() < deadline) {
       await sleep(1_000, input.signal);
       file = await ai.files.get({ name: file.name });

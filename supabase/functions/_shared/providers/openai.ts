@@ -5,6 +5,7 @@
  * with a strict `json_schema` response format. The bearer key is optional because local
  * servers have none.
  */
+import { PROVIDER_TIMEOUT_MS } from "../limits.ts";
 import { z } from "zod";
 import { type Segment, Transcript, type Word } from "../transcript.ts";
 import { ProviderError } from "./errors.ts";
@@ -51,7 +52,8 @@ export interface OpenAiOptions {
 export const DEFAULT_OPENAI_BASE_URL = "https://api.openai.com";
 export const DEFAULT_OPENAI_TRANSCRIBE_MODEL = "whisper-1";
 export const DEFAULT_OPENAI_CHAT_MODEL = "gpt-4.1-mini";
-const DEFAULT_TIMEOUT_MS = 120_000;
+/** limits.ts: a download and two requests fit the 120 s an invocation may take. */
+const DEFAULT_TIMEOUT_MS = PROVIDER_TIMEOUT_MS;
 
 /** The verbose_json fields we use; servers add more (tokens, avg_logprob, ...), ignored here. */
 const VerboseTranscription = z.object({

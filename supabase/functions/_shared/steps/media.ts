@@ -63,3 +63,46 @@ export async function readRange(
   const total = Number(res.headers.get("content-range")?.split("/")[1]);
   return { bytes, size: Number.isFinite(total) ? total : bytes.length };
 }
+
+/**
+ * Bytes `from`..`to` (inclusive) of the object at `url`, handed to `onPiece` as they arrive, so
+ * a window larger than the memory a step may use is never held whole. Returns the bytes read.
+ */
+export async function streamRange(
+  url: string,
+  from: number,
+  to: number,
+  onPiece: (piece: Uint8Array) => void,
+): Promise<number> {
+  const res = await fetch(url, { headers: { Range: `bytes=${from}-${to}` } });
+  if (res.status === 416) {
+    await res.body?.cancel();
+    return 0;
+  }
+  if (!res.ok || !res.body) {
+    await res.body?.cancel();
+    throw new StepError(
+      res.status >= 500 ? "network_error" : "unreadable_media",
+      `reading bytes ${from}-${to}: HTTP ${res.status}`,
+      res.status >= 500,
+    );
+  }
+  let read = 0;
+  try {
+    // Into one reused buffer (a BYOB read), so a long window leaves no garbage behind: the
+    // memory a function may use counts array buffers not yet collected too.
+    const reader = res.body.getReader({ mode: "byob" });
+    let buffer = new ArrayBuffer(1 << 20);
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(buffer));
+      if (done || !value) break;
+      read += value.length;
+      onPiece(value);
+      buffer = value.buffer;
+    }
+  } catch (e) {
+    if (e instanceof StepError) throw e;
+    throw new StepError("network_error", `reading bytes ${from}-${to}: ${e}`, true);
+  }
+  return read;
+}

@@ -10,9 +10,8 @@ import { StepError } from "../failure.ts";
 import type { StepContext } from "../step_runtime.ts";
 import { MEDIA_BUCKET } from "../supabase_client.ts";
 import { probeAudio, urlSource } from "./audio_window.ts";
-import { assertOwnPath, downloadMedia, HEAD_BYTES, readRange, signedMediaUrl } from "./media.ts";
-import { mp3Layout } from "./mp3_frames.ts";
-import { readWavHeader } from "./wav.ts";
+import { detectUrlFormat } from "./audio_format.ts";
+import { assertOwnPath, downloadMedia, signedMediaUrl } from "./media.ts";
 
 /** Longest chunk (DESIGN.md: about 10 minutes) and the overlap between neighbours. */
 export const CHUNK_SECONDS = 600;
@@ -101,14 +100,12 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
 
 /** Seconds of audio in a single uploaded file, read by range through `url`. */
 export async function probeDuration(url: string): Promise<number> {
-  const head = await readRange(url, 0, HEAD_BYTES - 1);
-  if (head.size === 0) throw new StepError("unreadable_media", "the file is empty");
-  const wav = readWavHeader(head.bytes);
-  const mp3 = wav ? null : mp3Layout(head.bytes, head.size);
-  const duration = wav
-    ? (head.size - wav.dataOffset) / wav.byteRate
-    : mp3
-    ? mp3.duration
+  const format = await detectUrlFormat(url);
+  if (format.size === 0) throw new StepError("unreadable_media", "the file is empty");
+  const duration = format.kind === "wav"
+    ? (format.size - format.wav.dataOffset) / format.wav.byteRate
+    : format.kind === "mp3"
+    ? format.mp3.duration
     : (await probeAudio(urlSource(url))).duration;
   if (!(duration > 0)) throw new StepError("no_speech", "the recording is empty");
   return duration;
