@@ -11,6 +11,7 @@ import { z } from "zod";
 import { type Logger, logger } from "./log.ts";
 import { isServiceRole } from "./step_runtime.ts";
 import { serviceClient } from "./supabase_client.ts";
+import { OrphanCleanupBody, removeOrphanUploads } from "./orphan_uploads.ts";
 
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
@@ -149,7 +150,16 @@ export function cleanupHandler(
         status: 403,
       });
     }
-    const parsed = CleanupBody.safeParse(await req.json().catch(() => null));
+    const body = await req.json().catch(() => null);
+    if (OrphanCleanupBody.safeParse(body).success) {
+      const log = logger({ step: "cleanup", task: "orphan_uploads" });
+      const work = removeOrphanUploads(supabase(), log).catch((e) =>
+        log.error("orphan cleanup failed; the hourly run will retry", { error: String(e) })
+      );
+      if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(work);
+      return Response.json({ accepted: true, orphan_uploads: true }, { status: 202 });
+    }
+    const parsed = CleanupBody.safeParse(body);
     if (!parsed.success) {
       return Response.json({
         error: "body must be {job_ids: [uuid, ...]}",
