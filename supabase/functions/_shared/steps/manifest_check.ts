@@ -30,7 +30,7 @@ export const TAIL_SLACK_SECONDS = 2;
  * How far declared and real times may differ: the packet granularity of compressed audio
  * (AAC 21-23 ms, Opus 20 ms, MP3 26 ms) plus rounding, with room to spare.
  */
-export const TIME_TOLERANCE_SECONDS = 1;
+export const TIME_TOLERANCE_SECONDS = 0.5;
 
 /** How many chunks a recording of `duration` seconds is cut into (at least one). */
 export function chunkCount(duration: number): number {
