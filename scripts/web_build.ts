@@ -22,6 +22,11 @@ export function webBuildEnv(
   const fromProcess = anonKey ?? Deno.env.get("VITE_SUPABASE_ANON_KEY");
   const url = Deno.env.get("VITE_SUPABASE_URL");
   if (url) env.VITE_SUPABASE_URL = url;
+  // Sign-in CAPTCHA for a hosted project (web/src/captcha.ts); absent, the app loads none.
+  for (const name of ["VITE_CAPTCHA_PROVIDER", "VITE_CAPTCHA_SITE_KEY"]) {
+    const value = Deno.env.get(name);
+    if (value) env[name] = value;
+  }
   if (fromProcess) return { ...env, VITE_SUPABASE_ANON_KEY: fromProcess };
   const path = join(stackDir, "env");
   let text: string;
