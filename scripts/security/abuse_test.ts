@@ -249,7 +249,11 @@ Deno.test({
             "the viewer cannot join the topic",
           );
           await sql`update public.jobs set stage_message = 'changed' where id = ${jobId}`;
-          await eventually("the viewer hears the change", async () => heard.length > 0, 5000);
+          await eventually(
+            "the viewer hears the change",
+            () => Promise.resolve(heard.length > 0),
+            5000,
+          );
           const record = heard[0].payload.record ?? {};
           assert(
             record.stage_message === "changed" && !("media" in record) && !("owner_id" in record),
