@@ -6,11 +6,13 @@ select plan(9);
 
 -- Fairness: alice keeps the only two slots busy and has chunks waiting; bob's first task
 -- takes the next free slot, ahead of alice's older work.
-update private.settings set global_parallelism = 2;
+update private.settings set global_parallelism = 2, step_parallelism = '{}';
 select tests.new_user() as alice \gset
 select tests.new_user() as bob \gset
 select tests.submit(:'alice') as a1 \gset
 select tests.submit(:'alice') as a2 \gset
+-- Alice's work is older (one transaction has one now()).
+update public.jobs set created_at = now() - interval '1 minute' where owner_id = :'alice';
 select tests.run((tests.task(:'a1', 'prepare')).id);
 select is((select count(*)::int from private.tasks where job_id = :'a1' and step = 'transcribe' and status = 'pending'), 2,
   'alice has chunks waiting for a slot');
