@@ -201,6 +201,9 @@ Deno.test({
       });
 
       await t.step("sign-ins: one address cannot create anonymous users without end", async () => {
+        // Other source addresses exist only on loopback: against a hosted project this case is
+        // the platform's own limit and is skipped.
+        if (!/^https?:\/\/(127\.|localhost[:/])/.test(stackEnv().SUPABASE_URL)) return;
         // A fresh loopback address per run: its bucket is full (30), the rate is the test stack's.
         const address = `127.${1 + Math.floor(Math.random() * 250)}.${
           Math.floor(Math.random() * 250)

@@ -48,6 +48,14 @@ Deno.test("the web app's manifests pass, from 3 seconds to the limit", () => {
   }
 });
 
+Deno.test("packets past the announced duration stay in the last chunk", () => {
+  // The web app counts chunks from the metadata's 600 s, then the packets end at 603 s.
+  const m = webManifest(600);
+  m.chunks[0].end = 603;
+  m.source.duration = 603;
+  checkManifestPlan(m, limits);
+});
+
 Deno.test("150 chunks all pointing at one 3-second file are refused before fan-out", () => {
   const chunks = Array.from({ length: 150 }, (_, i) => ({
     index: i,
