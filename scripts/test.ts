@@ -27,7 +27,15 @@ const testEnv: Record<string, string> = {
   // proves a function is killed at its wall-clock limit.
   STACK_EXTRA_FUNCTIONS: join(root, "scripts/conformance/functions"),
   STACK_FUNCTION_WALL_CLOCK_OVERRIDES: "conformance-wall-clock=2",
+  // Every test signs in from 127.0.0.1: raise the per-IP limit of anonymous sign-ins as a
+  // project's dashboard would (the security suite proves the limit from other addresses).
+  STACK_AUTH_RATE_LIMIT_ANONYMOUS_USERS: "360000",
 };
+// The stack's daemon inherits this process's environment.
+Deno.env.set(
+  "STACK_AUTH_RATE_LIMIT_ANONYMOUS_USERS",
+  testEnv.STACK_AUTH_RATE_LIMIT_ANONYMOUS_USERS,
+);
 
 /** Folders of tests that need the running stack; every other *_test.ts is a unit test. */
 const stackSuites = {

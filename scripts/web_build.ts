@@ -24,6 +24,11 @@ export function webBuildEnv(
   const fromProcess = publishableKey ?? Deno.env.get("VITE_SUPABASE_PUBLISHABLE_KEY");
   const url = Deno.env.get("VITE_SUPABASE_URL");
   if (url) env.VITE_SUPABASE_URL = url;
+  // Sign-in CAPTCHA for a hosted project (web/src/captcha.ts); absent, the app loads none.
+  for (const name of ["VITE_CAPTCHA_PROVIDER", "VITE_CAPTCHA_SITE_KEY"]) {
+    const value = Deno.env.get(name);
+    if (value) env[name] = value;
+  }
   if (fromProcess) return { ...env, VITE_SUPABASE_PUBLISHABLE_KEY: fromProcess };
   const vars = readStackEnvFile(stackDir);
   if (!vars) {

@@ -35,8 +35,8 @@ Deno.test("an expired job and a deleted job lose their storage objects and rows;
     const bob = await signedInClient();
     const silence = makeWav(1);
 
-    // Expired: a manifest whose second chunk lives in another folder of the owner (an
-    // earlier upload reused).
+    // Expired: a manifest whose chunk lives in another folder of the owner (an earlier upload
+    // reused) beside a file of its own folder.
     const expiredFolder = `${alice.userId}/${crypto.randomUUID()}`;
     const elsewhere = `${alice.userId}/${crypto.randomUUID()}`;
     await upload(alice.client, `${expiredFolder}/chunk-000.wav`, silence, "audio/wav");
@@ -44,10 +44,9 @@ Deno.test("an expired job and a deleted job lose their storage objects and rows;
     const sha256 = randomSha256();
     const manifest = {
       version: 1,
-      source: { filename: "talk.mp4", duration: 2 },
+      source: { filename: "talk.mp4", duration: 1 },
       chunks: [
-        { index: 0, path: `${expiredFolder}/chunk-000.wav`, start: 0, end: 1, overlap_before: 0 },
-        { index: 1, path: `${elsewhere}/chunk-001.wav`, start: 1, end: 2, overlap_before: 0 },
+        { index: 0, path: `${elsewhere}/chunk-001.wav`, start: 0, end: 1, overlap_before: 0 },
       ],
     };
     await upload(
@@ -60,9 +59,9 @@ Deno.test("an expired job and a deleted job lose their storage objects and rows;
       filename: "recording.mp4",
       media: {
         path: `${expiredFolder}/manifest.json`,
-        bytes: 2 * silence.length,
+        bytes: silence.length,
         sha256,
-        duration: 2,
+        duration: 1,
       },
     });
     // cleanup reads the chunks from prepare's checkpoint: let the job settle first.
@@ -110,6 +109,41 @@ Deno.test("an expired job and a deleted job lose their storage objects and rows;
     const [{ purged }] = await sql`select count(*)::int as purged from private.events
       where job_id in (${expired}, ${deleted}) and kind = 'job.purged'`;
     assert(purged === 2, `purge events: ${purged}`);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("uploads no job references are removed after the grace period; others stay", async () => {
+  const sql = adminSql();
+  try {
+    const alice = await signedInClient();
+    const silence = makeWav(1);
+    const orphan = `${alice.userId}/${crypto.randomUUID()}/talk.wav`;
+    const fresh = `${alice.userId}/${crypto.randomUUID()}/talk.wav`;
+    const used = `${alice.userId}/${crypto.randomUUID()}/talk.wav`;
+    for (const path of [orphan, fresh, used]) {
+      await upload(alice.client, path, silence, "audio/wav");
+    }
+    await submitAccepted(alice.client, {
+      filename: "talk.wav",
+      media: { path: used, bytes: silence.length, sha256: randomSha256() },
+    });
+    // The tab closed a day ago: the orphan (and the used upload) are older than the grace.
+    await sql`update storage.objects
+      set created_at = now() - interval '25 hours', updated_at = now() - interval '25 hours'
+      where bucket_id = 'media' and name in (${orphan}, ${used})`;
+    await sql`select private.request_orphan_cleanup()`;
+    const folderOf = (p: string) => p.slice(0, p.lastIndexOf("/"));
+    await eventually(
+      "the orphan upload removed",
+      async () => (await objectsIn(folderOf(orphan))).length === 0,
+    );
+    assert(
+      (await objectsIn(folderOf(fresh))).length === 1,
+      "an upload within the grace was removed",
+    );
+    assert((await objectsIn(folderOf(used))).length === 1, "an upload a job uses was removed");
   } finally {
     await sql.end();
   }

@@ -17,6 +17,7 @@ import { serveStatic } from "./gateway/static.ts";
 import { createStorage } from "./gateway/storage.ts";
 import { startNetWorker } from "./net_worker.ts";
 import { startAsr } from "./asr.ts";
+import { rememberClientAddress } from "./gateway/rate_limit.ts";
 
 const config = stackConfig();
 const keys = await loadKeyRing(config);
@@ -61,7 +62,8 @@ const server = Deno.serve({
   hostname: "127.0.0.1",
   port: config.apiPort,
   onListen: () => console.log(JSON.stringify({ msg: "gateway listening", port: config.apiPort })),
-}, async (req) => {
+}, async (req, info) => {
+  rememberClientAddress(req, info.remoteAddr);
   try {
     const res = await route(req);
     return res.status === 101 ? res : withCors(res);

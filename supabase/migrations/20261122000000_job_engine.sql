@@ -30,6 +30,8 @@ $$;
 create table private.settings (
   singleton boolean primary key default true check (singleton),
   active_job_limit integer not null default 3 check (active_job_limit > 0),
+  -- Active jobs one user may have at once (fair use: one user never holds every slot).
+  per_user_active_limit integer not null default 2 check (per_user_active_limit > 0),
   -- How often a running step reports progress and proof of life (claim_task hands it out).
   heartbeat_seconds integer not null default 5 check (heartbeat_seconds > 0),
   stale_after_seconds integer not null default 90 check (stale_after_seconds > 0),
@@ -56,7 +58,15 @@ create table private.settings (
   progress_interval interval not null default interval '1 second',
   cleanup_batch_size integer not null default 50 check (cleanup_batch_size > 0),
   cleanup_batches_per_run integer not null default 4 check (cleanup_batches_per_run > 0),
+  -- The longest recording accepted, checked at submission (the client's duration) and again by
+  -- prepare (the duration of what was uploaded): the one place this limit lives.
   max_media_seconds numeric not null default 14400 check (max_media_seconds > 0),
+  -- Storage hygiene: uploads that no job references are removed after upload_grace (by the
+  -- cleanup function, hourly), and one user's unreferenced uploads may hold at most
+  -- pending_upload_bytes (checked when an object is written, 100_storage.sql).
+  upload_grace interval not null default interval '24 hours',
+  pending_upload_bytes bigint not null default 2147483648 check (pending_upload_bytes > 0),
+  orphan_cleanup_batch integer not null default 1000 check (orphan_cleanup_batch > 0),
   -- Estimates before there is any history: processing seconds per media second.
   default_seconds_per_media_second numeric not null default 0.15,
   -- Names of the Vault secrets holding where the step functions live and how to call them
@@ -68,7 +78,8 @@ insert into private.settings default values on conflict do nothing;
 
 -- Every error a user can see: a stable code, the message shown as is, whether the engine may
 -- retry it, and the HTTP status the REST gateway answers with when it is raised (SQLSTATE
--- 'PT' || http_status). `{limit}` in a message is replaced by the active-job limit.
+-- 'PT' || http_status). `{limit}` in a message is replaced by the active-job limit,
+-- `{user_limit}` by the per-user one.
 create table private.error_codes (
   code text primary key,
   message text not null,
@@ -77,6 +88,9 @@ create table private.error_codes (
 );
 insert into private.error_codes (code, message, retryable, http_status) values
   ('queue_full', '{limit} jobs are processing; try again in a few minutes.', false, 429),
+  ('user_queue_full', 'You already have {user_limit} jobs processing. Wait for one to finish, then try again.', false, 429),
+  ('invalid_manifest', 'The list of uploaded chunks does not match the uploaded audio. Please upload the recording again.', false, 422),
+  ('upload_quota_exceeded', 'Your unfinished uploads take too much space. Submit or delete them first; unused uploads are removed after a day.', false, 413),
   ('invalid_options', 'Some of the chosen options are not valid.', false, 400),
   ('invalid_filename', 'The file name is missing or too long.', false, 400),
   ('invalid_media', 'The uploaded media description is incomplete.', false, 400),
@@ -111,13 +125,15 @@ on conflict (code) do update
 create function private.error_message(error_code text) returns text
 language sql stable security definer set search_path = ''
 as $$
-  select replace(
+  select replace(replace(
     coalesce(
       (select message from private.error_codes where code = error_code),
       (select message from private.error_codes where code = 'internal')
     ),
     '{limit}',
-    (select active_job_limit::text from private.settings)
+    (select active_job_limit::text from private.settings)),
+    '{user_limit}',
+    (select per_user_active_limit::text from private.settings)
   )
 $$;
 
@@ -188,8 +204,8 @@ create index jobs_owner_created_idx on public.jobs (owner_id, created_at desc) w
 create index jobs_active_idx on public.jobs (created_at) where status in ('pending', 'processing');
 -- Retention and deletion (hourly cleanup).
 create index jobs_expires_idx on public.jobs (expires_at);
--- Deduplication: a completed result for the same recording.
-create index jobs_dedup_idx on public.jobs ((media ->> 'sha256'), completed_at desc)
+-- Deduplication: the same owner's completed result for the same recording.
+create index jobs_dedup_idx on public.jobs (owner_id, (media ->> 'sha256'), completed_at desc)
   where status = 'completed' and deleted_at is null;
 create index jobs_cached_from_idx on public.jobs (cached_from) where cached_from is not null;
 
@@ -216,7 +232,7 @@ create table public.job_outputs (
   unique (job_id, language, format)
 );
 
--- Viewers: users who opened a share link of a job.
+-- Viewers: users who opened a share link of a job (all removed when the link is revoked).
 create table private.viewers (
   job_id uuid not null references public.jobs (id) on delete cascade,
   user_id uuid not null references auth.users (id) on delete cascade,
@@ -225,33 +241,31 @@ create table private.viewers (
 );
 create index viewers_user_idx on private.viewers (user_id);
 
--- Share tokens: readable by the owner only, through share_job.
+-- Share tokens: readable by the owner only, through share_job; revoke_share deletes one.
 create table private.job_shares (
   job_id uuid primary key references public.jobs (id) on delete cascade,
   token text not null unique,
   created_at timestamptz not null default now()
 );
 
--- Whether the caller may read a job: its owner, or a viewer of its share link.
+-- Whether the caller may read a job: its owner, or a viewer of its share link; nobody once the
+-- job is deleted or past its retention (at once, not when cleanup gets to it).
 create function private.can_view_job(job uuid) returns boolean
 language sql stable security definer set search_path = ''
 as $$
   select exists (
     select 1 from public.jobs j
-    where j.id = job and j.deleted_at is null
+    where j.id = job and j.deleted_at is null and j.expires_at > now()
       and (j.owner_id = auth.uid()
         or exists (select 1 from private.viewers v where v.job_id = j.id and v.user_id = auth.uid()))
   )
 $$;
 
--- Jobs the caller was given through a share link.
-create function private.shared_job_ids() returns setof uuid
-language sql stable security definer set search_path = ''
-as $$ select job_id from private.viewers where user_id = auth.uid() $$;
 
-
--- Access: RLS plus column grants. Clients insert three columns and read rows they may see;
--- every state change goes through the RPCs.
+-- Access: RLS plus column grants. Clients insert three columns and read their own rows; a
+-- share link's viewer reads what the shared page shows through shared_job (070_user_rpcs.sql),
+-- never the row itself (its media description and owner stay the owner's). Every state change
+-- goes through the RPCs.
 alter table public.jobs enable row level security;
 alter table public.job_outputs enable row level security;
 
@@ -260,12 +274,9 @@ grant select on public.jobs, public.job_outputs to authenticated;
 grant insert (filename, media, options) on public.jobs to authenticated;
 grant all on public.jobs, public.job_outputs to service_role;
 
-create policy jobs_select_own_or_shared on public.jobs
+create policy jobs_select_own on public.jobs
   for select to authenticated
-  using (
-    deleted_at is null
-    and (owner_id = (select auth.uid()) or id in (select private.shared_job_ids()))
-  );
+  using (owner_id = (select auth.uid()) and deleted_at is null and expires_at > now());
 
 create policy jobs_insert_own on public.jobs
   for insert to authenticated
@@ -665,9 +676,9 @@ begin
 end;
 $$;
 
--- Dispatches pending tasks that are due, oldest job first and in step order, within the
--- per-job, per-step and global parallelism caps. Serialised so concurrent callers never exceed
--- the caps.
+-- Dispatches pending tasks that are due, within the per-job, per-step and global parallelism
+-- caps, fairly across users: the user with the fewest tasks in flight goes first (round robin),
+-- then oldest job first and in step order. Serialised so concurrent callers never exceed the caps.
 create function private.dispatch_due() returns integer
 language plpgsql security definer set search_path = ''
 as $$
@@ -681,13 +692,23 @@ begin
   select * into cfg from private.settings;
   select count(*) into in_flight from private.tasks where status in ('dispatched', 'running');
   for candidate in
-    select t.id, t.job_id, t.step
-    from private.tasks t
-    join public.jobs j on j.id = t.job_id
-    join private.steps s on s.step = t.step
-    where t.status = 'pending' and (t.not_before is null or t.not_before <= now())
-      and j.status in ('pending', 'processing') and j.deleted_at is null
-    order by j.created_at, s.position, t.chunk_index nulls first, t.key
+    with owners_in_flight as (
+      select j.owner_id, count(*) as n
+      from private.tasks t join public.jobs j on j.id = t.job_id
+      where t.status in ('dispatched', 'running') group by j.owner_id
+    ), due as (
+      select t.id, t.job_id, t.step, j.owner_id, j.created_at, s.position, t.chunk_index, t.key,
+        row_number() over (partition by j.owner_id
+          order by j.created_at, s.position, t.chunk_index nulls first, t.key) as nth
+      from private.tasks t
+      join public.jobs j on j.id = t.job_id
+      join private.steps s on s.step = t.step
+      where t.status = 'pending' and (t.not_before is null or t.not_before <= now())
+        and j.status in ('pending', 'processing') and j.deleted_at is null
+    )
+    select d.id, d.job_id, d.step
+    from due d left join owners_in_flight f on f.owner_id = d.owner_id
+    order by d.nth + coalesce(f.n, 0), d.created_at, d.position, d.chunk_index nulls first, d.key
   loop
     exit when in_flight >= cfg.global_parallelism;
     continue when (select count(*) from private.tasks t
@@ -854,8 +875,9 @@ $$;
 -- ==== supabase/schemas/050_submit.sql ====
 
 -- Submission: a client inserts (filename, media, options) into public.jobs. The BEFORE INSERT
--- trigger validates, deduplicates and enforces the global active-job limit; the AFTER INSERT
--- trigger plans and dispatches the first task (or copies the cached outputs).
+-- trigger validates, deduplicates (within one owner) and enforces the per-user and global
+-- active-job limits; the AFTER INSERT trigger plans and dispatches the first task (or copies
+-- the cached outputs).
 
 -- A language a user may ask for: an ISO 639-1 code (or one of the few ISO 639-3 codes the
 -- speech engines know that have no two-letter code), optionally with region or script subtags
@@ -1042,10 +1064,11 @@ begin
 end;
 $$;
 
--- The active-job limit, race-free: the count and the insert happen under one transaction-level
--- advisory lock, and the count (a new statement, so a new snapshot) sees every job committed
--- by the sessions that held the lock before.
-create function private.reserve_active_slot() returns void
+-- The active-job limits, race-free: the counts and the insert happen under one
+-- transaction-level advisory lock, and the counts (a new statement, so a new snapshot) see every
+-- job committed by the sessions that held the lock before. A user at their own limit hears so
+-- (user_queue_full) before the global limit is looked at.
+create function private.reserve_active_slot(owner uuid) returns void
 language plpgsql security definer set search_path = ''
 as $$
 declare
@@ -1053,6 +1076,11 @@ declare
 begin
   perform pg_advisory_xact_lock(hashtext('ai_subs.active_jobs'));
   select * into cfg from private.settings;
+  if (select count(*) from public.jobs
+      where owner_id = reserve_active_slot.owner and status in ('pending', 'processing'))
+     >= cfg.per_user_active_limit then
+    perform private.raise_error('user_queue_full');
+  end if;
   if (select count(*) from public.jobs where status in ('pending', 'processing'))
      >= cfg.active_job_limit then
     perform private.raise_error('queue_full');
@@ -1094,9 +1122,12 @@ begin
   new.deleted_at := null;
   new.expires_at := new.created_at + cfg.retention;
 
-  -- Same recording, same options, completed within retention: reuse that result.
+  -- The same owner's recording, same options, completed within retention: reuse that result.
+  -- Only the owner's own: media.sha256 is the client's word, so across users it would hand one
+  -- user another's transcript (see README, "Deduplication").
   select * into source from public.jobs j
-   where j.media ->> 'sha256' = new.media ->> 'sha256' and j.status = 'completed'
+   where j.owner_id = new.owner_id
+     and j.media ->> 'sha256' = new.media ->> 'sha256' and j.status = 'completed'
      and j.deleted_at is null and j.options = new.options
      and coalesce(j.cached_at, j.completed_at) >= now() - cfg.retention and j.expires_at > now()
    order by j.completed_at desc limit 1;
@@ -1114,10 +1145,19 @@ begin
     return new;
   end if;
 
-  perform private.reserve_active_slot();
+  perform private.reserve_active_slot(new.owner_id);
   return new;
 end;
 $$;
+
+-- The limits prepare checks an upload against (service_role): the longest recording, the same
+-- setting submission checks the client's duration with.
+create function public.media_limits() returns jsonb
+language sql stable security definer set search_path = ''
+as $$ select jsonb_build_object('max_media_seconds', s.max_media_seconds) from private.settings s $$;
+
+revoke execute on function public.media_limits() from public, anon, authenticated;
+grant execute on function public.media_limits() to service_role;
 
 create trigger jobs_submit before insert on public.jobs
   for each row execute function private.submit_job();
@@ -1348,8 +1388,9 @@ grant execute on function public.claim_task(uuid), public.heartbeat_task(uuid, u
 
 -- ==== supabase/schemas/070_user_rpcs.sql ====
 
--- What a user can do to jobs besides inserting them: cancel, retry, delete, share, open a
--- share link, and read the queue, an estimate and their statistics. authenticated only.
+-- What a user can do to jobs besides inserting them: cancel, retry, delete, share, revoke a
+-- share, open a share link, read a shared job, and read the queue, an estimate and their
+-- statistics. authenticated only.
 
 -- The caller's own visible job, locked; not_found otherwise (another user's job included).
 create function private.own_job(job_id uuid) returns public.jobs
@@ -1395,7 +1436,7 @@ begin
   if job.status <> 'failed' then
     perform private.raise_error('invalid_state', 'status', 'only a failed job can be retried');
   end if;
-  perform private.reserve_active_slot();
+  perform private.reserve_active_slot(job.owner_id);
   update private.tasks t
      set status = 'pending', attempts = 0, not_before = null, lease = null, request_id = null,
          unreachable_since = null, progress = 0, error_code = null, error_message = null,
@@ -1424,7 +1465,8 @@ begin
 end;
 $$;
 
--- The share link token of one of the caller's jobs (the same token every time).
+-- The share link token of one of the caller's jobs (the same token every time, until it is
+-- revoked; then a new one).
 create function public.share_job(job_id uuid) returns text
 language plpgsql security definer set search_path = ''
 as $$
@@ -1453,7 +1495,7 @@ begin
   end if;
   select s.job_id into shared_job
     from private.job_shares s join public.jobs j on j.id = s.job_id
-   where s.token = open_shared_job.token and j.deleted_at is null;
+   where s.token = open_shared_job.token and j.deleted_at is null and j.expires_at > now();
   if shared_job is null then
     perform private.raise_error('share_not_found', 'token');
   end if;
@@ -1465,16 +1507,65 @@ begin
 end;
 $$;
 
--- Whether a submission would be accepted now, for the upload page.
+-- Revokes the share link of one of the caller's jobs: the token stops opening it and everyone
+-- who opened it loses access at once (the job, its outputs, its Realtime topic). share_job then
+-- makes a new token.
+create function public.revoke_share(job_id uuid) returns void
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job public.jobs := private.own_job(job_id);
+begin
+  delete from private.job_shares s where s.job_id = job.id;
+  delete from private.viewers v where v.job_id = job.id;
+end;
+$$;
+
+-- What the shared page shows of a job (its file name, status, progress and times): the same
+-- fields its `job:<id>` Realtime topic carries, never its media description, options or owner.
+create function private.shared_fields(job public.jobs) returns jsonb
+language sql stable set search_path = ''
+as $$
+  select jsonb_build_object('id', job.id, 'filename', job.filename, 'status', job.status,
+    'stage', job.stage, 'stage_message', job.stage_message, 'progress', job.progress,
+    'error_code', job.error_code, 'error_message', job.error_message,
+    'created_at', job.created_at, 'started_at', job.started_at,
+    'completed_at', job.completed_at, 'expires_at', job.expires_at,
+    'deleted_at', job.deleted_at)
+$$;
+
+-- A job the caller may view (own, or opened through a share link), as the shared page shows it;
+-- not_found otherwise. Its outputs are read from job_outputs.
+create function public.shared_job(job_id uuid) returns jsonb
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  job public.jobs;
+begin
+  if not private.can_view_job(shared_job.job_id) then
+    perform private.raise_error('not_found', 'job_id');
+  end if;
+  select * into job from public.jobs j where j.id = shared_job.job_id;
+  return private.shared_fields(job);
+end;
+$$;
+
+-- Whether a submission would be accepted now, for the upload page: the global limit and the
+-- caller's own.
 create function public.queue_status() returns jsonb
 language sql stable security definer set search_path = ''
 as $$
   with q as (
     select (select count(*) from public.jobs where status in ('pending', 'processing'))::integer as active,
-           (select active_job_limit from private.settings) as job_limit
+           (select count(*) from public.jobs
+            where owner_id = auth.uid() and status in ('pending', 'processing'))::integer as mine,
+           (select active_job_limit from private.settings) as job_limit,
+           (select per_user_active_limit from private.settings) as user_limit
   )
-  select jsonb_build_object('active', active, 'limit', job_limit, 'accepting', active < job_limit,
-    'message', case when active >= job_limit then private.error_message('queue_full') end)
+  select jsonb_build_object('active', active, 'limit', job_limit, 'mine', mine,
+    'user_limit', user_limit, 'accepting', active < job_limit and mine < user_limit,
+    'message', case when mine >= user_limit then private.error_message('user_queue_full')
+                    when active >= job_limit then private.error_message('queue_full') end)
   from q
 $$;
 
@@ -1590,20 +1681,23 @@ end;
 $$;
 
 revoke execute on function public.cancel_job(uuid), public.retry_job(uuid), public.delete_job(uuid),
-  public.share_job(uuid), public.open_shared_job(text), public.queue_status(),
+  public.share_job(uuid), public.revoke_share(uuid), public.open_shared_job(text),
+  public.shared_job(uuid), public.queue_status(),
   public.estimate_job(uuid), public.my_stats(), public.job_steps(uuid)
   from public, anon;
 grant execute on function public.cancel_job(uuid), public.retry_job(uuid), public.delete_job(uuid),
-  public.share_job(uuid), public.open_shared_job(text), public.queue_status(),
+  public.share_job(uuid), public.revoke_share(uuid), public.open_shared_job(text),
+  public.shared_job(uuid), public.queue_status(),
   public.estimate_job(uuid), public.my_stats(), public.job_steps(uuid)
   to authenticated;
 
 -- ==== supabase/schemas/080_realtime.sql ====
 
--- Realtime: every change of a job row is broadcast from the database to two private topics,
--- `user:<owner id>:jobs` and `job:<job id>`. RLS on realtime.messages lets the owner join both
--- and the job's viewers join the job topic. Progress writes are throttled at the source
--- (heartbeat_task), so broadcasts are too.
+-- Realtime: every change of a job row is broadcast from the database to two private topics:
+-- `user:<owner id>:jobs` gets the row, `job:<job id>` only what the shared page shows
+-- (private.shared_fields: no media description, options or owner). RLS on realtime.messages lets
+-- the owner join both and the job's viewers join the job topic. Progress writes are throttled at
+-- the source (heartbeat_task), so broadcasts are too.
 
 -- Security definer: a change made by a user's RPC must be able to broadcast.
 create function private.broadcast_job_change() returns trigger
@@ -1614,8 +1708,11 @@ declare
 begin
   perform realtime.broadcast_changes(
     'user:' || job.owner_id || ':jobs', tg_op, tg_op, tg_table_name, tg_table_schema, new, old);
-  perform realtime.broadcast_changes(
-    'job:' || job.id, tg_op, tg_op, tg_table_name, tg_table_schema, new, old);
+  perform realtime.send(jsonb_build_object(
+      'schema', tg_table_schema, 'table', tg_table_name, 'operation', tg_op,
+      'record', case when tg_op = 'DELETE' then null else private.shared_fields(new) end,
+      'old_record', case when tg_op = 'INSERT' then null else jsonb_build_object('id', old.id) end),
+    tg_op, 'job:' || job.id, true);
   return null;
 end;
 $$;
@@ -1769,6 +1866,7 @@ begin
     perform cron.schedule('ai-subs-tick', '* * * * *', 'select public.tick()');
     perform cron.schedule('ai-subs-expire-jobs', '0 * * * *', 'select public.expire_jobs()');
     perform cron.schedule('ai-subs-prune-events', '30 * * * *', 'select public.prune_events()');
+    perform cron.schedule('ai-subs-orphan-uploads', '45 * * * *', 'select private.request_orphan_cleanup()');
   else
     raise notice 'pg_cron is not available in database %; schedules not created', current_database();
   end if;
@@ -1777,9 +1875,11 @@ $$;
 
 -- ==== supabase/schemas/100_storage.sql ====
 
--- Storage: the private `media` bucket, where each user may touch only `<user id>/...`, and
--- the cleanup path (storage objects are removed through the Storage API by the `cleanup`
--- function, never by deleting storage rows in SQL; it then calls purge_jobs).
+-- Storage: the private `media` bucket, where each user may touch only `<user id>/...` and keep
+-- at most pending_upload_bytes in uploads no job uses yet, and the cleanup path (storage objects
+-- are removed through the Storage API by the `cleanup` function, never by deleting storage rows
+-- in SQL; it then calls purge_jobs). Uploads no job references are removed the same way once
+-- older than upload_grace (orphan_uploads).
 
 -- 50 MiB per object: the Free plan's global limit (supabase/functions/_shared/limits.ts). The
 -- one setting for a paid plan is `[storage] file_size_limit` in supabase/config.toml, which
@@ -1789,16 +1889,75 @@ values ('media', 'media', false, 52428800, array['audio/*', 'video/*', 'applicat
 on conflict (id) do update set public = excluded.public, file_size_limit = excluded.file_size_limit,
   allowed_mime_types = excluded.allowed_mime_types;
 
+-- `<owner>/<folder>/` of a media path.
+create function private.media_folder(path text) returns text
+language sql immutable set search_path = ''
+as $$ select split_part(path, '/', 1) || '/' || split_part(path, '/', 2) || '/' $$;
+
+-- The user whose folder an object is in (null when the first folder is not a user id).
+create function private.folder_owner(object_name text) returns uuid
+language sql immutable set search_path = ''
+as $$
+  select case when split_part(object_name, '/', 1) ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+    then split_part(object_name, '/', 1)::uuid end
+$$;
+
+-- Whether any job (in whatever state: a removed job's objects are its cleanup's) uses an object
+-- of the media bucket: its upload folder, or a chunk its prepare step planned.
+create function private.upload_in_use(object_name text) returns boolean
+language sql stable security definer set search_path = ''
+as $$
+  select exists (
+    select 1 from public.jobs j
+    where j.owner_id = private.folder_owner(object_name)
+      and (private.media_folder(j.media ->> 'path') = private.media_folder(object_name)
+        or exists (
+          select 1 from private.tasks t, jsonb_array_elements(t.output -> 'chunks') c
+          where t.job_id = j.id and t.step = 'prepare' and t.status = 'completed'
+            and c ->> 'path' = object_name)))
+$$;
+
+-- Whether an object of `size` bytes may be written to `object_name`: the bytes its owner keeps
+-- in uploads no job uses (this object included, whatever it replaces) stay within
+-- pending_upload_bytes. Raises upload_quota_exceeded (PT413) otherwise, so the uploader reads
+-- why; called by the insert and update policies below (an unknown size counts as 0, so a full
+-- quota refuses even the permission check Storage makes before a resumable upload).
+create function private.within_upload_quota(object_name text, metadata jsonb) returns boolean
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  cap bigint := (select s.pending_upload_bytes from private.settings s);
+  uploader uuid := private.folder_owner(object_name);
+  pending bigint;
+begin
+  if uploader is null or private.upload_in_use(object_name) then
+    return true;
+  end if;
+  select coalesce(sum((o.metadata ->> 'size')::bigint), 0) into pending
+  from storage.objects o
+  where o.bucket_id = 'media' and o.name like uploader::text || '/%' and o.name <> object_name
+    and not private.upload_in_use(o.name);
+  if pending + coalesce((metadata ->> 'size')::bigint, 0) > cap then
+    perform private.raise_error('upload_quota_exceeded', 'size',
+      format('Your unfinished uploads would hold %s MB, more than the %s MB allowed. Submit or delete them first; unused uploads are removed after a day.',
+        ceil((pending + coalesce((metadata ->> 'size')::bigint, 0)) / 1048576.0), floor(cap / 1048576.0)));
+  end if;
+  return true;
+end;
+$$;
+
 create policy media_select_own_folder on storage.objects
   for select to authenticated
   using (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text);
 create policy media_insert_own_folder on storage.objects
   for insert to authenticated
-  with check (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text);
+  with check (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text
+    and private.within_upload_quota(name, metadata));
 create policy media_update_own_folder on storage.objects
   for update to authenticated
   using (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text)
-  with check (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text);
+  with check (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text
+    and private.within_upload_quota(name, metadata));
 create policy media_delete_own_folder on storage.objects
   for delete to authenticated
   using (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text);
@@ -1825,11 +1984,6 @@ begin
     timeout_milliseconds := cfg.dispatch_timeout_ms);
 end;
 $$;
-
--- `<owner>/<folder>/` of a media path.
-create function private.media_folder(path text) returns text
-language sql immutable set search_path = ''
-as $$ select split_part(path, '/', 1) || '/' || split_part(path, '/', 2) || '/' $$;
 
 -- Every storage path a job references: its media (a manifest or a single file) and the chunks
 -- its prepare step planned (a manifest may point at chunks outside its own folder).
@@ -1902,9 +2056,51 @@ begin
 end;
 $$;
 
-revoke execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid[])
+-- Uploads of the media bucket that no job uses, older than upload_grace: what the cleanup
+-- function removes through the Storage API when called with {"orphan_uploads": true} (hourly,
+-- by request_orphan_cleanup), oldest first, at most orphan_cleanup_batch names.
+create function public.orphan_uploads() returns jsonb
+language sql stable security definer set search_path = ''
+as $$
+  select coalesce(jsonb_agg(o.name order by o.at), '[]'::jsonb)
+  from (
+    select o.name, coalesce(o.updated_at, o.created_at) as at
+    from storage.objects o, private.settings s
+    where o.bucket_id = 'media' and coalesce(o.updated_at, o.created_at) < now() - s.upload_grace
+      and not private.upload_in_use(o.name)
+    order by coalesce(o.updated_at, o.created_at)
+    limit (select orphan_cleanup_batch from private.settings)
+  ) o
+$$;
+
+-- Asks the cleanup function to remove orphan uploads (pg_cron, hourly).
+create function private.request_orphan_cleanup() returns bigint
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  cfg private.settings;
+  url text;
+begin
+  select * into cfg from private.settings;
+  url := private.secret(cfg.functions_url_secret);
+  if url is null then
+    raise warning 'job engine: Vault secret % is missing; orphan cleanup not requested', cfg.functions_url_secret;
+    return null;
+  end if;
+  return net.http_post(
+    url := rtrim(url, '/') || '/cleanup',
+    body := jsonb_build_object('orphan_uploads', true),
+    headers := jsonb_build_object('Content-Type', 'application/json',
+      'Authorization', 'Bearer ' || coalesce(private.secret(cfg.service_key_secret), '')),
+    timeout_milliseconds := cfg.dispatch_timeout_ms);
+end;
+$$;
+
+revoke execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid[]),
+  public.orphan_uploads()
   from public, anon, authenticated;
-grant execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid[]) to service_role;
+grant execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid[]),
+  public.orphan_uploads() to service_role;
 
 -- ==== supabase/schemas/110_privileges.sql ====
 
@@ -1914,6 +2110,6 @@ grant execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid
 -- except the helpers that row level security policies evaluate as the querying user.
 
 revoke execute on all functions in schema private from public, anon, authenticated, service_role;
-grant execute on function private.can_view_job(uuid), private.shared_job_ids(),
-  private.topic_job_id(text)
+grant execute on function private.can_view_job(uuid), private.topic_job_id(text),
+  private.within_upload_quota(text, jsonb)
   to authenticated;

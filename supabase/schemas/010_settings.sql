@@ -25,6 +25,8 @@ $$;
 create table private.settings (
   singleton boolean primary key default true check (singleton),
   active_job_limit integer not null default 3 check (active_job_limit > 0),
+  -- Active jobs one user may have at once (fair use: one user never holds every slot).
+  per_user_active_limit integer not null default 2 check (per_user_active_limit > 0),
   -- How often a running step reports progress and proof of life (claim_task hands it out).
   heartbeat_seconds integer not null default 5 check (heartbeat_seconds > 0),
   stale_after_seconds integer not null default 90 check (stale_after_seconds > 0),
@@ -51,7 +53,15 @@ create table private.settings (
   progress_interval interval not null default interval '1 second',
   cleanup_batch_size integer not null default 50 check (cleanup_batch_size > 0),
   cleanup_batches_per_run integer not null default 4 check (cleanup_batches_per_run > 0),
+  -- The longest recording accepted, checked at submission (the client's duration) and again by
+  -- prepare (the duration of what was uploaded): the one place this limit lives.
   max_media_seconds numeric not null default 14400 check (max_media_seconds > 0),
+  -- Storage hygiene: uploads that no job references are removed after upload_grace (by the
+  -- cleanup function, hourly), and one user's unreferenced uploads may hold at most
+  -- pending_upload_bytes (checked when an object is written, 100_storage.sql).
+  upload_grace interval not null default interval '24 hours',
+  pending_upload_bytes bigint not null default 2147483648 check (pending_upload_bytes > 0),
+  orphan_cleanup_batch integer not null default 1000 check (orphan_cleanup_batch > 0),
   -- Estimates before there is any history: processing seconds per media second.
   default_seconds_per_media_second numeric not null default 0.15,
   -- Names of the Vault secrets holding where the step functions live and how to call them
@@ -63,7 +73,8 @@ insert into private.settings default values on conflict do nothing;
 
 -- Every error a user can see: a stable code, the message shown as is, whether the engine may
 -- retry it, and the HTTP status the REST gateway answers with when it is raised (SQLSTATE
--- 'PT' || http_status). `{limit}` in a message is replaced by the active-job limit.
+-- 'PT' || http_status). `{limit}` in a message is replaced by the active-job limit,
+-- `{user_limit}` by the per-user one.
 create table private.error_codes (
   code text primary key,
   message text not null,
@@ -72,6 +83,9 @@ create table private.error_codes (
 );
 insert into private.error_codes (code, message, retryable, http_status) values
   ('queue_full', '{limit} jobs are processing; try again in a few minutes.', false, 429),
+  ('user_queue_full', 'You already have {user_limit} jobs processing. Wait for one to finish, then try again.', false, 429),
+  ('invalid_manifest', 'The list of uploaded chunks does not match the uploaded audio. Please upload the recording again.', false, 422),
+  ('upload_quota_exceeded', 'Your unfinished uploads take too much space. Submit or delete them first; unused uploads are removed after a day.', false, 413),
   ('invalid_options', 'Some of the chosen options are not valid.', false, 400),
   ('invalid_filename', 'The file name is missing or too long.', false, 400),
   ('invalid_media', 'The uploaded media description is incomplete.', false, 400),
@@ -106,13 +120,15 @@ on conflict (code) do update
 create function private.error_message(error_code text) returns text
 language sql stable security definer set search_path = ''
 as $$
-  select replace(
+  select replace(replace(
     coalesce(
       (select message from private.error_codes where code = error_code),
       (select message from private.error_codes where code = 'internal')
     ),
     '{limit}',
-    (select active_job_limit::text from private.settings)
+    (select active_job_limit::text from private.settings)),
+    '{user_limit}',
+    (select per_user_active_limit::text from private.settings)
   )
 $$;
 

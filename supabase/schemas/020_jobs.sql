@@ -38,8 +38,8 @@ create index jobs_owner_created_idx on public.jobs (owner_id, created_at desc) w
 create index jobs_active_idx on public.jobs (created_at) where status in ('pending', 'processing');
 -- Retention and deletion (hourly cleanup).
 create index jobs_expires_idx on public.jobs (expires_at);
--- Deduplication: a completed result for the same recording.
-create index jobs_dedup_idx on public.jobs ((media ->> 'sha256'), completed_at desc)
+-- Deduplication: the same owner's completed result for the same recording.
+create index jobs_dedup_idx on public.jobs (owner_id, (media ->> 'sha256'), completed_at desc)
   where status = 'completed' and deleted_at is null;
 create index jobs_cached_from_idx on public.jobs (cached_from) where cached_from is not null;
 
@@ -66,7 +66,7 @@ create table public.job_outputs (
   unique (job_id, language, format)
 );
 
--- Viewers: users who opened a share link of a job.
+-- Viewers: users who opened a share link of a job (all removed when the link is revoked).
 create table private.viewers (
   job_id uuid not null references public.jobs (id) on delete cascade,
   user_id uuid not null references auth.users (id) on delete cascade,
@@ -75,33 +75,31 @@ create table private.viewers (
 );
 create index viewers_user_idx on private.viewers (user_id);
 
--- Share tokens: readable by the owner only, through share_job.
+-- Share tokens: readable by the owner only, through share_job; revoke_share deletes one.
 create table private.job_shares (
   job_id uuid primary key references public.jobs (id) on delete cascade,
   token text not null unique,
   created_at timestamptz not null default now()
 );
 
--- Whether the caller may read a job: its owner, or a viewer of its share link.
+-- Whether the caller may read a job: its owner, or a viewer of its share link; nobody once the
+-- job is deleted or past its retention (at once, not when cleanup gets to it).
 create function private.can_view_job(job uuid) returns boolean
 language sql stable security definer set search_path = ''
 as $$
   select exists (
     select 1 from public.jobs j
-    where j.id = job and j.deleted_at is null
+    where j.id = job and j.deleted_at is null and j.expires_at > now()
       and (j.owner_id = auth.uid()
         or exists (select 1 from private.viewers v where v.job_id = j.id and v.user_id = auth.uid()))
   )
 $$;
 
--- Jobs the caller was given through a share link.
-create function private.shared_job_ids() returns setof uuid
-language sql stable security definer set search_path = ''
-as $$ select job_id from private.viewers where user_id = auth.uid() $$;
 
-
--- Access: RLS plus column grants. Clients insert three columns and read rows they may see;
--- every state change goes through the RPCs.
+-- Access: RLS plus column grants. Clients insert three columns and read their own rows; a
+-- share link's viewer reads what the shared page shows through shared_job (070_user_rpcs.sql),
+-- never the row itself (its media description and owner stay the owner's). Every state change
+-- goes through the RPCs.
 alter table public.jobs enable row level security;
 alter table public.job_outputs enable row level security;
 
@@ -110,12 +108,9 @@ grant select on public.jobs, public.job_outputs to authenticated;
 grant insert (filename, media, options) on public.jobs to authenticated;
 grant all on public.jobs, public.job_outputs to service_role;
 
-create policy jobs_select_own_or_shared on public.jobs
+create policy jobs_select_own on public.jobs
   for select to authenticated
-  using (
-    deleted_at is null
-    and (owner_id = (select auth.uid()) or id in (select private.shared_job_ids()))
-  );
+  using (owner_id = (select auth.uid()) and deleted_at is null and expires_at > now());
 
 create policy jobs_insert_own on public.jobs
   for insert to authenticated

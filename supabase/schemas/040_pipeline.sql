@@ -253,9 +253,9 @@ begin
 end;
 $$;
 
--- Dispatches pending tasks that are due, oldest job first and in step order, within the
--- per-job, per-step and global parallelism caps. Serialised so concurrent callers never exceed
--- the caps.
+-- Dispatches pending tasks that are due, within the per-job, per-step and global parallelism
+-- caps, fairly across users: the user with the fewest tasks in flight goes first (round robin),
+-- then oldest job first and in step order. Serialised so concurrent callers never exceed the caps.
 create function private.dispatch_due() returns integer
 language plpgsql security definer set search_path = ''
 as $$
@@ -269,13 +269,23 @@ begin
   select * into cfg from private.settings;
   select count(*) into in_flight from private.tasks where status in ('dispatched', 'running');
   for candidate in
-    select t.id, t.job_id, t.step
-    from private.tasks t
-    join public.jobs j on j.id = t.job_id
-    join private.steps s on s.step = t.step
-    where t.status = 'pending' and (t.not_before is null or t.not_before <= now())
-      and j.status in ('pending', 'processing') and j.deleted_at is null
-    order by j.created_at, s.position, t.chunk_index nulls first, t.key
+    with owners_in_flight as (
+      select j.owner_id, count(*) as n
+      from private.tasks t join public.jobs j on j.id = t.job_id
+      where t.status in ('dispatched', 'running') group by j.owner_id
+    ), due as (
+      select t.id, t.job_id, t.step, j.owner_id, j.created_at, s.position, t.chunk_index, t.key,
+        row_number() over (partition by j.owner_id
+          order by j.created_at, s.position, t.chunk_index nulls first, t.key) as nth
+      from private.tasks t
+      join public.jobs j on j.id = t.job_id
+      join private.steps s on s.step = t.step
+      where t.status = 'pending' and (t.not_before is null or t.not_before <= now())
+        and j.status in ('pending', 'processing') and j.deleted_at is null
+    )
+    select d.id, d.job_id, d.step
+    from due d left join owners_in_flight f on f.owner_id = d.owner_id
+    order by d.nth + coalesce(f.n, 0), d.created_at, d.position, d.chunk_index nulls first, d.key
   loop
     exit when in_flight >= cfg.global_parallelism;
     continue when (select count(*) from private.tasks t

@@ -1,6 +1,7 @@
 -- Submission: a client inserts (filename, media, options) into public.jobs. The BEFORE INSERT
--- trigger validates, deduplicates and enforces the global active-job limit; the AFTER INSERT
--- trigger plans and dispatches the first task (or copies the cached outputs).
+-- trigger validates, deduplicates (within one owner) and enforces the per-user and global
+-- active-job limits; the AFTER INSERT trigger plans and dispatches the first task (or copies
+-- the cached outputs).
 
 -- A language a user may ask for: an ISO 639-1 code (or one of the few ISO 639-3 codes the
 -- speech engines know that have no two-letter code), optionally with region or script subtags
@@ -187,10 +188,11 @@ begin
 end;
 $$;
 
--- The active-job limit, race-free: the count and the insert happen under one transaction-level
--- advisory lock, and the count (a new statement, so a new snapshot) sees every job committed
--- by the sessions that held the lock before.
-create function private.reserve_active_slot() returns void
+-- The active-job limits, race-free: the counts and the insert happen under one
+-- transaction-level advisory lock, and the counts (a new statement, so a new snapshot) see every
+-- job committed by the sessions that held the lock before. A user at their own limit hears so
+-- (user_queue_full) before the global limit is looked at.
+create function private.reserve_active_slot(owner uuid) returns void
 language plpgsql security definer set search_path = ''
 as $$
 declare
@@ -198,6 +200,11 @@ declare
 begin
   perform pg_advisory_xact_lock(hashtext('ai_subs.active_jobs'));
   select * into cfg from private.settings;
+  if (select count(*) from public.jobs
+      where owner_id = reserve_active_slot.owner and status in ('pending', 'processing'))
+     >= cfg.per_user_active_limit then
+    perform private.raise_error('user_queue_full');
+  end if;
   if (select count(*) from public.jobs where status in ('pending', 'processing'))
      >= cfg.active_job_limit then
     perform private.raise_error('queue_full');
@@ -239,9 +246,12 @@ begin
   new.deleted_at := null;
   new.expires_at := new.created_at + cfg.retention;
 
-  -- Same recording, same options, completed within retention: reuse that result.
+  -- The same owner's recording, same options, completed within retention: reuse that result.
+  -- Only the owner's own: media.sha256 is the client's word, so across users it would hand one
+  -- user another's transcript (see README, "Deduplication").
   select * into source from public.jobs j
-   where j.media ->> 'sha256' = new.media ->> 'sha256' and j.status = 'completed'
+   where j.owner_id = new.owner_id
+     and j.media ->> 'sha256' = new.media ->> 'sha256' and j.status = 'completed'
      and j.deleted_at is null and j.options = new.options
      and coalesce(j.cached_at, j.completed_at) >= now() - cfg.retention and j.expires_at > now()
    order by j.completed_at desc limit 1;
@@ -259,10 +269,19 @@ begin
     return new;
   end if;
 
-  perform private.reserve_active_slot();
+  perform private.reserve_active_slot(new.owner_id);
   return new;
 end;
 $$;
+
+-- The limits prepare checks an upload against (service_role): the longest recording, the same
+-- setting submission checks the client's duration with.
+create function public.media_limits() returns jsonb
+language sql stable security definer set search_path = ''
+as $$ select jsonb_build_object('max_media_seconds', s.max_media_seconds) from private.settings s $$;
+
+revoke execute on function public.media_limits() from public, anon, authenticated;
+grant execute on function public.media_limits() to service_role;
 
 create trigger jobs_submit before insert on public.jobs
   for each row execute function private.submit_job();

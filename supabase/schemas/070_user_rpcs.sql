@@ -1,5 +1,6 @@
--- What a user can do to jobs besides inserting them: cancel, retry, delete, share, open a
--- share link, and read the queue, an estimate and their statistics. authenticated only.
+-- What a user can do to jobs besides inserting them: cancel, retry, delete, share, revoke a
+-- share, open a share link, read a shared job, and read the queue, an estimate and their
+-- statistics. authenticated only.
 
 -- The caller's own visible job, locked; not_found otherwise (another user's job included).
 create function private.own_job(job_id uuid) returns public.jobs
@@ -45,7 +46,7 @@ begin
   if job.status <> 'failed' then
     perform private.raise_error('invalid_state', 'status', 'only a failed job can be retried');
   end if;
-  perform private.reserve_active_slot();
+  perform private.reserve_active_slot(job.owner_id);
   update private.tasks t
      set status = 'pending', attempts = 0, not_before = null, lease = null, request_id = null,
          unreachable_since = null, progress = 0, error_code = null, error_message = null,
@@ -74,7 +75,8 @@ begin
 end;
 $$;
 
--- The share link token of one of the caller's jobs (the same token every time).
+-- The share link token of one of the caller's jobs (the same token every time, until it is
+-- revoked; then a new one).
 create function public.share_job(job_id uuid) returns text
 language plpgsql security definer set search_path = ''
 as $$
@@ -103,7 +105,7 @@ begin
   end if;
   select s.job_id into shared_job
     from private.job_shares s join public.jobs j on j.id = s.job_id
-   where s.token = open_shared_job.token and j.deleted_at is null;
+   where s.token = open_shared_job.token and j.deleted_at is null and j.expires_at > now();
   if shared_job is null then
     perform private.raise_error('share_not_found', 'token');
   end if;
@@ -115,16 +117,65 @@ begin
 end;
 $$;
 
--- Whether a submission would be accepted now, for the upload page.
+-- Revokes the share link of one of the caller's jobs: the token stops opening it and everyone
+-- who opened it loses access at once (the job, its outputs, its Realtime topic). share_job then
+-- makes a new token.
+create function public.revoke_share(job_id uuid) returns void
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job public.jobs := private.own_job(job_id);
+begin
+  delete from private.job_shares s where s.job_id = job.id;
+  delete from private.viewers v where v.job_id = job.id;
+end;
+$$;
+
+-- What the shared page shows of a job (its file name, status, progress and times): the same
+-- fields its `job:<id>` Realtime topic carries, never its media description, options or owner.
+create function private.shared_fields(job public.jobs) returns jsonb
+language sql stable set search_path = ''
+as $$
+  select jsonb_build_object('id', job.id, 'filename', job.filename, 'status', job.status,
+    'stage', job.stage, 'stage_message', job.stage_message, 'progress', job.progress,
+    'error_code', job.error_code, 'error_message', job.error_message,
+    'created_at', job.created_at, 'started_at', job.started_at,
+    'completed_at', job.completed_at, 'expires_at', job.expires_at,
+    'deleted_at', job.deleted_at)
+$$;
+
+-- A job the caller may view (own, or opened through a share link), as the shared page shows it;
+-- not_found otherwise. Its outputs are read from job_outputs.
+create function public.shared_job(job_id uuid) returns jsonb
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  job public.jobs;
+begin
+  if not private.can_view_job(shared_job.job_id) then
+    perform private.raise_error('not_found', 'job_id');
+  end if;
+  select * into job from public.jobs j where j.id = shared_job.job_id;
+  return private.shared_fields(job);
+end;
+$$;
+
+-- Whether a submission would be accepted now, for the upload page: the global limit and the
+-- caller's own.
 create function public.queue_status() returns jsonb
 language sql stable security definer set search_path = ''
 as $$
   with q as (
     select (select count(*) from public.jobs where status in ('pending', 'processing'))::integer as active,
-           (select active_job_limit from private.settings) as job_limit
+           (select count(*) from public.jobs
+            where owner_id = auth.uid() and status in ('pending', 'processing'))::integer as mine,
+           (select active_job_limit from private.settings) as job_limit,
+           (select per_user_active_limit from private.settings) as user_limit
   )
-  select jsonb_build_object('active', active, 'limit', job_limit, 'accepting', active < job_limit,
-    'message', case when active >= job_limit then private.error_message('queue_full') end)
+  select jsonb_build_object('active', active, 'limit', job_limit, 'mine', mine,
+    'user_limit', user_limit, 'accepting', active < job_limit and mine < user_limit,
+    'message', case when mine >= user_limit then private.error_message('user_queue_full')
+                    when active >= job_limit then private.error_message('queue_full') end)
   from q
 $$;
 
@@ -240,10 +291,12 @@ end;
 $$;
 
 revoke execute on function public.cancel_job(uuid), public.retry_job(uuid), public.delete_job(uuid),
-  public.share_job(uuid), public.open_shared_job(text), public.queue_status(),
+  public.share_job(uuid), public.revoke_share(uuid), public.open_shared_job(text),
+  public.shared_job(uuid), public.queue_status(),
   public.estimate_job(uuid), public.my_stats(), public.job_steps(uuid)
   from public, anon;
 grant execute on function public.cancel_job(uuid), public.retry_job(uuid), public.delete_job(uuid),
-  public.share_job(uuid), public.open_shared_job(text), public.queue_status(),
+  public.share_job(uuid), public.revoke_share(uuid), public.open_shared_job(text),
+  public.shared_job(uuid), public.queue_status(),
   public.estimate_job(uuid), public.my_stats(), public.job_steps(uuid)
   to authenticated;

@@ -1,7 +1,8 @@
--- Realtime: every change of a job row is broadcast from the database to two private topics,
--- `user:<owner id>:jobs` and `job:<job id>`. RLS on realtime.messages lets the owner join both
--- and the job's viewers join the job topic. Progress writes are throttled at the source
--- (heartbeat_task), so broadcasts are too.
+-- Realtime: every change of a job row is broadcast from the database to two private topics:
+-- `user:<owner id>:jobs` gets the row, `job:<job id>` only what the shared page shows
+-- (private.shared_fields: no media description, options or owner). RLS on realtime.messages lets
+-- the owner join both and the job's viewers join the job topic. Progress writes are throttled at
+-- the source (heartbeat_task), so broadcasts are too.
 
 -- Security definer: a change made by a user's RPC must be able to broadcast.
 create function private.broadcast_job_change() returns trigger
@@ -12,8 +13,11 @@ declare
 begin
   perform realtime.broadcast_changes(
     'user:' || job.owner_id || ':jobs', tg_op, tg_op, tg_table_name, tg_table_schema, new, old);
-  perform realtime.broadcast_changes(
-    'job:' || job.id, tg_op, tg_op, tg_table_name, tg_table_schema, new, old);
+  perform realtime.send(jsonb_build_object(
+      'schema', tg_table_schema, 'table', tg_table_name, 'operation', tg_op,
+      'record', case when tg_op = 'DELETE' then null else private.shared_fields(new) end,
+      'old_record', case when tg_op = 'INSERT' then null else jsonb_build_object('id', old.id) end),
+    tg_op, 'job:' || job.id, true);
   return null;
 end;
 $$;

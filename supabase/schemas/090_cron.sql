@@ -124,6 +124,7 @@ begin
     perform cron.schedule('ai-subs-tick', '* * * * *', 'select public.tick()');
     perform cron.schedule('ai-subs-expire-jobs', '0 * * * *', 'select public.expire_jobs()');
     perform cron.schedule('ai-subs-prune-events', '30 * * * *', 'select public.prune_events()');
+    perform cron.schedule('ai-subs-orphan-uploads', '45 * * * *', 'select private.request_orphan_cleanup()');
   else
     raise notice 'pg_cron is not available in database %; schedules not created', current_database();
   end if;

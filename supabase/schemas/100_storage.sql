@@ -1,6 +1,8 @@
--- Storage: the private `media` bucket, where each user may touch only `<user id>/...`, and
--- the cleanup path (storage objects are removed through the Storage API by the `cleanup`
--- function, never by deleting storage rows in SQL; it then calls purge_jobs).
+-- Storage: the private `media` bucket, where each user may touch only `<user id>/...` and keep
+-- at most pending_upload_bytes in uploads no job uses yet, and the cleanup path (storage objects
+-- are removed through the Storage API by the `cleanup` function, never by deleting storage rows
+-- in SQL; it then calls purge_jobs). Uploads no job references are removed the same way once
+-- older than upload_grace (orphan_uploads).
 
 -- 50 MiB per object: the Free plan's global limit (supabase/functions/_shared/limits.ts). The
 -- one setting for a paid plan is `[storage] file_size_limit` in supabase/config.toml, which
@@ -10,16 +12,75 @@ values ('media', 'media', false, 52428800, array['audio/*', 'video/*', 'applicat
 on conflict (id) do update set public = excluded.public, file_size_limit = excluded.file_size_limit,
   allowed_mime_types = excluded.allowed_mime_types;
 
+-- `<owner>/<folder>/` of a media path.
+create function private.media_folder(path text) returns text
+language sql immutable set search_path = ''
+as $$ select split_part(path, '/', 1) || '/' || split_part(path, '/', 2) || '/' $$;
+
+-- The user whose folder an object is in (null when the first folder is not a user id).
+create function private.folder_owner(object_name text) returns uuid
+language sql immutable set search_path = ''
+as $$
+  select case when split_part(object_name, '/', 1) ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+    then split_part(object_name, '/', 1)::uuid end
+$$;
+
+-- Whether any job (in whatever state: a removed job's objects are its cleanup's) uses an object
+-- of the media bucket: its upload folder, or a chunk its prepare step planned.
+create function private.upload_in_use(object_name text) returns boolean
+language sql stable security definer set search_path = ''
+as $$
+  select exists (
+    select 1 from public.jobs j
+    where j.owner_id = private.folder_owner(object_name)
+      and (private.media_folder(j.media ->> 'path') = private.media_folder(object_name)
+        or exists (
+          select 1 from private.tasks t, jsonb_array_elements(t.output -> 'chunks') c
+          where t.job_id = j.id and t.step = 'prepare' and t.status = 'completed'
+            and c ->> 'path' = object_name)))
+$$;
+
+-- Whether an object of `size` bytes may be written to `object_name`: the bytes its owner keeps
+-- in uploads no job uses (this object included, whatever it replaces) stay within
+-- pending_upload_bytes. Raises upload_quota_exceeded (PT413) otherwise, so the uploader reads
+-- why; called by the insert and update policies below (an unknown size counts as 0, so a full
+-- quota refuses even the permission check Storage makes before a resumable upload).
+create function private.within_upload_quota(object_name text, metadata jsonb) returns boolean
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  cap bigint := (select s.pending_upload_bytes from private.settings s);
+  uploader uuid := private.folder_owner(object_name);
+  pending bigint;
+begin
+  if uploader is null or private.upload_in_use(object_name) then
+    return true;
+  end if;
+  select coalesce(sum((o.metadata ->> 'size')::bigint), 0) into pending
+  from storage.objects o
+  where o.bucket_id = 'media' and o.name like uploader::text || '/%' and o.name <> object_name
+    and not private.upload_in_use(o.name);
+  if pending + coalesce((metadata ->> 'size')::bigint, 0) > cap then
+    perform private.raise_error('upload_quota_exceeded', 'size',
+      format('Your unfinished uploads would hold %s MB, more than the %s MB allowed. Submit or delete them first; unused uploads are removed after a day.',
+        ceil((pending + coalesce((metadata ->> 'size')::bigint, 0)) / 1048576.0), floor(cap / 1048576.0)));
+  end if;
+  return true;
+end;
+$$;
+
 create policy media_select_own_folder on storage.objects
   for select to authenticated
   using (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text);
 create policy media_insert_own_folder on storage.objects
   for insert to authenticated
-  with check (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text);
+  with check (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text
+    and private.within_upload_quota(name, metadata));
 create policy media_update_own_folder on storage.objects
   for update to authenticated
   using (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text)
-  with check (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text);
+  with check (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text
+    and private.within_upload_quota(name, metadata));
 create policy media_delete_own_folder on storage.objects
   for delete to authenticated
   using (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text);
@@ -46,11 +107,6 @@ begin
     timeout_milliseconds := cfg.dispatch_timeout_ms);
 end;
 $$;
-
--- `<owner>/<folder>/` of a media path.
-create function private.media_folder(path text) returns text
-language sql immutable set search_path = ''
-as $$ select split_part(path, '/', 1) || '/' || split_part(path, '/', 2) || '/' $$;
 
 -- Every storage path a job references: its media (a manifest or a single file) and the chunks
 -- its prepare step planned (a manifest may point at chunks outside its own folder).
@@ -123,6 +179,48 @@ begin
 end;
 $$;
 
-revoke execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid[])
+-- Uploads of the media bucket that no job uses, older than upload_grace: what the cleanup
+-- function removes through the Storage API when called with {"orphan_uploads": true} (hourly,
+-- by request_orphan_cleanup), oldest first, at most orphan_cleanup_batch names.
+create function public.orphan_uploads() returns jsonb
+language sql stable security definer set search_path = ''
+as $$
+  select coalesce(jsonb_agg(o.name order by o.at), '[]'::jsonb)
+  from (
+    select o.name, coalesce(o.updated_at, o.created_at) as at
+    from storage.objects o, private.settings s
+    where o.bucket_id = 'media' and coalesce(o.updated_at, o.created_at) < now() - s.upload_grace
+      and not private.upload_in_use(o.name)
+    order by coalesce(o.updated_at, o.created_at)
+    limit (select orphan_cleanup_batch from private.settings)
+  ) o
+$$;
+
+-- Asks the cleanup function to remove orphan uploads (pg_cron, hourly).
+create function private.request_orphan_cleanup() returns bigint
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  cfg private.settings;
+  url text;
+begin
+  select * into cfg from private.settings;
+  url := private.secret(cfg.functions_url_secret);
+  if url is null then
+    raise warning 'job engine: Vault secret % is missing; orphan cleanup not requested', cfg.functions_url_secret;
+    return null;
+  end if;
+  return net.http_post(
+    url := rtrim(url, '/') || '/cleanup',
+    body := jsonb_build_object('orphan_uploads', true),
+    headers := jsonb_build_object('Content-Type', 'application/json',
+      'Authorization', 'Bearer ' || coalesce(private.secret(cfg.service_key_secret), '')),
+    timeout_milliseconds := cfg.dispatch_timeout_ms);
+end;
+$$;
+
+revoke execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid[]),
+  public.orphan_uploads()
   from public, anon, authenticated;
-grant execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid[]) to service_role;
+grant execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid[]),
+  public.orphan_uploads() to service_role;

@@ -4,6 +4,6 @@
 -- except the helpers that row level security policies evaluate as the querying user.
 
 revoke execute on all functions in schema private from public, anon, authenticated, service_role;
-grant execute on function private.can_view_job(uuid), private.shared_job_ids(),
-  private.topic_job_id(text)
+grant execute on function private.can_view_job(uuid), private.topic_job_id(text),
+  private.within_upload_quota(text, jsonb)
   to authenticated;

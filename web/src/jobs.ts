@@ -114,6 +114,46 @@ export async function shareLink(jobId: string): Promise<string> {
   return `${location.origin}${location.pathname}?job=${jobId}#token=${token}`;
 }
 
+/** Revokes the share link of one of the user's jobs: whoever opened it loses access at once. */
+export async function revokeShare(jobId: string): Promise<void> {
+  const { error } = await supabase.rpc("revoke_share", { job_id: jobId });
+  if (error) throw error;
+}
+
+/** What a share link's viewer may read of a job (shared_job, 070_user_rpcs.sql). */
+const SharedJob = JobRow.pick({
+  id: true,
+  filename: true,
+  status: true,
+  stage: true,
+  stage_message: true,
+  progress: true,
+  error_code: true,
+  error_message: true,
+  created_at: true,
+  completed_at: true,
+});
+
+/**
+ * A shared job as the viewer sees it, shaped as a row for the read-only card: no media, options
+ * or owner ever reach the viewer. Null when it is gone (deleted, expired, or the link revoked).
+ */
+export async function fetchSharedJob(jobId: string): Promise<JobRow | null> {
+  const { data, error } = await supabase.rpc("shared_job", { job_id: jobId });
+  if (error) {
+    if (error.hint === "not_found") return null;
+    throw error;
+  }
+  return {
+    ...SharedJob.parse(data),
+    owner_id: "",
+    cached_from: null,
+    cached_at: null,
+    media: { path: "", bytes: 0, sha256: "" },
+    options: {},
+  };
+}
+
 /** Opens a share link: the signed-in user becomes a viewer. Returns the job id. */
 export async function openSharedJob(token: string): Promise<string> {
   const { data, error } = await supabase.rpc("open_shared_job", { token });

@@ -10,12 +10,14 @@ import { h } from "./html.ts";
 import { type CardHandlers, renderJobCard, statusText } from "./job_card.ts";
 import {
   fetchJob,
+  fetchSharedJob,
   fetchOutputs,
   type JobRow,
   openSharedJob,
   type OutputFormat,
   outputLanguages,
   resubmit,
+  revokeShare,
   runAction,
   saveOutput,
   shareLink,
@@ -133,8 +135,21 @@ function showShareLink(job: JobRow, link: string): void {
     { className: "share-link" },
     h("label", { htmlFor: id, textContent: "Share link (read-only access for whoever has it)" }),
     input,
+    stopSharingButton(job),
   ));
   input.select();
+}
+
+/** Revokes the link: everyone who opened it loses access now; sharing again makes a new one. */
+function stopSharingButton(job: JobRow): HTMLButtonElement {
+  const button = h("button", { type: "button", textContent: "Stop sharing" });
+  button.addEventListener("click", () => {
+    void act(job, async () => {
+      await revokeShare(job.id);
+      document.querySelector(`[data-job-id="${job.id}"] .share-link`)?.remove();
+    }, "link revoked");
+  });
+  return button;
 }
 
 const panel = new JobsPanel(scrim, handlers, {
@@ -178,7 +193,7 @@ async function showSharedJob(jobId: string): Promise<void> {
   const list = $("shared-job");
   let job: JobRow | null;
   try {
-    job = await fetchJob(jobId);
+    job = await fetchJob(jobId) ?? await fetchSharedJob(jobId);
   } catch {
     fetchOk = false;
     showFreshness();

@@ -1,5 +1,6 @@
 /** The one Supabase client of the app, and the anonymous sign-in on first visit. */
 import { createClient, type User } from "@supabase/supabase-js";
+import { captchaConfig, captchaToken } from "./captcha.ts";
 
 // Same origin as the page unless the build says otherwise. The publishable key
 // (`sb_publishable_…`) is public by design; a browser must never hold the secret key.
@@ -25,7 +26,10 @@ export async function ensureSignedIn(): Promise<User> {
   }
   const { data } = await supabase.auth.getSession();
   if (data.session?.user) return data.session.user;
-  const { data: signedIn, error } = await supabase.auth.signInAnonymously();
+  const captcha = captchaConfig();
+  const { data: signedIn, error } = await supabase.auth.signInAnonymously(
+    captcha ? { options: { captchaToken: await captchaToken(captcha) } } : undefined,
+  );
   if (error || !signedIn.user) throw new Error(`Could not sign in: ${error?.message ?? "no user"}`);
   return signedIn.user;
 }

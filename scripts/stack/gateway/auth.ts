@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { GatewayContext } from "./context.ts";
 import { HttpError, json } from "./http.ts";
 import { apiKeyOf, authenticate, noApiKey } from "./request_role.ts";
+import { clientIp, limitAnonymousSignIn } from "./rate_limit.ts";
 
 const ACCESS_TOKEN_SECONDS = 3600;
 
@@ -108,6 +109,7 @@ async function signup(req: Request, ctx: GatewayContext): Promise<Response> {
       "Only anonymous sign-ins are enabled on this stack",
     );
   }
+  limitAnonymousSignIn(ctx.config.root, clientIp(req));
   const refreshToken = newRefreshToken();
   const [user] = await ctx.admin.begin(async (tx) => {
     const users = await tx<UserRow[]>`

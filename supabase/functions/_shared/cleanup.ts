@@ -11,6 +11,7 @@ import { z } from "zod";
 import { type Logger, logger } from "./log.ts";
 import { engineEndpoint } from "./engine_endpoint.ts";
 import { serviceClient } from "./supabase_client.ts";
+import { OrphanCleanupBody, removeOrphanUploads } from "./orphan_uploads.ts";
 
 /** What `private.request_cleanup` posts (hourly batches, or one job from `delete_job`). */
 export const CleanupBody = z.object({
@@ -137,14 +138,23 @@ export function cleanupHandler(
 ): (req: Request) => Promise<Response> {
   return engineEndpoint({
     name: "cleanup",
-    body: CleanupBody,
-    bodyHint: "body must be {job_ids: [uuid, ...]}",
+    body: z.union([OrphanCleanupBody, CleanupBody]),
+    bodyHint: "body must be {job_ids: [uuid, ...]} or {orphan_uploads: true}",
     run: (body) => {
+      if ("orphan_uploads" in body) {
+        const log = logger({ step: "cleanup", task: "orphan_uploads" });
+        return removeOrphanUploads(supabase(), log).catch((e) =>
+          log.error("orphan cleanup failed; the hourly run will retry", { error: String(e) })
+        );
+      }
       const log = logger({ step: "cleanup", job_ids: body.job_ids });
       return cleanupJobs(supabase(), body.job_ids, log).catch((e) =>
         log.error("cleanup failed; the hourly run will retry", { error: String(e) })
       );
     },
-    accepted: (body) => ({ accepted: true, jobs: body.job_ids.length }),
+    accepted: (body) =>
+      "orphan_uploads" in body
+        ? { accepted: true, orphan_uploads: true }
+        : { accepted: true, jobs: body.job_ids.length },
   });
 }

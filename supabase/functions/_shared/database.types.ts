@@ -180,8 +180,10 @@ export type Database = {
         Returns: Json;
       };
       "job_steps": { Args: { "job_id": string }; Returns: Json };
+      "media_limits": { Args: Record<PropertyKey, never>; Returns: Json };
       "my_stats": { Args: Record<PropertyKey, never>; Returns: Json };
       "open_shared_job": { Args: { "token": string }; Returns: string };
+      "orphan_uploads": { Args: Record<PropertyKey, never>; Returns: Json };
       "prune_events": { Args: Record<PropertyKey, never>; Returns: number };
       "purge_jobs": { Args: { "job_ids": (string)[] }; Returns: number };
       "queue_status": { Args: Record<PropertyKey, never>; Returns: Json };
@@ -216,7 +218,9 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "revoke_share": { Args: { "job_id": string }; Returns: undefined };
       "share_job": { Args: { "job_id": string }; Returns: string };
+      "shared_job": { Args: { "job_id": string }; Returns: Json };
       "tick": { Args: Record<PropertyKey, never>; Returns: Json };
     };
     Enums: {

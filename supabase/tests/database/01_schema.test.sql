@@ -1,7 +1,7 @@
 -- Structure, privileges, settings and the pipeline data: rules 1, 2, 5 (names), 7 (schedules).
 begin;
 \ir _helpers.sql
-select plan(40);
+select plan(42);
 
 select has_table('public', 'jobs', 'jobs is a public table');
 select has_table('public', 'job_outputs', 'job_outputs is a public table');
@@ -27,7 +27,7 @@ select results_eq(
   $$values (3, 5, 90, 3, interval '7 days')$$,
   'settings: 3 active jobs, heartbeat 5 s, stale after 90 s, 3 attempts, 7 days retention');
 select set_eq($$select code from private.error_codes$$,
-  array['queue_full', 'invalid_options', 'invalid_filename', 'invalid_media', 'media_outside_folder',
+  array['queue_full', 'user_queue_full', 'invalid_manifest', 'upload_quota_exceeded', 'invalid_options', 'invalid_filename', 'invalid_media', 'media_outside_folder',
     'unreadable_media', 'media_too_long', 'media_too_large', 'unsupported_language', 'needs_provider', 'provider_refused',
     'provider_auth', 'rate_limited', 'provider_timeout', 'provider_unavailable', 'network_error',
     'malformed_output', 'no_speech', 'stale_heartbeat', 'dispatch_failed', 'service_unreachable', 'attempts_exhausted',
@@ -58,7 +58,7 @@ select ok(has_function_privilege('authenticated', 'public.' || f, 'execute')
           and not has_function_privilege('anon', 'public.' || f, 'execute'),
   f || ' is executable by authenticated, not anon')
 from unnest(array['cancel_job(uuid)', 'retry_job(uuid)', 'delete_job(uuid)', 'share_job(uuid)',
-  'open_shared_job(text)', 'queue_status()', 'estimate_job(uuid)', 'my_stats()', 'job_steps(uuid)']) f;
+  'revoke_share(uuid)', 'shared_job(uuid)', 'open_shared_job(text)', 'queue_status()', 'estimate_job(uuid)', 'my_stats()', 'job_steps(uuid)']) f;
 
 select ok(not exists (select 1 from pg_proc p where p.pronamespace = 'private'::regnamespace
   and has_function_privilege('anon', p.oid, 'execute')), 'anon can execute nothing in private');
@@ -66,8 +66,9 @@ select ok(not exists (select 1 from pg_proc p where p.pronamespace = 'private'::
 select results_eq(
   $$select schedule, command from cron.job where jobname like 'ai-subs-%' order by jobname$$,
   $$values ('0 * * * *'::text, 'select public.expire_jobs()'::text),
+           ('45 * * * *', 'select private.request_orphan_cleanup()'),
            ('30 * * * *', 'select public.prune_events()'), ('* * * * *', 'select public.tick()')$$,
-  'pg_cron: tick every minute, expiry and event pruning hourly, in minute syntax');
+  'pg_cron: tick every minute, expiry, orphan uploads and event pruning hourly, in minute syntax');
 select results_eq($$select public, allowed_mime_types from storage.buckets where id = 'media'$$,
   $$values (false, array['audio/*', 'video/*', 'application/json'])$$,
   'the media bucket is private and takes audio, video and JSON manifests');

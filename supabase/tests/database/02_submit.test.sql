@@ -2,7 +2,7 @@
 -- own storage folder, forged columns, the active-job limit, dedup, first task dispatched.
 begin;
 \ir _helpers.sql
-select plan(28);
+select plan(31);
 
 select tests.new_user() as alice \gset
 select tests.new_user() as bob \gset
@@ -89,13 +89,22 @@ select is(tests.submit_error('x', jsonb_set(tests.media(:'bob'), '{path}', to_js
 select tests.as_admin();
 select is((select count(*) from public.jobs where owner_id = :'bob')::int, 0, 'a refused submission writes nothing');
 
--- The active-job limit: a full system gets queue_full with a message shown as is.
+-- The active-job limits: a user at their own limit gets user_queue_full, a full system
+-- queue_full, each with a message shown as is.
 select tests.submit(:'bob') as b1 \gset
 select tests.submit(:'bob') as b2 \gset
 select tests.as_user(:'bob');
-select is(public.queue_status(), '{"active": 3, "limit": 3, "accepting": false, "message": "3 jobs are processing; try again in a few minutes."}'::jsonb,
-  'queue_status reports a full system');
+select is(public.queue_status(), '{"active": 3, "limit": 3, "mine": 2, "user_limit": 2, "accepting": false, "message": "You already have 2 jobs processing. Wait for one to finish, then try again."}'::jsonb,
+  'queue_status reports the caller at their own limit');
 select is(tests.submit_error('x', tests.media(:'bob')),
+  jsonb_build_object('sqlstate', 'PT429', 'message', 'You already have 2 jobs processing. Wait for one to finish, then try again.', 'hint', 'user_queue_full', 'detail', ''),
+  'a third active job of one user is refused: PT429, code user_queue_full, message for the UI');
+select tests.as_admin();
+select tests.new_user() as carol \gset
+select tests.as_user(:'carol');
+select is(public.queue_status() ->> 'message', '3 jobs are processing; try again in a few minutes.',
+  'queue_status reports a full system to another user');
+select is(tests.submit_error('x', tests.media(:'carol')),
   jsonb_build_object('sqlstate', 'PT429', 'message', '3 jobs are processing; try again in a few minutes.', 'hint', 'queue_full', 'detail', ''),
   'a fourth active job is refused: PT429 (HTTP 429), code queue_full, message for the UI');
 select tests.as_admin();
@@ -104,30 +113,38 @@ select tests.as_user(:'bob');
 select is((public.queue_status() ->> 'accepting')::boolean, true, 'a finished job frees its slot');
 select tests.as_admin();
 
--- Dedup: same sha256 and options completed within retention: completed at once, cached.
+-- Dedup, within one owner only: the same owner's sha256 and options completed within
+-- retention: completed at once, cached. Another user naming the same sha256 gets nothing of it.
 select tests.drive(:'job');
 select tests.as_user(:'bob');
 insert into public.jobs (filename, media, options)
 values ('copy.mp4', jsonb_set(tests.media(:'bob'), '{sha256}', to_jsonb(repeat('a', 64))), '{"translate_to": ["fr"], "language": "auto"}')
+returning id as stranger \gset
+select results_eq(format($$select status, cached_from from public.jobs where id = %L$$, :'stranger'),
+  $$values ('pending'::text, null::uuid)$$,
+  'another user''s job with the same sha256 and options is not deduplicated: it runs');
+select is((select count(*) from public.job_outputs where job_id = :'job')::int, 0,
+  'the original job''s outputs stay invisible to the other user');
+select tests.as_user(:'alice');
+insert into public.jobs (filename, media, options)
+values ('copy.mp4', jsonb_set(tests.media(:'alice'), '{sha256}', to_jsonb(repeat('a', 64))), '{"translate_to": ["fr"], "language": "auto"}')
 returning id as cached \gset
 select results_eq(format($$select status, progress, cached_from, cached_at is not null from public.jobs where id = %L$$, :'cached'),
   format($$values ('completed'::text, 100::smallint, %L::uuid, true)$$, :'job'),
-  'a duplicate (same sha256, same options) is completed at once with cached_from and cached_at');
+  'the owner''s duplicate (same sha256, same options) is completed at once with cached_from and cached_at');
 select is((select count(*) from public.job_outputs where job_id = :'cached')::int, 2,
   'the cached job''s outputs are readable by its owner');
-select is((select count(*) from public.job_outputs where job_id = :'job')::int, 0,
-  'the original job''s outputs stay invisible to the other user');
 insert into public.jobs (filename, media, options)
-values ('copy.mp4', jsonb_set(tests.media(:'bob'), '{sha256}', to_jsonb(repeat('a', 64))), '{"translate_to": ["de"]}')
+values ('copy.mp4', jsonb_set(tests.media(:'alice'), '{sha256}', to_jsonb(repeat('a', 64))), '{"translate_to": ["de"]}')
 returning id as other_options \gset
 select is((select status from public.jobs where id = :'other_options'), 'pending', 'different options are not deduplicated');
 select tests.as_admin();
 update public.jobs set completed_at = now() - interval '8 days' where id = :'job';
 update public.jobs set cached_at = now() - interval '8 days' where id = :'cached';
 update public.jobs set status = 'cancelled' where id = :'other_options';
-select tests.as_user(:'bob');
+select tests.as_user(:'alice');
 insert into public.jobs (filename, media, options)
-values ('copy.mp4', jsonb_set(tests.media(:'bob'), '{sha256}', to_jsonb(repeat('a', 64))), '{"translate_to": ["fr"]}')
+values ('copy.mp4', jsonb_set(tests.media(:'alice'), '{sha256}', to_jsonb(repeat('a', 64))), '{"translate_to": ["fr"]}')
 returning id as too_old \gset
 select is((select cached_from from public.jobs where id = :'too_old'), null, 'a result older than retention is not reused');
 select tests.as_admin();

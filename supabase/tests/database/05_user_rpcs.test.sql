@@ -2,9 +2,9 @@
 -- queue_status, estimate, stats; RLS for viewers and strangers.
 begin;
 \ir _helpers.sql
-select plan(29);
+select plan(40);
 
-update private.settings set active_job_limit = 10;
+update private.settings set active_job_limit = 10, per_user_active_limit = 10;
 select tests.new_user() as alice \gset
 select tests.new_user() as bob \gset
 select tests.new_user() as carol \gset
@@ -54,12 +54,43 @@ select tests.as_user(:'bob');
 select is((select count(*)::int from public.jobs where id = :'job2'), 0, 'before opening the link, bob sees nothing');
 select is(public.open_shared_job(:'token'), :'job2'::uuid, 'open_shared_job returns the job');
 select results_eq(format($$select (select count(*)::int from public.jobs where id = %1$L), (select count(*)::int from public.job_outputs where job_id = %1$L)$$, :'job2'),
-  $$values (1, 2)$$, 'the viewer reads the job and its outputs');
+  $$values (0, 2)$$, 'the viewer reads the outputs, not the row (its media and owner)');
+select is((select array_agg(k order by k) from jsonb_object_keys(public.shared_job(:'job2')) k),
+  array['completed_at', 'created_at', 'deleted_at', 'error_code', 'error_message', 'expires_at', 'filename',
+    'id', 'progress', 'stage', 'stage_message', 'started_at', 'status'],
+  'shared_job gives the viewer what the shared page shows: no media, options or owner');
 select is((select count(*)::int from public.jobs where id = :'job'), 0, 'the viewer sees no other job of the owner');
 select is(tests.error_of(format('select public.cancel_job(%L)', :'job2')) ->> 'hint', 'not_found', 'a viewer cannot change the job');
 select is(tests.error_of($$select public.open_shared_job('nope')$$) ->> 'hint', 'share_not_found', 'a wrong token is refused');
 select tests.as_user(:'carol');
 select is((select count(*)::int from public.job_outputs where job_id = :'job2'), 0, 'a user without the link reads no outputs');
+select is(tests.error_of(format('select public.shared_job(%L)', :'job2')) ->> 'hint', 'not_found', 'nor the shared job');
+
+-- Revoke: the token and every viewer's access end at once; a new link works again.
+select tests.as_user(:'bob');
+select is(tests.error_of(format('select public.revoke_share(%L)', :'job2')) ->> 'hint', 'not_found', 'only the owner can revoke');
+select tests.as_user(:'alice');
+select public.revoke_share(:'job2');
+select tests.as_user(:'bob');
+select is(tests.error_of(format('select public.shared_job(%L)', :'job2')) ->> 'hint', 'not_found', 'a revoked viewer reads nothing');
+select is((select count(*)::int from public.job_outputs where job_id = :'job2'), 0, 'nor its outputs');
+select is(tests.error_of(format('select public.open_shared_job(%L)', :'token')) ->> 'hint', 'share_not_found', 'the revoked token opens nothing');
+select tests.as_user(:'alice');
+select public.share_job(:'job2') as token2 \gset
+select isnt(:'token2'::text, :'token'::text, 'sharing after a revoke makes a new token');
+select tests.as_user(:'bob');
+select is(public.open_shared_job(:'token2'), :'job2'::uuid, 'the new token opens the job');
+
+-- Expiry: a job past its retention is invisible at once, before cleanup removes it.
+select tests.as_admin();
+update public.jobs set expires_at = now() - interval '1 second' where id = :'job2';
+select tests.as_user(:'bob');
+select is(tests.error_of(format('select public.shared_job(%L)', :'job2')) ->> 'hint', 'not_found', 'an expired job is gone for its viewer');
+select is(tests.error_of(format('select public.open_shared_job(%L)', :'token2')) ->> 'hint', 'share_not_found', 'its link opens nothing');
+select tests.as_user(:'alice');
+select is((select count(*)::int from public.jobs where id = :'job2'), 0, 'and for its owner');
+select tests.as_admin();
+update public.jobs set expires_at = now() + interval '7 days' where id = :'job2';
 
 -- Delete: hidden at once, handed to cleanup immediately.
 select tests.as_user(:'alice');

@@ -3,7 +3,7 @@ begin;
 \ir _helpers.sql
 select plan(16);
 
-update private.settings set active_job_limit = 10, cleanup_batch_size = 2, cleanup_batches_per_run = 2;
+update private.settings set active_job_limit = 10, per_user_active_limit = 10, cleanup_batch_size = 2, cleanup_batches_per_run = 2;
 select tests.new_user() as alice \gset
 select tests.new_user() as bob \gset
 select tests.submit(:'alice') as j1 \gset

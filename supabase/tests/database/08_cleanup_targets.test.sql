@@ -4,7 +4,7 @@ begin;
 \ir _helpers.sql
 select plan(6);
 
-update private.settings set active_job_limit = 10;
+update private.settings set active_job_limit = 10, per_user_active_limit = 10;
 select tests.new_user() as alice \gset
 
 -- Submits a job (as its owner, under RLS) whose media is at `path`.

@@ -4,7 +4,7 @@ begin;
 \ir _helpers.sql
 select plan(4);
 
-update private.settings set global_parallelism = 1;
+update private.settings set global_parallelism = 1, per_user_active_limit = 3;
 select tests.new_user() as alice \gset
 
 select tests.submit(:'alice') as first \gset

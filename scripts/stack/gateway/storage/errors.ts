@@ -37,11 +37,19 @@ export const invalidMimeType = (mime: string) =>
 export const invalidKey = (name: string) =>
   storageError(400, "Invalid Input", `Invalid key: ${name}`, "InvalidKey");
 
-/** The Postgres error a failed statement raised, mapped to what Storage answers. */
+/**
+ * The Postgres error a failed statement raised, mapped to what Storage answers. An error a
+ * policy or trigger raised itself is Storage's `DatabaseError` carrying the database's message;
+ * one raised with a PostgREST-style SQLSTATE (`PT<status>`) keeps that HTTP status and names
+ * its HINT as the code, so the uploader reads why.
+ */
 export function fromPgError(e: unknown): unknown {
-  const code = (e as { code?: string }).code;
+  const { code, message, hint } = e as { code?: string; message?: string; hint?: string };
   if (code === "42501") return rlsDenied();
   if (code === "23505") return duplicateObject();
+  if (code && /^PT[1-5]\d\d$/.test(code)) {
+    return storageError(Number(code.slice(2)), "DatabaseError", message ?? code, hint || code);
+  }
   return e;
 }
 

@@ -1,6 +1,6 @@
 /**
  * prepare: learn what is to be transcribed. With a chunk manifest (what the web app uploads)
- * the plan is the manifest's, checked. A single uploaded file of any length (WAV, or any
+ * the plan is the manifest's, checked against what was uploaded (manifest_check.ts). A single uploaded file of any length (WAV, or any
  * container mediabunny reads: MP4/M4A, MP3, WebM, Ogg...) is probed for its duration and
  * planned as windows of at most 10 minutes with overlap, which transcribe cuts out of it
  * (audio_window.ts): nothing is decoded on the server.
@@ -12,12 +12,22 @@ import { MEDIA_BUCKET } from "../supabase_client.ts";
 import { probeAudio, urlSource } from "./audio_window.ts";
 import { detectUrlFormat } from "./audio_format.ts";
 import { assertOwnPath, downloadMedia, signedMediaUrl } from "./media.ts";
+import { checkManifestPlan, checkProbedDurations } from "./manifest_check.ts";
 
 /** Longest chunk (DESIGN.md: about 10 minutes) and the overlap between neighbours. */
 export const CHUNK_SECONDS = 600;
 export const OVERLAP_SECONDS = 3;
-/** Longest recording accepted (3 hours of product scope, with headroom). */
-export const MAX_DURATION_SECONDS = 5 * 3600;
+
+/** The longest recording accepted: the engine's one setting (private.settings.max_media_seconds). */
+export async function maxMediaSeconds(
+  supabase: StepContext<"prepare">["supabase"],
+): Promise<number> {
+  const { data, error } = await supabase.rpc("media_limits");
+  if (error) throw new StepError("network_error", `media_limits: ${error.message}`, true);
+  const seconds = Number((data as { max_media_seconds?: unknown } | null)?.max_media_seconds);
+  if (!(seconds > 0)) throw new StepError("internal", "media_limits returned no max_media_seconds");
+  return seconds;
+}
 
 export function planChunks(path: string, duration: number): Chunk[] {
   const chunks: Chunk[] = [];
@@ -49,26 +59,14 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
     const manifest = Manifest.safeParse(json);
     if (!manifest.success) {
       throw new StepError(
-        "unreadable_media",
+        "invalid_manifest",
         `the chunk manifest is invalid: ${manifest.error.message}`,
       );
     }
-    const { source, chunks } = manifest.data;
-    if (source.duration > MAX_DURATION_SECONDS) {
-      throw new StepError("media_too_long", `recording is ${source.duration} s long`);
-    }
-    for (const chunk of chunks) assertOwnPath(job.owner_id, chunk.path);
-    const sorted = [...chunks].sort((a, b) => a.index - b.index);
-    sorted.forEach((c, i) => {
-      if (c.index !== i) {
-        throw new StepError("unreadable_media", "manifest chunk indexes are not 0..n-1");
-      }
-      if (c.end - c.start > CHUNK_SECONDS + 2 * OVERLAP_SECONDS + 1) {
-        throw new StepError(
-          "unreadable_media",
-          `manifest chunk ${i} is longer than ${CHUNK_SECONDS} s`,
-        );
-      }
+    const { source } = manifest.data;
+    for (const chunk of manifest.data.chunks) assertOwnPath(job.owner_id, chunk.path);
+    const sorted = checkManifestPlan(manifest.data, {
+      maxMediaSeconds: await maxMediaSeconds(ctx.supabase),
     });
     // Every chunk must exist before fan-out, so a missing one fails now and clearly. Chunks
     // may sit in other folders of the owner (an earlier upload reused), so list each folder.
@@ -87,13 +85,20 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
         `manifest chunks missing: ${missing.map((c) => c.path).join(", ")}`,
       );
     }
+    ctx.progress(0.4, "Checking the uploaded chunks");
+    const probed: number[] = [];
+    for (const c of sorted) {
+      probed.push(await probeDuration(await signedMediaUrl(ctx.supabase, c.path)));
+    }
+    checkProbedDurations(sorted, probed);
     return { duration: source.duration, chunks: sorted };
   }
   // A single file: its duration from the WAV header, or from the container through
   // mediabunny (only the index is read, by range); then 10-minute windows that transcribe cuts.
   const url = await signedMediaUrl(ctx.supabase, job.media.path);
   const duration = await probeDuration(url);
-  if (duration > MAX_DURATION_SECONDS) throw new StepError("media_too_long", `${duration} s`);
+  const max = await maxMediaSeconds(ctx.supabase);
+  if (duration > max) throw new StepError("media_too_long", `${duration} s, more than ${max} s`);
   ctx.progress(0.8, "Planning chunks");
   return { duration, chunks: planChunks(job.media.path, duration) };
 }
