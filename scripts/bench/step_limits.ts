@@ -149,13 +149,13 @@ async function measureOnce(step: Step, input: Input): Promise<Sample> {
     case "merge": {
       const text = await Deno.readTextFile(input.file!);
       return await measure(async () => {
-        const { chunks } = StepIO.merge.input.parse(JSON.parse(text));
-        const transcript = mergeChunks(chunks.map((c) => ({
-          index: c.index,
-          start: c.start,
-          end: c.end,
-          overlapStart: c.overlap_before,
-          transcript: c.transcript,
+        const { transcribe } = StepIO.merge.input.parse(JSON.parse(text));
+        const transcript = mergeChunks(transcribe.map(({ chunk, transcript }) => ({
+          index: chunk.index,
+          start: chunk.start,
+          end: chunk.end,
+          overlapStart: chunk.overlap_before,
+          transcript,
         })));
         JSON.stringify(StepIO.merge.output.parse({ transcript }));
         await Promise.resolve();
@@ -164,7 +164,7 @@ async function measureOnce(step: Step, input: Input): Promise<Sample> {
     case "render": {
       const text = await Deno.readTextFile(input.file!);
       return await measure(async () => {
-        const { transcript } = StepIO.render.input.parse(JSON.parse(text));
+        const { merge: { transcript } } = StepIO.render.input.parse(JSON.parse(text));
         const outputs = renderTranscript(transcript.language, transcript);
         JSON.stringify(StepIO.render.output.parse({ outputs }));
         await Promise.resolve();
@@ -243,7 +243,7 @@ export const stepLimits: BenchSuite = {
   async run(ctx: BenchContext): Promise<BenchResult> {
     const seconds = ctx.quick ? 3600 : 10800;
     const dir = await Deno.makeTempDir({ prefix: "step_limits_" });
-    const supabase = createClient(ctx.env.SUPABASE_URL, ctx.env.SUPABASE_SERVICE_ROLE_KEY, {
+    const supabase = createClient(ctx.env.SUPABASE_URL, ctx.env.SUPABASE_SECRET_KEY, {
       auth: { persistSession: false, autoRefreshToken: false },
     });
     const owner = crypto.randomUUID();
@@ -314,7 +314,12 @@ export const stepLimits: BenchSuite = {
         `wav: ${wavSize} bytes (${seconds} s, 44.1 kHz stereo); mp3: ${mp3Size} bytes (128 kbit/s)`,
       );
       const merge = mergeInput(seconds);
-      await Deno.writeTextFile(`${dir}/merge.json`, JSON.stringify(merge));
+      await Deno.writeTextFile(
+        `${dir}/merge.json`,
+        JSON.stringify({
+          transcribe: merge.chunks.map(({ transcript, ...chunk }) => ({ chunk, transcript })),
+        }),
+      );
       const transcript = mergeChunks(merge.chunks.map((c) => ({
         index: c.index,
         start: c.start,
@@ -324,14 +329,14 @@ export const stepLimits: BenchSuite = {
       })));
       await Deno.writeTextFile(
         `${dir}/render.json`,
-        JSON.stringify({ transcript, translations: {}, summary: null }),
+        JSON.stringify({ merge: { transcript }, translate: [], summarize: null }),
       );
       const inputs: Record<Case, Partial<Record<Step, Input>>> = {
         manifest: {
           prepare: {
             seconds,
             supabaseUrl: ctx.env.SUPABASE_URL,
-            serviceKey: ctx.env.SUPABASE_SERVICE_ROLE_KEY,
+            serviceKey: ctx.env.SUPABASE_SECRET_KEY,
             owner,
             path: manifestPath,
           },

@@ -9,7 +9,7 @@ import type { RealtimeChannel, SupabaseClient } from "@supabase/supabase-js";
 import { createClient } from "@supabase/supabase-js";
 import { makeWav } from "../fakes/deterministic.ts";
 import { eventually } from "../testing/jobs.ts";
-import { adminSql, signedInUser, stackEnv } from "../testing/stack_env.ts";
+import { adminSql, apiKeys, signedInUser, stackEnv } from "../testing/stack_env.ts";
 import {
   assert,
   assertEngineError,
@@ -27,7 +27,7 @@ const noPersist = { auth: { persistSession: false, autoRefreshToken: false } } a
 function clientFrom(address: string): SupabaseClient {
   const http = Deno.createHttpClient({ localAddress: address });
   const env = stackEnv();
-  return createClient(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, {
+  return createClient(env.SUPABASE_URL, apiKeys().publishable, {
     ...noPersist,
     global: { fetch: (input, init) => fetch(input, { ...init, client: http } as RequestInit) },
   });

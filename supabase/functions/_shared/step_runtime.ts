@@ -21,7 +21,6 @@ import { type Logger, logger } from "./log.ts";
 import { engineEndpoint } from "./engine_endpoint.ts";
 import { serviceClient } from "./supabase_client.ts";
 
-
 export interface StepContext<S extends StepName> {
   claim: Claim;
   input: StepInput<S>;
