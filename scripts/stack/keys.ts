@@ -192,13 +192,18 @@ async function loadOrCreateStackKeys(stackDir: string): Promise<StackKeys> {
   const existing = await readJsonFile(path);
   const parsed = StackKeys.safeParse(existing);
   if (parsed.success) return parsed.data;
-  const jwtSecret = randomToken(40);
+  // A stack made before the new keys keeps its JWT secret and legacy keys, and gains the rest.
+  const old = StackKeys.pick({ jwtSecret: true, anonKey: true, serviceRoleKey: true })
+    .safeParse(existing);
+  const jwtSecret = old.success ? old.data.jwtSecret : randomToken(40);
   const keys: StackKeys = {
     publishableKey: await newApiKey("publishable"),
     secretKey: await newApiKey("secret"),
     jwtSecret,
-    anonKey: await signHs256(jwtSecret, { role: "anon", iss: "supabase-local" }, TEN_YEARS_S),
-    serviceRoleKey: await signHs256(
+    anonKey: old.success
+      ? old.data.anonKey
+      : await signHs256(jwtSecret, { role: "anon", iss: "supabase-local" }, TEN_YEARS_S),
+    serviceRoleKey: old.success ? old.data.serviceRoleKey : await signHs256(
       jwtSecret,
       { role: "service_role", iss: "supabase-local" },
       TEN_YEARS_S,

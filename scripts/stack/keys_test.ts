@@ -124,3 +124,18 @@ Deno.test("API keys map to roles; legacy keys and HS256 tokens only with the swi
   assert(on.functionJwks().keys.some((x) => x.kty === "oct"), "legacy secret not in SUPABASE_JWKS");
   assert(!off.functionJwks().keys.some((x) => x.kty === "oct"), "legacy secret leaked when off");
 });
+
+Deno.test("a stack made before the new keys keeps its legacy secret and gains the new keys", async () => {
+  const root = await fakeRoot();
+  const dir = await Deno.makeTempDir();
+  const legacy = {
+    jwtSecret: "x".repeat(40),
+    anonKey: "eyJ.anon.sig",
+    serviceRoleKey: "eyJ.sr.sig",
+  };
+  await Deno.writeTextFile(join(dir, "keys.json"), JSON.stringify(legacy));
+  const ring = await loadKeyRing({ root, dir, legacyKeys: true });
+  assert(ring.keys.jwtSecret === legacy.jwtSecret, "legacy secret replaced");
+  assert(ring.apiKeyRole(legacy.anonKey) === "anon", "old anon key lost");
+  assert(ring.keys.publishableKey.startsWith("sb_publishable_"), "no publishable key added");
+});
