@@ -74,9 +74,15 @@ export const pipeline: BenchSuite = {
     const addPhase = (name: string, ms: number) =>
       phases.set(name, [...(phases.get(name) ?? []), ms]);
     let breakdownTasks = 0;
+    let sqlFunctions: { name: string; calls: number; total: number; self: number }[] = [];
     let parallelism = 0;
     try {
       const uploads = await prepareUploads();
+      // Time spent inside each SQL function (pg_stat_user_functions), for the breakdown. Only
+      // on the stack this bench started (ctx.provider), which is removed afterwards.
+      await sql`alter system set track_functions = 'pl'`;
+      await sql`select pg_reload_conf()`;
+      await sql`select pg_stat_reset()`;
       await withSettings(sql, { active_job_limit: 1000 }, async () => {
         [{ parallelism }] = await sql<{ parallelism: number }[]>`
           select global_parallelism as parallelism from private.settings`;
@@ -84,6 +90,7 @@ export const pipeline: BenchSuite = {
         for (let run = 0; run < ctx.runs; run++) {
           const before = provider.requests.length;
           const ids: string[] = [];
+          await sql`select pg_stat_reset()`;
           for (let i = 0; i < jobsPerRun; i++) {
             const id = await submitJob(uploads, 1);
             await waitForJobs(sql, [id]);
@@ -126,6 +133,18 @@ export const pipeline: BenchSuite = {
             addPhase("handler", t.handler_ms);
             addPhase("complete", Number(r.completed) - Number(r.claimed) - t.handler_ms);
           }
+          if (run === ctx.runs - 1) {
+            // Of the last run's one-at-a-time jobs only (the burst comes after): SQL time per call.
+            await new Promise((r) => setTimeout(r, 600)); // statistics are flushed every 500 ms
+            sqlFunctions = await sql<
+              { name: string; calls: number; total: number; self: number }[]
+            >`
+              select schemaname || '.' || funcname as name, calls::int,
+                     total_time / calls as total, self_time / calls as self
+              from pg_stat_user_functions
+              where calls > 0
+              order by total_time desc limit 20`;
+          }
           const samples = rows.map((r) => Number(r.ms));
           for (const r of rows) byStep.set(r.step, [...(byStep.get(r.step) ?? []), Number(r.ms)]);
           runs.add("step_overhead_p50_ms", percentile(samples, 50));
@@ -150,8 +169,14 @@ export const pipeline: BenchSuite = {
         }
       });
     } finally {
+      await sql`alter system reset track_functions`.catch(() => {});
+      await sql`select pg_reload_conf()`.catch(() => {});
       await sql.end();
     }
+    const sqlTimes = sqlFunctions.map((f) =>
+      `${f.name} ${round(Number(f.total))} ms (self ${round(Number(f.self))}) × ${f.calls}`
+    ).join(", ");
+    ctx.log(`SQL functions, per call: ${sqlTimes}`);
     const perStep = [...byStep].map(([step, ms]) => `${step} ${round(median(ms))} ms`).join(", ");
     const breakdown = [...phases].map(([phase, ms]) => `${phase} ${round(median(ms))} ms`)
       .join(", ");
@@ -169,6 +194,8 @@ export const pipeline: BenchSuite = {
         `(commit, net worker, HTTP, gateway); claim = → claimed_at (claim_task RPC); handler = ` +
         `the step's work (Storage reads); complete = the rest until completed_at (claim ` +
         `answer, validation, complete_task RPC).`,
+        `SQL time per call (pg_stat_user_functions, last run's ${jobsPerRun} jobs; total incl. ` +
+        `the functions it calls): ${sqlTimes}.`,
         `pipeline_jobs_per_min: ${burst} one-chunk jobs inserted at once per run, active-job ` +
         `limit raised to 1000 (restored after), global_parallelism ${parallelism}; first insert ` +
         `→ last completion; tasks_per_s = that burst's completed tasks (4 per job) / the same time.`,
