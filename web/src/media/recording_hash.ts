@@ -16,8 +16,9 @@
  * - the web app: `recordingHashOfBlob(file)` hashes in Workers (recording_hash_worker.ts), each
  *   reading its own slices of the File (a File is passed to a Worker without copying);
  * - scripts, tests and the CLI (Deno): `recordingHashOfBytes(bytes)` or
- *   `recordingHashOfReader(size, read)` hash in this thread with WebCrypto, several slices at
- *   once (Deno runs each digest off the JavaScript thread).
+ *   `recordingHashOfReader(size, read)` hash in this thread with WebCrypto, reading slices in
+ *   order (a file on disk: `read` seeks an open Deno.FsFile to `start` and reads `end - start`
+ *   bytes) while several are digested at once (WebCrypto digests are asynchronous).
  */
 
 /** The fixed slice size of the tree. Changing it changes every hash (and breaks dedup). */
@@ -25,7 +26,9 @@ export const RECORDING_HASH_SLICE_BYTES = 8 * 1024 * 1024;
 
 /** How many slices there are in a file of `size` bytes. */
 export function sliceCount(size: number): number {
-  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`bad size ${size}`);
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError(`bad size ${size}`);
+  }
   return Math.ceil(size / RECORDING_HASH_SLICE_BYTES);
 }
 
@@ -47,10 +50,16 @@ export async function sliceDigest(bytes: BufferSource): Promise<Uint8Array> {
 }
 
 /** The recording hash from the slices' digests, in slice order. */
-export async function combineSliceDigests(digests: Uint8Array[]): Promise<string> {
+export async function combineSliceDigests(
+  digests: Uint8Array[],
+): Promise<string> {
   const all = new Uint8Array(digests.length * 32);
   digests.forEach((d, i) => {
-    if (d.length !== 32) throw new RangeError(`slice ${i}: a digest has 32 bytes, not ${d.length}`);
+    if (d.length !== 32) {
+      throw new RangeError(
+        `slice ${i}: a digest has 32 bytes, not ${d.length}`,
+      );
+    }
     all.set(d, i * 32);
   });
   return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", all)));
@@ -65,8 +74,9 @@ export interface RecordingHashOptions {
 }
 
 /**
- * The recording hash of `size` bytes read with `read(start, end)`, in this thread: up to
- * `concurrency` slices are read and digested at a time.
+ * The recording hash of `size` bytes read with `read(start, end)`, in this thread. Slices are
+ * read one after another, in order (so `read` may seek and read a single open file), while up
+ * to `concurrency` of them are being digested.
  */
 export async function recordingHashOfReader(
   size: number,
@@ -75,21 +85,30 @@ export async function recordingHashOfReader(
 ): Promise<string> {
   const count = sliceCount(size);
   const digests: Uint8Array[] = new Array(count);
-  let next = 0;
+  const lanes = Math.max(1, options.concurrency ?? 4);
+  const pending = new Set<Promise<void>>();
   let hashed = 0;
-  const lane = async () => {
-    while (next < count) {
-      const index = next++;
+  try {
+    for (let index = 0; index < count; index++) {
       options.signal?.throwIfAborted();
       await options.gate?.passage(options.signal);
       const [start, end] = sliceRange(size, index);
-      digests[index] = await sliceDigest(await read(start, end));
-      hashed += end - start;
-      options.onProgress?.(size ? hashed / size : 1);
+      const bytes = await read(start, end);
+      const digesting: Promise<void> = sliceDigest(bytes).then((digest) => {
+        digests[index] = digest;
+        hashed += end - start;
+        options.onProgress?.(hashed / size);
+        pending.delete(digesting);
+      });
+      pending.add(digesting);
+      if (pending.size >= lanes) await Promise.race(pending);
     }
-  };
-  const lanes = Math.max(1, Math.min(options.concurrency ?? 4, count));
-  await Promise.all(Array.from({ length: lanes }, lane));
+    await Promise.all(pending);
+  } catch (error) {
+    // The digests still running end on their own; their failures are this one's.
+    for (const p of pending) p.catch(() => {});
+    throw error;
+  }
   options.signal?.throwIfAborted();
   return await combineSliceDigests(digests);
 }
@@ -116,8 +135,9 @@ export type HashWorkerReply =
 
 /** Workers used by recordingHashOfBlob: one per core, at least 2, at most 8. */
 export function hashWorkerCount(): number {
-  const cores = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)
-    ?.hardwareConcurrency ?? 2;
+  const cores =
+    (globalThis.navigator as { hardwareConcurrency?: number } | undefined)
+      ?.hardwareConcurrency ?? 2;
   return Math.max(2, Math.min(8, cores));
 }
 
@@ -138,14 +158,20 @@ export async function recordingHashOfBlob(
   signal?.throwIfAborted();
   const count = sliceCount(blob.size);
   if (count === 0) return await combineSliceDigests([]);
-  const workerCount = Math.max(1, Math.min(options.workers ?? hashWorkerCount(), count));
+  const workerCount = Math.max(
+    1,
+    Math.min(options.workers ?? hashWorkerCount(), count),
+  );
   const digests: Uint8Array[] = new Array(count);
   const workers: Worker[] = [];
   let next = 0;
   let done = 0;
   let hashed = 0;
   let settle!: { resolve: () => void; reject: (e: unknown) => void };
-  const finished = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  const finished = new Promise<void>((
+    resolve,
+    reject,
+  ) => (settle = { resolve, reject }));
   let failed = false;
   const fail = (error: unknown) => {
     failed = true;
@@ -159,15 +185,20 @@ export async function recordingHashOfBlob(
     } catch (e) {
       return fail(e);
     }
-    if (!failed) worker.postMessage({ type: "slice", index } satisfies HashWorkerRequest);
+    if (!failed) {
+      worker.postMessage({ type: "slice", index } satisfies HashWorkerRequest);
+    }
   };
   const onAbort = () => fail(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     for (let w = 0; w < workerCount; w++) {
-      const worker = new Worker(new URL("./recording_hash_worker.ts", import.meta.url), {
-        type: "module",
-      });
+      const worker = new Worker(
+        new URL("./recording_hash_worker.ts", import.meta.url),
+        {
+          type: "module",
+        },
+      );
       workers.push(worker);
       worker.onmessage = (event: MessageEvent<HashWorkerReply>) => {
         const reply = event.data;

@@ -25,7 +25,9 @@ self.onmessage = async (event: MessageEvent<HashWorkerRequest>) => {
     } else if (message.type === "slice") {
       if (!blob) throw new Error("no file was given to the hash worker");
       const [start, end] = sliceRange(blob.size, message.index);
-      const digest = await sliceDigest(await blob.slice(start, end).arrayBuffer());
+      const digest = await sliceDigest(
+        await blob.slice(start, end).arrayBuffer(),
+      );
       reply({ type: "digest", index: message.index, digest }, [digest.buffer]);
     }
   } catch (error) {
