@@ -183,7 +183,7 @@ export const pipeline: BenchSuite = {
     ctx.log(`breakdown (median per task): ${breakdown}`);
     return {
       ...runs.result(),
-      targets: { step_overhead_p50_ms: "≤ 30 ms" },
+      targets: { step_overhead_p50_ms: "≤ 10 ms" },
       notes: [
         `step_overhead: ${ctx.runs} runs × ${jobsPerRun} one-chunk jobs (4 steps each), provider ` +
         `latency 0; per task: completion − ready (predecessors' completion or the insert). ` +
