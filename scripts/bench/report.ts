@@ -2,7 +2,7 @@
  * What `deno task bench` writes: the JSON document (bench/results/latest.json) and the
  * Markdown table beside it, with the machine the figures were measured on.
  */
-import { arch, cpus, release, totalmem } from "node:os";
+import { arch, cpus, loadavg, release, totalmem } from "node:os";
 
 export interface MachineInfo {
   cpu: string;
@@ -11,6 +11,8 @@ export interface MachineInfo {
   os: string;
   deno: string;
   postgres: string;
+  /** 1, 5 and 15-minute load averages when the document was written (a shared machine's noise). */
+  load_avg?: [number, number, number];
 }
 
 export interface SuiteOutcome {
@@ -53,6 +55,7 @@ export function machineInfo(postgresVersion: string): MachineInfo {
     os,
     deno: Deno.version.deno,
     postgres: postgresVersion,
+    load_avg: loadavg().map((n) => Math.round(n * 100) / 100) as [number, number, number],
   };
 }
 
@@ -89,6 +92,9 @@ export function renderMarkdown(doc: BenchDocument): string {
     `- command: \`${doc.command}\`${doc.quick ? " (quick: smaller sizes)" : ""}`,
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.ram_gb} GB RAM, ${m.os}`,
     `- versions: Deno ${m.deno}, ${m.postgres}`,
+    ...(m.load_avg
+      ? [`- load average at the end (1/5/15 min): ${m.load_avg.join(" / ")} on ${m.cores} cores`]
+      : []),
     `- each figure is the median of ${doc.runs} runs; min–max shows the spread of those runs`,
     "",
     "| key | median | min–max | target | met |",
