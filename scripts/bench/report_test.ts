@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type BenchDocument, meetsTarget, renderMarkdown } from "./report.ts";
+import { type BenchDocument, meetsTarget, peerComparison, renderMarkdown } from "./report.ts";
 
 Deno.test("targets are read as comparisons with a unit", () => {
   assert.equal(meetsTarget("≤ 50 ms", 50), true);
@@ -31,4 +31,19 @@ Deno.test("the Markdown table shows median, range, target and a failed suite's e
   assert.match(md, /\| offline_wer_pct \| 6 \| — \| ≤ 5 % \| \*\*no\*\* \|/);
   assert.match(md, /### scale — FAILED in 1 s\n\n```\nError: boom\n```/);
   assert.match(md, /median of 3 runs/);
+});
+
+Deno.test("the peers table gives ours, theirs and the ratio", () => {
+  const lines = peerComparison({
+    dispatch_p50_ms: 10,
+    peer_graphile_worker_start_p50_ms: 4,
+    peer_pg_boss_start_p50_ms: 5,
+    tasks_per_s: 50,
+    peer_graphile_worker_tasks_per_s: 1000,
+  });
+  const md = lines.join("\n");
+  assert.match(md, /\| enqueue → handler start, p50 \| 10 ms \| 4 ms \| 5 ms \| 2\.5× \| 2× \|/);
+  assert.match(md, /\| sustained tasks per second \| 50 \/s \| 1000 \/s \| — \| 0\.05× \| — \|/);
+  assert.match(md, /HTTP hop/);
+  assert.deepEqual(peerComparison({ dispatch_p50_ms: 10 }), []);
 });

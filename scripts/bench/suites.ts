@@ -7,6 +7,7 @@ import { cronPoll } from "./cron_poll.ts";
 import { dispatch } from "./dispatch.ts";
 import { offlineWer } from "./offline_wer.ts";
 import { parallel } from "./parallel.ts";
+import { peers } from "./peers.ts";
 import { pipeline } from "./pipeline.ts";
 import { realtime } from "./realtime.ts";
 import { scale } from "./scale.ts";
@@ -18,6 +19,7 @@ export const suites: BenchSuite[] = [
   cronPoll,
   dispatch,
   pipeline,
+  peers,
   parallel,
   realtime,
   scale,

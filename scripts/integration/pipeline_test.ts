@@ -6,7 +6,7 @@
 import { makeM4a, makeSpeech } from "../asr/fixtures.ts";
 import { wordErrorRate } from "../asr/wer.ts";
 import { adminSql, signedInClient } from "../testing/stack_env.ts";
-import { assert, sha256Hex, upload, waitForJob } from "../testing/submissions.ts";
+import { assert, mediaHash, upload, waitForJob } from "../testing/submissions.ts";
 
 const SENTENCES = "The weather was warm and the children played in the garden until dinner. " +
   "After the meal the family walked down to the river and watched the boats go by.";
@@ -27,7 +27,7 @@ Deno.test("a user's recording of flite speech becomes subtitles with the spoken 
       source: {
         filename: "family day.mp4",
         bytes: chunk.length,
-        sha256: await sha256Hex(chunk),
+        sha256: await mediaHash(chunk),
         duration,
       },
       audio: { codec: "aac", container: "mp4" },

@@ -1,6 +1,6 @@
 /**
  * Debian's chromium driven by playwright-core, opened on the web app the stack serves, with the
- * app's test hooks enabled (web/src/upload.ts exposes submitRecording, sha256OfFile and
+ * app's test hooks enabled (web/src/upload.ts exposes submitRecording, recordingHashOfBlob and
  * extractAudio on `window.__aiSubsTest` when that object exists before the page loads).
  */
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -62,7 +62,7 @@ export interface MediaHooks {
     readonly paused: boolean;
     done: Promise<{ jobId: string; cachedFrom: string | null; cachedAt: string | null }>;
   };
-  sha256OfFile(file: File, options?: { onProgress?: (f: number) => void }): Promise<string>;
+  recordingHashOfBlob(file: Blob, options?: { onProgress?: (f: number) => void }): Promise<string>;
   extractAudio(file: File): Promise<{
     duration: number;
     codec: string;

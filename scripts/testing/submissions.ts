@@ -4,6 +4,7 @@
  * through supabase-js; only assertions about what the database holds use SQL.
  */
 import type { PostgrestError, SupabaseClient } from "@supabase/supabase-js";
+import { recordingHashOfBytes } from "../../web/src/media/recording_hash.ts";
 
 /** The job row as a client reads it. */
 export interface JobRow {
@@ -26,9 +27,9 @@ export function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+/** media.sha256 of a recording: the tree hash of web/src/media/recording_hash.ts. */
+export function mediaHash(bytes: Uint8Array): Promise<string> {
+  return recordingHashOfBytes(bytes as Uint8Array<ArrayBuffer>);
 }
 
 /** A random sha256-shaped hex string: a distinct "recording" so deduplication never hits. */

@@ -6,7 +6,7 @@
  */
 import { userMessage } from "./errors.ts";
 import { extractAudio, NoAudioError } from "./media/extract.ts";
-import { sha256OfFile } from "./media/hash.ts";
+import { recordingHashOfBlob } from "./media/recording_hash.ts";
 import { PauseGate } from "./media/pause_gate.ts";
 import { supabase, supabasePublishableKey, supabaseUrl } from "./supabase.ts";
 
@@ -140,7 +140,8 @@ async function runSubmission(
   await gate.passage(signal);
 
   onProgress({ phase: "hashing", fraction: 0 });
-  const sha256 = await sha256OfFile(file, {
+  // The recording hash (media/recording_hash.ts), sent as media.sha256.
+  const sha256 = await recordingHashOfBlob(file, {
     gate,
     signal,
     onProgress: (fraction) => onProgress({ phase: "hashing", fraction }),
@@ -237,4 +238,4 @@ async function runSubmission(
 // Browser tests set `window.__aiSubsTest = {}` before the page loads (Playwright addInitScript)
 // to drive the pipeline directly; in normal use nothing is exposed.
 const testHooks = (globalThis as { __aiSubsTest?: Record<string, unknown> }).__aiSubsTest;
-if (testHooks) Object.assign(testHooks, { submitRecording, sha256OfFile, extractAudio });
+if (testHooks) Object.assign(testHooks, { submitRecording, recordingHashOfBlob, extractAudio });

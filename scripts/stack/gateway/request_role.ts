@@ -149,10 +149,14 @@ export function asCaller<T>(
       ...extraSettings,
     };
     const names = Object.keys(settings);
-    await tx.unsafe(
+    // Pipelined: the settings and the caller's first statement leave together (one round trip
+    // fewer per request); the statement runs after set_config on the same connection, and if
+    // set_config failed the transaction is aborted, so the statement fails too.
+    const configured = tx.unsafe(
       `select ${names.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`,
       names.flatMap((n) => [n, settings[n]]),
-    );
-    return await fn(tx);
+    ).execute(); // postgres.js sends a query when it is awaited or executed: now, first
+    const [, result] = await Promise.all([configured, fn(tx)]);
+    return result;
   }) as Promise<T>;
 }

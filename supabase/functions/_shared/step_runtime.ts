@@ -59,6 +59,10 @@ export async function runTask<S extends StepName>(
   supabase: SupabaseClient = serviceClient(),
 ): Promise<"done" | "failed" | "not_claimed" | "cancelled"> {
   let log = logger({ step, job_id: body.job_id, task_id: body.task_id });
+  // Where a step's time goes, logged with "completed" (the bench's overhead breakdown):
+  // received (epoch ms) → claim RPC → handler → complete RPC.
+  const receivedAt = performance.timeOrigin + performance.now();
+  const t0 = performance.now();
   const raw = await rpc<unknown>(supabase, "claim_task", { task_id: body.task_id }).catch((e) => {
     log.error("claim failed", { error: String(e) });
     return null;
@@ -68,6 +72,7 @@ export async function runTask<S extends StepName>(
     return "not_claimed";
   }
   const claim = ClaimSchema.parse(raw);
+  const claimMs = performance.now() - t0;
   log = log.with({ attempt: claim.task.attempt, chunk: claim.task.chunk_index });
   const controller = new AbortController();
   let pending: { fraction: number; message?: string } | null = null;
@@ -104,7 +109,9 @@ export async function runTask<S extends StepName>(
       },
     });
     controller.signal.throwIfAborted();
+    const handlerMs = performance.now() - started;
     const checked = StepIO[step].output.parse(output);
+    const t2 = performance.now();
     const answer = CompleteAnswer.parse(
       await rpc(supabase, "complete_task", {
         task_id: claim.task.id,
@@ -114,7 +121,16 @@ export async function runTask<S extends StepName>(
     );
     const ms = Math.round(performance.now() - started);
     if (answer.ok) {
-      log.info("completed", { ms });
+      const ms2 = (n: number) => Math.round(n * 100) / 100;
+      log.info("completed", {
+        ms,
+        timings: {
+          received_at: ms2(receivedAt),
+          claim_ms: ms2(claimMs),
+          handler_ms: ms2(handlerMs),
+          complete_ms: ms2(performance.now() - t2),
+        },
+      });
       return "done";
     }
     if (answer.reason === "stale_lease") {
