@@ -260,7 +260,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     }
     // Waits only for a process that is (re)starting; a running one answers at once, without
     // leaving a 15-second timer behind for every request.
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const ready = fp.port !== null || await Promise.race([
       fp.ready.then(() => true),
       new Promise<false>((r) => (timer = setTimeout(() => r(false), 15_000))),
