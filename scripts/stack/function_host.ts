@@ -58,7 +58,8 @@ const memory = () => {
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
 function kill(msg: string, detail: Record<string, unknown>): never {
-  console.error(JSON.stringify({ level: "error", msg, ...detail }));
+  const name = Deno.env.get("SB_FUNCTION_NAME");
+  console.error(JSON.stringify({ level: "error", msg, function: name, ...detail }));
   Deno.exit(137);
 }
 
@@ -80,6 +81,7 @@ function hold(inv: Invocation, promise: Promise<unknown>) {
       console.error(JSON.stringify({
         level: "warning",
         msg: "CPU time limit exceeded",
+        function: line.function,
         cpu_ms: Math.round(cpu),
         limit_ms: cpuLimitMs,
       }));
