@@ -92,13 +92,44 @@ export function formatDate(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 86400], ["month", 30 * 86400], ["week", 7 * 86400], ["day", 86400],
+  ["hour", 3600], ["minute", 60],
+];
+
+/** "2 hours ago", "just now", "in 5 minutes" relative to `now`. */
+export function relativeTime(iso: string, now = Date.now()): string {
+  const seconds = (new Date(iso).getTime() - now) / 1000;
+  if (Math.abs(seconds) < 45) return "just now";
+  const format = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size * 0.95 || unit === "minute") {
+      return format.format(Math.round(seconds / size), unit);
+    }
+  }
+  return "just now";
+}
+
+/** A `<time>` showing the relative time, with the absolute date and time on hover. */
+export function timeElement(iso: string): HTMLTimeElement {
+  return h("time", {
+    dateTime: iso,
+    title: formatDate(iso),
+    className: "relative-time",
+    textContent: relativeTime(iso),
+  });
+}
+
 /** "about 3 minutes remaining", from the history-based estimate. */
 export function remainingText(estimate: Estimate | undefined): string {
   const seconds = estimate?.seconds_remaining;
   if (seconds === null || seconds === undefined) return "Estimating the time remaining…";
-  if (seconds < 60) return "Less than a minute remaining";
+  const basis = estimate?.basis === "size_bucket" && estimate.bucket
+    ? ` (from past jobs of ${estimate.bucket})`
+    : "";
+  if (seconds < 60) return `Less than a minute remaining${basis}`;
   const minutes = Math.round(seconds / 60);
-  return `About ${minutes} minute${minutes === 1 ? "" : "s"} remaining`;
+  return `About ${minutes} minute${minutes === 1 ? "" : "s"} remaining${basis}`;
 }
 
 function stageText(job: JobRow): string {
@@ -130,7 +161,7 @@ export function renderJobCard(job: JobRow, extras: CardExtras, on: CardHandlers)
       h("strong", { className: "filename", textContent: job.filename }),
       h("span", { className: `status status-${job.status}`, textContent: statusText(job) }),
     ),
-    h("p", { className: "muted", textContent: `Submitted ${formatDate(job.created_at)}` }),
+    h("p", { className: "muted submitted" }, "Submitted ", timeElement(job.created_at)),
   );
   if (job.cached_from) {
     card.append(h("p", {
@@ -194,7 +225,10 @@ function actions(job: JobRow, extras: CardExtras, on: CardHandlers): HTMLElement
     }
   }
   if (extras.readOnly) return box;
-  if (isActive(job)) box.append(actionButton("Cancel", () => on.cancel(job), name, "secondary"));
+  if (isActive(job)) {
+    box.append(actionButton("View transcript so far", () => on.view(job), name, "secondary"));
+    box.append(actionButton("Cancel", () => on.cancel(job), name, "secondary"));
+  }
   // Failed: retry_job resumes from the last checkpoint; cancelled: run again as a new job.
   if (job.status === "failed" || job.status === "cancelled") {
     box.append(actionButton("Retry", () => on.retry(job), name));
