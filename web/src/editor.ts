@@ -24,7 +24,14 @@ export interface EditorOptions {
   document: CaptionDocument;
   video: HTMLVideoElement | null;
   saved(): Promise<void>;
+  /** The document as saved (laid out again by the server), after `saved`. */
+  current(): CaptionDocument | null;
   closed(): void;
+}
+
+function cuesOf(doc: CaptionDocument): EditCue[] {
+  return (doc.cues ?? doc.segments.map((s) => ({ ...s, lines: [s.text] })))
+    .map((c) => ({ start: c.start, end: c.end, text: c.lines.join(" "), ...(c.speaker ? { speaker: c.speaker } : {}) }));
 }
 
 const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
@@ -66,9 +73,8 @@ export function problemOf(cues: EditCue[]): string | null {
 
 export function openEditor(host: HTMLElement, options: EditorOptions): void {
   const { job, language } = options;
-  let cues: EditCue[] = (options.document.cues ?? options.document.segments.map((s) => ({ ...s, lines: [s.text] })))
-    .map((c) => ({ start: c.start, end: c.end, text: c.lines.join(" "), ...(c.speaker ? { speaker: c.speaker } : {}) }));
-  const history: EditCue[][] = [];
+  let cues: EditCue[] = cuesOf(options.document);
+  let history: EditCue[][] = [];
 
   const status = h("p", { className: "message", attrs: { role: "status" } });
   const list = h("ol", { className: "editor-cues" });
@@ -188,6 +194,13 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
       }
       const result = data as { revision: number; violations: number };
       await options.saved();
+      // What the server made of it (the caption rules applied again) is the new starting point.
+      const saved = options.current();
+      if (saved) {
+        cues = cuesOf(saved);
+        history = [];
+        render();
+      }
       say(
         `${done} Revision ${result.revision} is what downloads and share links get now.` +
           (result.violations ? ` ${result.violations} caption(s) still break the style.` : ""),
@@ -207,9 +220,7 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
   });
   restore.addEventListener("click", () => {
     if (!confirm("Restore the original subtitles? Your edits stay in the history.")) return;
-    void send({ restore: 0 }, "Original restored.").then(() => {
-      cues = (options.document.cues ?? []).map((c) => ({ start: c.start, end: c.end, text: c.lines.join(" "), speaker: c.speaker }));
-    });
+    void send({ restore: 0 }, "Original restored.");
   });
   close.addEventListener("click", () => {
     host.replaceChildren();

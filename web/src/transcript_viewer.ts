@@ -169,7 +169,7 @@ export class TranscriptViewer {
         ? `Partial transcript: ${partial.completed_chunks} of ${partial.chunks} parts done. ` +
           "The rest appears as it is transcribed."
         : "Partial transcript: nothing transcribed yet.";
-      this.#language.replaceChildren();
+      this.#language.replaceChildren(h("option", { value: "", textContent: "Transcript so far" }));
       this.#document = { language: "", segments: partial.segments };
       this.#renderSegments();
     } catch (error) {
@@ -243,6 +243,7 @@ export class TranscriptViewer {
       document: doc,
       video: this.#video.hidden ? null : this.#video,
       saved: () => this.#load(),
+      current: () => this.#document,
       closed: () => {
         this.#actions.hidden = false;
         $("edit-transcript").focus();
@@ -411,7 +412,8 @@ export class TranscriptViewer {
         dataset: { start: String(line.start), end: String(line.end), index: String(index) },
       }, content);
     }));
-    const noun = doc.cues ? "captions" : "lines";
+    const total = this.#lines.length;
+    const noun = doc.cues ? (total === 1 ? "caption" : "captions") : total === 1 ? "line" : "lines";
     this.#count.textContent = query
       ? `${shown.length} of ${this.#lines.length} ${noun} match “${this.#search.value.trim()}”.`
       : `${this.#lines.length} ${noun}${canSeek ? " — select one to play the video from there" : ""}.`;
