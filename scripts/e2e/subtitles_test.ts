@@ -126,6 +126,22 @@ Deno.test({
       });
       const userId = (await page.getAttribute("body", "data-user"))!;
 
+      // First load: the JavaScript fetched before any file is chosen stays under 300 kB gzip
+      // (the editor, mediabunny and ffmpeg.wasm load later, on demand).
+      await page.waitForLoadState("networkidle");
+      let firstLoad = 0;
+      for (const url of new Set(scripts)) {
+        const path = join(root, "web/dist", new URL(url).pathname);
+        const gzip = new Blob([await Deno.readFile(path)]).stream()
+          .pipeThrough(new CompressionStream("gzip"));
+        firstLoad += (await new Response(gzip).arrayBuffer()).byteLength;
+      }
+      console.log(
+        `first-load JS: ${(firstLoad / 1024).toFixed(1)} kB gzip in ${new Set(scripts).size} files`,
+      );
+      assert(firstLoad < 300 * 1024, `first-load JS ${firstLoad} bytes gzip`);
+      assert(!scripts.some((u) => /editor-/.test(u)), "the editor is part of the first load");
+
       // Queue full (the blocker is the one active job allowed): upload disabled before a file.
       await page.waitForSelector("#queue-full:not([hidden])", { timeout: 10_000 });
       assert((await page.textContent("#queue-full h3"))?.includes("System Busy"), "heading");

@@ -4,6 +4,7 @@
  * on its bar are stable hooks (the benchmark measures database-change-to-DOM time with them).
  */
 import { actionButton, h } from "./html.ts";
+import { relativeTime } from "./relative_time.ts";
 import { type Estimate, isActive, type JobRow, OUTPUT_FORMATS, type OutputFormat, type StepState } from "./jobs.ts";
 
 const STATUS_TEXT: Record<JobRow["status"], string> = {
@@ -90,24 +91,6 @@ export function languageName(code: string): string {
 
 export function formatDate(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
-const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
-  ["year", 365 * 86400], ["month", 30 * 86400], ["week", 7 * 86400], ["day", 86400],
-  ["hour", 3600], ["minute", 60],
-];
-
-/** "2 hours ago", "just now", "in 5 minutes" relative to `now`. */
-export function relativeTime(iso: string, now = Date.now()): string {
-  const seconds = (new Date(iso).getTime() - now) / 1000;
-  if (Math.abs(seconds) < 45) return "just now";
-  const format = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-  for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size * 0.95 || unit === "minute") {
-      return format.format(Math.round(seconds / size), unit);
-    }
-  }
-  return "just now";
 }
 
 /** A `<time>` showing the relative time, with the absolute date and time on hover. */

@@ -40,6 +40,48 @@ export type Database = {
           },
         ];
       };
+      "job_revisions": {
+        Row: {
+          "created_at": string;
+          "created_by": string | null;
+          "id": string;
+          "job_id": string;
+          "language": string;
+          "restored_from": number | null;
+          "revision": number;
+          "transcript": NonNullable<Json>;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "id"?: string;
+          "job_id": string;
+          "language": string;
+          "restored_from"?: number | null;
+          "revision": number;
+          "transcript": NonNullable<Json>;
+        };
+        Update: {
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "id"?: string;
+          "job_id"?: string;
+          "language"?: string;
+          "restored_from"?: number | null;
+          "revision"?: number;
+          "transcript"?: NonNullable<Json>;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "job_revisions_job_id_fkey";
+            columns: ["job_id"];
+            isOneToOne: false;
+            referencedRelation: "jobs";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "jobs": {
         Row: {
           "attempts": number;
@@ -182,6 +224,7 @@ export type Database = {
       "job_steps": { Args: { "job_id": string }; Returns: Json };
       "my_stats": { Args: Record<PropertyKey, never>; Returns: Json };
       "open_shared_job": { Args: { "token": string }; Returns: string };
+      "partial_transcript": { Args: { "job_id": string }; Returns: Json };
       "prune_events": { Args: Record<PropertyKey, never>; Returns: number };
       "purge_jobs": { Args: { "job_ids": (string)[] }; Returns: number };
       "queue_status": { Args: Record<PropertyKey, never>; Returns: Json };
@@ -217,6 +260,18 @@ export type Database = {
         };
       };
       "share_job": { Args: { "job_id": string }; Returns: string };
+      "store_revision": {
+        Args: {
+          "job_id": string;
+          "language": string;
+          "original": Json;
+          "outputs": Json;
+          "owner_id": string;
+          "restored_from"?: number;
+          "transcript": Json;
+        };
+        Returns: number;
+      };
       "tick": { Args: Record<PropertyKey, never>; Returns: Json };
     };
     Enums: {
