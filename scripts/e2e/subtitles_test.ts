@@ -255,6 +255,10 @@ Deno.test({
       await page.waitForFunction(() =>
         (document.querySelector("#viewer-partial") as HTMLElement).hidden
       );
+      // The viewer is a modal too: the completion is announced inside it.
+      await page.waitForFunction(() =>
+        /bakery\.mp4: /.test(document.querySelector("#viewer #viewer-announcer")?.textContent ?? "")
+      );
       await page.waitForFunction(() =>
         document.querySelectorAll("#viewer-video track").length === 2
       );

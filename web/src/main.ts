@@ -34,8 +34,12 @@ const scrim = $("scrim");
 function announce(text: string): void {
   // Inside the open modal (aria-modal hides the rest of the page from screen readers), else
   // the page's own live region. Cleared first so that the same text twice is announced twice.
-  const region = panel?.isOpen ? $("drawer-announcer") : announcer;
-  for (const r of [announcer, $("drawer-announcer")]) r.textContent = "";
+  const region = viewer?.isOpen
+    ? $("viewer-announcer")
+    : panel?.isOpen
+    ? $("drawer-announcer")
+    : announcer;
+  for (const r of [announcer, $("drawer-announcer"), $("viewer-announcer")]) r.textContent = "";
   requestAnimationFrame(() => (region.textContent = text));
 }
 
