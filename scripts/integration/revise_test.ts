@@ -8,7 +8,7 @@ import { DOMParser } from "@xmldom/xmldom";
 import { parseSync } from "subtitle";
 import { CaptionDocument } from "../../supabase/functions/_shared/captions.ts";
 import { renderOutputs } from "../../supabase/functions/_shared/steps/render.ts";
-import { adminSql, signedInUser } from "../testing/stack_env.ts";
+import { adminSql, signedInUser, stackEnv } from "../testing/stack_env.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -110,6 +110,25 @@ Deno.test({
         assert(result.code === code, `${JSON.stringify(body)}: ${JSON.stringify(result)}`);
         assert(result.field === field, `${JSON.stringify(body)} field: ${result.field}`);
       }
+      const { data: session } = await owner.client.auth.getSession();
+      const raw = (body: string) =>
+        fetch(`${stackEnv().SUPABASE_URL}/functions/v1/revise`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${session.session!.access_token}`,
+            apikey: stackEnv().SUPABASE_ANON_KEY,
+            "content-type": "application/json",
+          },
+          body,
+        });
+      const notJson = await raw("{not json");
+      assert(notJson.status === 400, `not JSON: ${notJson.status}`);
+      assert((await notJson.json()).error.field === "body", "not JSON names the body");
+      const huge = await raw(
+        JSON.stringify({ job_id: job.id, language: "en", pad: "x".repeat(9e6) }),
+      );
+      assert(huge.status === 413, `9 MB body: ${huge.status}`);
+      await huge.body?.cancel();
       const [none] =
         await sql`select count(*)::int as n from public.job_revisions where job_id = ${job.id}`;
       assert(none.n === 0, "a refused edit stored a revision");

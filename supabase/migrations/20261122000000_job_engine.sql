@@ -1176,9 +1176,9 @@ as $$
     when step = 'render' and exists (
         select 1 from jsonb_array_elements(output -> 'outputs') o
         where jsonb_typeof(o -> 'language') is distinct from 'string'
-           or coalesce(o ->> 'format', '') not in ('srt', 'vtt', 'json', 'summary')
+           or coalesce(o ->> 'format', '') not in ('srt', 'vtt', 'ttml', 'txt', 'json', 'summary')
            or jsonb_typeof(o -> 'content') is distinct from 'string')
-      then 'each output needs language, format (srt, vtt, json, summary) and content'
+      then 'each output needs language, format (srt, vtt, ttml, txt, json, summary) and content'
   end
 $$;
 

@@ -176,7 +176,8 @@ export class SubmitPanel {
     const full = !queue.accepting;
     $("queue-full").hidden = !full;
     $("queue-full-text").textContent =
-      `${queue.active} jobs are currently processing. Please try again in a few minutes.`;
+      `${queue.active} ${queue.active === 1 ? "job is" : "jobs are"} currently processing. ` +
+      "Please try again in a few minutes.";
     this.#input.disabled = full;
     this.#drop.classList.toggle("disabled", full);
     if (!this.#handle) this.#button.disabled = full;

@@ -5,6 +5,8 @@
 import { parseReviseRequest, revise, ReviseError } from "../_shared/revise.ts";
 import { serviceClient } from "../_shared/supabase_client.ts";
 
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
 const CORS = {
   "Access-Control-Allow-Origin": "*",
   "Access-Control-Allow-Headers": "authorization, x-client-info, apikey, content-type",
@@ -28,10 +30,20 @@ Deno.serve(async (request) => {
     const db = serviceClient();
     const { data, error } = token ? await db.auth.getUser(token) : { data: null, error: true };
     if (error || !data?.user) throw new ReviseError(401, "not_signed_in", "Please sign in first.");
+    // 20,000 cues of ~100 characters fit easily; anything far larger is refused unread.
+    const length = Number(request.headers.get("Content-Length") ?? "0");
+    if (length > MAX_BODY_BYTES) {
+      throw new ReviseError(413, "invalid_transcript", "The transcript is too large.", "body");
+    }
     let body: unknown;
     try {
-      body = await request.json();
-    } catch {
+      const text = await request.text();
+      if (text.length > MAX_BODY_BYTES) {
+        throw new ReviseError(413, "invalid_transcript", "The transcript is too large.", "body");
+      }
+      body = JSON.parse(text);
+    } catch (error) {
+      if (error instanceof ReviseError) throw error;
       throw new ReviseError(400, "invalid_transcript", "The body must be JSON.", "body");
     }
     const result = await revise(db, data.user.id, parseReviseRequest(body));

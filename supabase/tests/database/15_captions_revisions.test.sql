@@ -2,7 +2,7 @@
 -- transcript so far of a running job (owner only).
 begin;
 \ir _helpers.sql
-select plan(16);
+select plan(18);
 
 select tests.new_user() as alice \gset
 select tests.new_user() as bob \gset
@@ -65,6 +65,13 @@ select is((select content from public.job_outputs where job_id = :'job' and form
   'the outputs are the latest revision');
 select tests.as_user(:'bob');
 select is((select count(*) from public.job_revisions)::int, 0, 'revisions are invisible to others');
+
+-- The render step's new formats are accepted by complete_task; an unknown one is not.
+select tests.as_admin();
+select is(private.output_problem('render', '{"outputs": [{"language": "en", "format": "ttml", "content": "<tt/>"},
+  {"language": "en", "format": "txt", "content": "[00:00:00.000] hi"}]}'), null, 'render may return ttml and txt');
+select isnt(private.output_problem('render', '{"outputs": [{"language": "en", "format": "docx", "content": "x"}]}'), null,
+  'an unknown format is malformed');
 
 select * from finish();
 rollback;
