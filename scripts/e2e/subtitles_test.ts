@@ -428,6 +428,16 @@ Deno.test({
         "cached notice on the card",
       );
       await shot(page, "cached");
+
+      // 360 px phones: the form with its caption style and the cards with five downloads fit.
+      await page.setViewportSize({ width: 360, height: 780 });
+      const drawerWidth = await page.evaluate(() => document.querySelector("#drawer")!.scrollWidth);
+      assert(drawerWidth <= 360, `the drawer is ${drawerWidth} px wide at 360 px`);
+      await page.keyboard.press("Escape");
+      await page.selectOption("#caption-preset", "custom");
+      const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert(pageWidth <= 360, `the page scrolls sideways at 360 px (${pageWidth} px wide)`);
+      await shot(page, "narrow", true);
       assert(errors.length === 0, `page errors: ${errors.join("; ")}`);
     } finally {
       await browser?.close();
