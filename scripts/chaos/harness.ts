@@ -117,7 +117,7 @@ export async function checkInvariants(
     from public.jobs j left join public.job_outputs o on o.job_id = j.id
     where j.id = any(${ids}::uuid[]) and j.status = 'completed' group by j.id`;
   for (const o of outputs) {
-    assert(o.n === 3, `job ${o.job_id} has outputs ${o.formats}`);
+    assert(o.n === 5, `job ${o.job_id} has outputs ${o.formats}`); // srt vtt ttml txt json
   }
   const events = await sql<{ job_id: string; kind: string; detail: Record<string, unknown> }[]>`
     select job_id, kind, detail from private.events where job_id = any(${ids}::uuid[]) order by id`;

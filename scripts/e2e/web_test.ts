@@ -227,12 +227,18 @@ Deno.test({
       assert((await page.textContent(".note"))?.includes("low quality"), "no offline-engine note");
       await shot(page, "1-start");
 
-      // Queue full, checked before anything is read or uploaded.
-      await submitFile(page, talk);
-      await page.waitForSelector("#submit-message.message-error", { timeout: 10_000 });
-      const full = await page.textContent("#submit-message");
-      assert(full?.includes("try again in a few minutes"), `queue-full message: ${full}`);
+      // Queue full: the upload is disabled before a file is chosen, with the seed's notice.
+      await page.waitForSelector("#queue-full:not([hidden])", { timeout: 10_000 });
+      const heading = await page.textContent("#queue-full h3");
+      assert(heading?.includes("System Busy"), `queue-full heading: ${heading}`);
+      const fullText = await page.textContent("#queue-full");
+      assert(fullText?.includes("try again in a few minutes"), `queue-full text: ${fullText}`);
+      assert(await page.isDisabled("#file-input"), "the file input is enabled while full");
+      assert(await page.isDisabled("#submit-button"), "the submit button is enabled while full");
       await shot(page, "2-queue-full");
+      await page.getByRole("button", { name: "View Current Jobs" }).click();
+      await page.waitForSelector("#drawer:not([hidden])");
+      await page.keyboard.press("Escape");
 
       // Queue full at insert (another submission won the race after the check).
       await page.route(/\/rest\/v1\/rpc\/queue_status/, (route) =>
@@ -240,7 +246,12 @@ Deno.test({
           contentType: "application/json",
           body: JSON.stringify({ active: 0, limit: 3, accepting: true, message: null }),
         }));
-      await page.click("#submit-button");
+      await page.reload();
+      await page.waitForSelector("body[data-user]", { timeout: 20_000 });
+      await page.waitForFunction(() =>
+        !(document.querySelector("#file-input") as HTMLInputElement).disabled
+      );
+      await submitFile(page, talk);
       // The refusal now comes from the insert, after the upload.
       await page.waitForSelector("#submit-progress:not([hidden])", { timeout: 10_000 });
       await page.waitForFunction(

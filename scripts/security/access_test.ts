@@ -118,11 +118,15 @@ async function closeRealtime(...clients: SupabaseClient[]) {
   }
 }
 
+/** Functions a signed-in user may call (they check ownership themselves): tested apart. */
+const USER_FUNCTIONS = new Set(["revise"]);
+
 async function stepFunctionNames(): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(join(stackConfig().root, "supabase/functions"))) {
     if (e.isDirectory && !e.name.startsWith("_") && !e.name.startsWith(".")) names.push(e.name);
   }
+  names.splice(0, names.length, ...names.filter((n) => !USER_FUNCTIONS.has(n)));
   return names.sort();
 }
 
@@ -305,6 +309,65 @@ Deno.test({
         assert(privateFn.error?.code === "PGRST106", `private rpc: ${privateFn.error?.code}`);
         assert((await snapshot()) === before, "B's job changed");
       });
+
+      await t.step(
+        "revise: A cannot edit B's transcript; no key or the anon key is refused",
+        async () => {
+          const env = stackEnv();
+          // A completed job of B's of its own, so B's job above stays as the other steps expect.
+          const [done] = await sql.begin(async (tx) => {
+            await tx`set local session_replication_role = replica`;
+            return await tx`insert into public.jobs (owner_id, filename, media, status, completed_at)
+            values (${b.id}, 'b-done.mp4', ${
+              sql.json({ path: `${folder}/m.json`, bytes: 1, sha256: sha })
+            },
+              'completed', now()) returning id`;
+          });
+          await sql`insert into public.job_outputs (job_id, language, format, content)
+                  values (${done.id}, 'en', 'json', ${
+            JSON.stringify({
+              format: "ai-subs.transcript",
+              version: 1,
+              language: "en",
+              speakers: [],
+              segments: [{ start: 0, end: 1, text: "B only" }],
+            })
+          })`;
+          const body = JSON.stringify({
+            job_id: done.id,
+            language: "en",
+            transcript: { segments: [{ start: 0, end: 1, text: "A was here" }] },
+          });
+          const callers: [string, string | null, number, string | null][] = [
+            ["no key", null, 401, null],
+            ["the anon key", apiKeys().publishable, 401, "not_signed_in"],
+            ["A's token", a.token, 404, "not_found"],
+          ];
+          for (const [who, key, status, code] of callers) {
+            const res = await fetch(`${env.SUPABASE_URL}/functions/v1/revise`, {
+              method: "POST",
+              headers: {
+                "content-type": "application/json",
+                ...(key ? { authorization: `Bearer ${key}`, apikey: apiKeys().publishable } : {}),
+              },
+              body,
+            });
+            const text = await res.text();
+            assert(res.status === status, `${who} → revise: HTTP ${res.status} ${text}`);
+            if (code) assert(JSON.parse(text).error.code === code, `${who} → revise: ${text}`);
+          }
+          const [row] = await sql`select
+            (select count(*)::int from public.job_revisions where job_id = ${done.id}) as revisions,
+            (select content from public.job_outputs where job_id = ${done.id} and format = 'json') as json`;
+          assert(row.revisions === 0 && row.json.includes("B only"), JSON.stringify(row));
+          const partial = await a.client.rpc("partial_transcript", { job_id: bJob.id });
+          assert(
+            partial.error?.hint === "not_found",
+            `A reads B's partial transcript: ${JSON.stringify(partial)}`,
+          );
+          await sql`delete from public.jobs where id = ${done.id}`;
+        },
+      );
 
       await t.step("functions: only the secret key may call a step function", async () => {
         const env = stackEnv();

@@ -221,12 +221,12 @@ $$;
 create trigger jobs_touch before update on public.jobs
   for each row execute function private.touch_updated_at();
 
--- Outputs of a completed job (SRT, WebVTT, JSON, summary), one per language and format.
+-- Outputs of a completed job (SRT, WebVTT, TTML, text, JSON, summary), one per language and format.
 create table public.job_outputs (
   id uuid primary key default gen_random_uuid(),
   job_id uuid not null references public.jobs (id) on delete cascade,
   language text not null,
-  format text not null check (format in ('srt', 'vtt', 'json', 'summary')),
+  format text not null check (format in ('srt', 'vtt', 'ttml', 'txt', 'json', 'summary')),
   content text not null,
   created_at timestamptz not null default now(),
   unique (job_id, language, format)
@@ -910,6 +910,19 @@ as $$
     and value::numeric between low and high
 $$;
 
+-- Named caption styles (README "Caption styles" cites each number); the same table as
+-- CAPTION_PRESETS in supabase/functions/_shared/captions.ts.
+create function private.caption_presets() returns jsonb
+language sql immutable set search_path = ''
+as $$
+  select '{
+    "default":    {"max_line_chars": 42, "max_lines": 2, "max_chars_per_second": 20,   "min_duration": 0.833, "max_duration": 7},
+    "netflix_en": {"max_line_chars": 42, "max_lines": 2, "max_chars_per_second": 17,   "min_duration": 0.833, "max_duration": 7},
+    "bbc":        {"max_line_chars": 37, "max_lines": 2, "max_chars_per_second": 15.3, "min_duration": 0.833, "max_duration": 7},
+    "dcmp":       {"max_line_chars": 32, "max_lines": 2, "max_chars_per_second": 13.6, "min_duration": 2,     "max_duration": 7}
+  }'::jsonb
+$$;
+
 -- Validates job options and returns them with every default filled in, so that two equal
 -- requests have equal options (deduplication compares them). Errors name the field.
 create function private.normalize_options(options jsonb) returns jsonb
@@ -920,7 +933,9 @@ declare
     'language', 'auto', 'force_language', false,
     'num_speakers', null, 'min_speakers', null, 'max_speakers', null,
     'translate_to', '[]'::jsonb, 'summarize', false, 'caption_style', '{}'::jsonb);
-  style_defaults constant jsonb := '{"max_line_chars": 42, "max_lines": 2, "max_chars_per_second": 20}'::jsonb;
+  style_keys constant text[] := array['preset', 'max_line_chars', 'max_lines',
+    'max_chars_per_second', 'min_duration', 'max_duration'];
+  preset jsonb;
   o jsonb;
   k text;
   item jsonb;
@@ -981,11 +996,23 @@ begin
     perform private.raise_error('invalid_options', 'options.caption_style', 'must be a JSON object');
   end if;
   for k in select jsonb_object_keys(o -> 'caption_style') loop
-    if not style_defaults ? k then
+    if not k = any (style_keys) then
       perform private.raise_error('invalid_options', 'options.caption_style.' || k, 'is not a known caption setting');
     end if;
   end loop;
-  style := style_defaults || jsonb_strip_nulls(o -> 'caption_style');
+  style := jsonb_strip_nulls(o -> 'caption_style');
+  if style ? 'preset' and (jsonb_typeof(style -> 'preset') <> 'string'
+     or not private.caption_presets() ? (style ->> 'preset')) then
+    perform private.raise_error('invalid_options', 'options.caption_style.preset',
+      'must be one of ' || (select string_agg(key, ', ' order by key) from jsonb_object_keys(private.caption_presets()) key));
+  end if;
+  -- The preset's numbers, overridden by the caller's; a style that differs from its preset is
+  -- "custom", so the name never lies about the numbers.
+  preset := private.caption_presets() -> coalesce(style ->> 'preset', 'default');
+  style := preset || (style - 'preset');
+  style := style || jsonb_build_object('preset', coalesce((
+    select key from jsonb_each(private.caption_presets()) p(key, value)
+     where p.key = coalesce(o -> 'caption_style' ->> 'preset', 'default') and p.value = style - 'preset'), 'custom'));
   if not private.is_integer_between(style -> 'max_line_chars', 20, 80) then
     perform private.raise_error('invalid_options', 'options.caption_style.max_line_chars', 'must be a whole number from 20 to 80');
   end if;
@@ -995,6 +1022,16 @@ begin
   if jsonb_typeof(style -> 'max_chars_per_second') <> 'number'
      or (style ->> 'max_chars_per_second')::numeric not between 5 and 40 then
     perform private.raise_error('invalid_options', 'options.caption_style.max_chars_per_second', 'must be a number from 5 to 40');
+  end if;
+  if jsonb_typeof(style -> 'min_duration') <> 'number'
+     or (style ->> 'min_duration')::numeric not between 0.5 and 3 then
+    perform private.raise_error('invalid_options', 'options.caption_style.min_duration', 'must be a number of seconds from 0.5 to 3');
+  end if;
+  if jsonb_typeof(style -> 'max_duration') <> 'number'
+     or (style ->> 'max_duration')::numeric not between 2 and 10
+     or (style ->> 'max_duration')::numeric <= (style ->> 'min_duration')::numeric then
+    perform private.raise_error('invalid_options', 'options.caption_style.max_duration',
+      'must be a number of seconds from 2 to 10, above min_duration');
   end if;
   return o || jsonb_build_object('caption_style', style);
 end;
@@ -1571,6 +1608,14 @@ $$;
 
 -- Time remaining for a job the caller can see, from the processing time per media second of
 -- recent completed jobs; without a duration, from recent jobs of a similar size; else a default.
+-- The seed's size buckets for estimates: '0-100MB', '100-500MB', '500MB+' (MB = 1,000,000 bytes).
+create function private.size_bucket(bytes numeric) returns text
+language sql immutable set search_path = ''
+as $$
+  select case when coalesce(bytes, 0) < 100e6 then '0-100MB'
+              when bytes < 500e6 then '100-500MB' else '500MB+' end
+$$;
+
 create function public.estimate_job(job_id uuid) returns jsonb
 language plpgsql stable security definer set search_path = ''
 as $$
@@ -1581,6 +1626,7 @@ declare
   per_second numeric;
   total numeric;
   basis text;
+  bucket text;
 begin
   select * into cfg from private.settings;
   if not private.can_view_job(job_id) then
@@ -1591,29 +1637,30 @@ begin
     return jsonb_build_object('seconds_remaining', 0, 'basis', 'finished');
   end if;
   duration := (job.media ->> 'duration')::numeric;
+  bucket := private.size_bucket((job.media ->> 'bytes')::numeric);
 
-  with recent as (
-    select extract(epoch from j.completed_at - j.started_at) as seconds,
-           (j.media ->> 'duration')::numeric as media_seconds, (j.media ->> 'bytes')::numeric as bytes
-    from public.jobs j
-    where j.status = 'completed' and j.cached_from is null and j.started_at is not null
-    order by j.completed_at desc limit 50
-  )
-  select sum(seconds) / nullif(sum(media_seconds), 0) into per_second
-    from recent where media_seconds > 0;
-  if duration > 0 and per_second is not null then
-    total := per_second * duration;
-    basis := 'history';
-  else
-    -- Size buckets: powers of two of megabytes.
-    select avg(extract(epoch from j.completed_at - j.started_at)) into total
-      from (select * from public.jobs j
-            where j.status = 'completed' and j.cached_from is null and j.started_at is not null
-            order by j.completed_at desc limit 200) j
-     where floor(log(2, greatest((j.media ->> 'bytes')::numeric, 1) / 1048576 + 1))
-         = floor(log(2, greatest((job.media ->> 'bytes')::numeric, 1) / 1048576 + 1));
-    basis := 'size_bucket';
-    if total is null and duration > 0 then
+  -- The seed's rule: the average processing time of recent past jobs of the same size bucket.
+  select avg(extract(epoch from j.completed_at - j.started_at)) into total
+    from (select * from public.jobs j
+          where j.status = 'completed' and j.cached_from is null and j.started_at is not null
+          order by j.completed_at desc limit 200) j
+   where private.size_bucket((j.media ->> 'bytes')::numeric) = bucket;
+  basis := 'size_bucket';
+  if total is null then
+    -- No past job of that size: processing seconds per media second of recent jobs.
+    with recent as (
+      select extract(epoch from j.completed_at - j.started_at) as seconds,
+             (j.media ->> 'duration')::numeric as media_seconds
+      from public.jobs j
+      where j.status = 'completed' and j.cached_from is null and j.started_at is not null
+      order by j.completed_at desc limit 50
+    )
+    select sum(seconds) / nullif(sum(media_seconds), 0) into per_second
+      from recent where media_seconds > 0;
+    if duration > 0 and per_second is not null then
+      total := per_second * duration;
+      basis := 'history';
+    elsif duration > 0 then
       total := cfg.default_seconds_per_media_second * duration;
       basis := 'default';
     end if;
@@ -1622,7 +1669,8 @@ begin
     return jsonb_build_object('seconds_remaining', null, 'basis', 'unknown');
   end if;
   return jsonb_build_object(
-    'seconds_remaining', ceil(total * (1 - job.progress / 100.0))::integer, 'basis', basis);
+    'seconds_remaining', ceil(total * (1 - job.progress / 100.0))::integer, 'basis', basis,
+    'bucket', bucket);
 end;
 $$;
 
@@ -1690,6 +1738,132 @@ grant execute on function public.cancel_job(uuid), public.retry_job(uuid), publi
   public.shared_job(uuid), public.queue_status(),
   public.estimate_job(uuid), public.my_stats(), public.job_steps(uuid)
   to authenticated;
+
+-- ==== supabase/schemas/075_revisions.sql ====
+
+-- Edited transcripts (revisions) and the transcript so far of a job still running.
+--
+-- A revision is one language's transcript as its owner edited it in the viewer. Revision 0 is
+-- the pipeline's original, stored when the first edit is saved, so it can always be restored.
+-- Saving goes through the `revise` Edge Function: it authenticates the caller, validates the
+-- transcript, renders every caption format with the same captions module as the render step
+-- (one implementation of the caption rules), then calls public.store_revision with the service
+-- role, which checks ownership again and replaces that language's outputs in one transaction.
+-- Downloads and share viewers read job_outputs, so they get the latest revision.
+
+insert into private.error_codes (code, message, retryable, http_status) values
+  ('invalid_transcript', 'The edited transcript is not valid.', false, 400);
+
+create table public.job_revisions (
+  id uuid primary key default gen_random_uuid(),
+  job_id uuid not null references public.jobs (id) on delete cascade,
+  language text not null,
+  revision integer not null check (revision >= 0),
+  -- The Transcript (supabase/functions/_shared/transcript.ts) of this revision.
+  transcript jsonb not null check (jsonb_typeof(transcript) = 'object'),
+  -- Set when this revision restores an earlier one.
+  restored_from integer,
+  created_by uuid references auth.users (id) on delete set null,
+  created_at timestamptz not null default now(),
+  unique (job_id, language, revision)
+);
+
+alter table public.job_revisions enable row level security;
+revoke all on public.job_revisions from anon, authenticated;
+grant select on public.job_revisions to authenticated;
+grant all on public.job_revisions to service_role;
+
+-- Only the owner sees revisions (a share viewer sees the latest outputs, not the history).
+create policy job_revisions_select_own on public.job_revisions
+  for select to authenticated
+  using (exists (select 1 from public.jobs j where j.id = job_id and j.owner_id = (select auth.uid())));
+
+-- Stores a revision rendered by the revise function and makes its outputs the job's outputs.
+-- `original` is the pipeline's transcript, kept as revision 0 the first time; `outputs` is an
+-- array of {format, content} for `language` (every caption format, nothing else).
+create function public.store_revision(
+  job_id uuid, owner_id uuid, language text, transcript jsonb, original jsonb, outputs jsonb,
+  restored_from integer default null
+) returns integer
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  job public.jobs;
+  next_revision integer;
+  item jsonb;
+begin
+  select * into job from public.jobs j where j.id = store_revision.job_id for update;
+  if not found or job.owner_id is distinct from store_revision.owner_id then
+    perform private.raise_error('not_found', 'job_id');
+  end if;
+  if job.status <> 'completed' then
+    perform private.raise_error('invalid_state', 'job_id', 'only a completed job can be edited');
+  end if;
+  if not exists (select 1 from public.job_outputs o
+                  where o.job_id = job.id and o.language = store_revision.language and o.format = 'json') then
+    perform private.raise_error('not_found', 'language', 'the job has no transcript in this language');
+  end if;
+  if jsonb_typeof(outputs) <> 'array'
+     or (select array_agg(o ->> 'format' order by o ->> 'format') from jsonb_array_elements(outputs) o)
+        is distinct from array['json', 'srt', 'ttml', 'txt', 'vtt']
+     or exists (select 1 from jsonb_array_elements(outputs) o where jsonb_typeof(o -> 'content') <> 'string') then
+    perform private.raise_error('invalid_transcript', 'outputs', 'must hold json, srt, ttml, txt and vtt once each');
+  end if;
+
+  perform pg_advisory_xact_lock(hashtextextended(job.id::text || '/revisions', 0));
+  if not exists (select 1 from public.job_revisions r
+                  where r.job_id = job.id and r.language = store_revision.language) then
+    insert into public.job_revisions (job_id, language, revision, transcript, created_by)
+    values (job.id, store_revision.language, 0, original, null);
+  end if;
+  select max(r.revision) + 1 into next_revision from public.job_revisions r
+   where r.job_id = job.id and r.language = store_revision.language;
+  insert into public.job_revisions (job_id, language, revision, transcript, restored_from, created_by)
+  values (job.id, store_revision.language, next_revision, transcript, store_revision.restored_from, owner_id);
+
+  for item in select value from jsonb_array_elements(outputs) loop
+    insert into public.job_outputs as o (job_id, language, format, content)
+    values (job.id, store_revision.language, item ->> 'format', item ->> 'content')
+    on conflict on constraint job_outputs_job_id_language_format_key
+      do update set content = excluded.content, created_at = now();
+  end loop;
+  return next_revision;
+end;
+$$;
+
+revoke execute on function public.store_revision(uuid, uuid, text, jsonb, jsonb, jsonb, integer)
+  from public, anon, authenticated;
+grant execute on function public.store_revision(uuid, uuid, text, jsonb, jsonb, jsonb, integer)
+  to service_role;
+
+-- The transcript so far of a job still running: every finished transcribe chunk's transcript,
+-- in order (times are already from the start of the recording). The owner only; a share
+-- viewer waits for the result.
+create function public.partial_transcript(job_id uuid) returns jsonb
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  job public.jobs;
+begin
+  select * into job from public.jobs j where j.id = partial_transcript.job_id;
+  if not found or job.owner_id is distinct from (select auth.uid()) then
+    perform private.raise_error('not_found', 'job_id');
+  end if;
+  return jsonb_build_object(
+    'status', job.status,
+    'chunks', (select count(*) from private.tasks t where t.job_id = job.id and t.step = 'transcribe'),
+    'segments', coalesce((
+      select jsonb_agg(s.segment order by t.chunk_index, s.n)
+        from private.tasks t,
+             jsonb_array_elements(t.output -> 'transcript' -> 'segments') with ordinality s(segment, n)
+       where t.job_id = job.id and t.step = 'transcribe' and t.status = 'completed'), '[]'::jsonb),
+    'completed_chunks', (select count(*) from private.tasks t
+                          where t.job_id = job.id and t.step = 'transcribe' and t.status = 'completed'));
+end;
+$$;
+
+revoke execute on function public.partial_transcript(uuid) from public, anon;
+grant execute on function public.partial_transcript(uuid) to authenticated;
 
 -- ==== supabase/schemas/080_realtime.sql ====
 

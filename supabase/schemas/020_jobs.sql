@@ -55,12 +55,12 @@ $$;
 create trigger jobs_touch before update on public.jobs
   for each row execute function private.touch_updated_at();
 
--- Outputs of a completed job (SRT, WebVTT, JSON, summary), one per language and format.
+-- Outputs of a completed job (SRT, WebVTT, TTML, text, JSON, summary), one per language and format.
 create table public.job_outputs (
   id uuid primary key default gen_random_uuid(),
   job_id uuid not null references public.jobs (id) on delete cascade,
   language text not null,
-  format text not null check (format in ('srt', 'vtt', 'json', 'summary')),
+  format text not null check (format in ('srt', 'vtt', 'ttml', 'txt', 'json', 'summary')),
   content text not null,
   created_at timestamptz not null default now(),
   unique (job_id, language, format)

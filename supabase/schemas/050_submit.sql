@@ -34,6 +34,19 @@ as $$
     and value::numeric between low and high
 $$;
 
+-- Named caption styles (README "Caption styles" cites each number); the same table as
+-- CAPTION_PRESETS in supabase/functions/_shared/captions.ts.
+create function private.caption_presets() returns jsonb
+language sql immutable set search_path = ''
+as $$
+  select '{
+    "default":    {"max_line_chars": 42, "max_lines": 2, "max_chars_per_second": 20,   "min_duration": 0.833, "max_duration": 7},
+    "netflix_en": {"max_line_chars": 42, "max_lines": 2, "max_chars_per_second": 17,   "min_duration": 0.833, "max_duration": 7},
+    "bbc":        {"max_line_chars": 37, "max_lines": 2, "max_chars_per_second": 15.3, "min_duration": 0.833, "max_duration": 7},
+    "dcmp":       {"max_line_chars": 32, "max_lines": 2, "max_chars_per_second": 13.6, "min_duration": 2,     "max_duration": 7}
+  }'::jsonb
+$$;
+
 -- Validates job options and returns them with every default filled in, so that two equal
 -- requests have equal options (deduplication compares them). Errors name the field.
 create function private.normalize_options(options jsonb) returns jsonb
@@ -44,7 +57,9 @@ declare
     'language', 'auto', 'force_language', false,
     'num_speakers', null, 'min_speakers', null, 'max_speakers', null,
     'translate_to', '[]'::jsonb, 'summarize', false, 'caption_style', '{}'::jsonb);
-  style_defaults constant jsonb := '{"max_line_chars": 42, "max_lines": 2, "max_chars_per_second": 20}'::jsonb;
+  style_keys constant text[] := array['preset', 'max_line_chars', 'max_lines',
+    'max_chars_per_second', 'min_duration', 'max_duration'];
+  preset jsonb;
   o jsonb;
   k text;
   item jsonb;
@@ -105,11 +120,23 @@ begin
     perform private.raise_error('invalid_options', 'options.caption_style', 'must be a JSON object');
   end if;
   for k in select jsonb_object_keys(o -> 'caption_style') loop
-    if not style_defaults ? k then
+    if not k = any (style_keys) then
       perform private.raise_error('invalid_options', 'options.caption_style.' || k, 'is not a known caption setting');
     end if;
   end loop;
-  style := style_defaults || jsonb_strip_nulls(o -> 'caption_style');
+  style := jsonb_strip_nulls(o -> 'caption_style');
+  if style ? 'preset' and (jsonb_typeof(style -> 'preset') <> 'string'
+     or not private.caption_presets() ? (style ->> 'preset')) then
+    perform private.raise_error('invalid_options', 'options.caption_style.preset',
+      'must be one of ' || (select string_agg(key, ', ' order by key) from jsonb_object_keys(private.caption_presets()) key));
+  end if;
+  -- The preset's numbers, overridden by the caller's; a style that differs from its preset is
+  -- "custom", so the name never lies about the numbers.
+  preset := private.caption_presets() -> coalesce(style ->> 'preset', 'default');
+  style := preset || (style - 'preset');
+  style := style || jsonb_build_object('preset', coalesce((
+    select key from jsonb_each(private.caption_presets()) p(key, value)
+     where p.key = coalesce(o -> 'caption_style' ->> 'preset', 'default') and p.value = style - 'preset'), 'custom'));
   if not private.is_integer_between(style -> 'max_line_chars', 20, 80) then
     perform private.raise_error('invalid_options', 'options.caption_style.max_line_chars', 'must be a whole number from 20 to 80');
   end if;
@@ -119,6 +146,16 @@ begin
   if jsonb_typeof(style -> 'max_chars_per_second') <> 'number'
      or (style ->> 'max_chars_per_second')::numeric not between 5 and 40 then
     perform private.raise_error('invalid_options', 'options.caption_style.max_chars_per_second', 'must be a number from 5 to 40');
+  end if;
+  if jsonb_typeof(style -> 'min_duration') <> 'number'
+     or (style ->> 'min_duration')::numeric not between 0.5 and 3 then
+    perform private.raise_error('invalid_options', 'options.caption_style.min_duration', 'must be a number of seconds from 0.5 to 3');
+  end if;
+  if jsonb_typeof(style -> 'max_duration') <> 'number'
+     or (style ->> 'max_duration')::numeric not between 2 and 10
+     or (style ->> 'max_duration')::numeric <= (style ->> 'min_duration')::numeric then
+    perform private.raise_error('invalid_options', 'options.caption_style.max_duration',
+      'must be a number of seconds from 2 to 10, above min_duration');
   end if;
   return o || jsonb_build_object('caption_style', style);
 end;

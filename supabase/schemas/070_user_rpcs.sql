@@ -181,6 +181,14 @@ $$;
 
 -- Time remaining for a job the caller can see, from the processing time per media second of
 -- recent completed jobs; without a duration, from recent jobs of a similar size; else a default.
+-- The seed's size buckets for estimates: '0-100MB', '100-500MB', '500MB+' (MB = 1,000,000 bytes).
+create function private.size_bucket(bytes numeric) returns text
+language sql immutable set search_path = ''
+as $$
+  select case when coalesce(bytes, 0) < 100e6 then '0-100MB'
+              when bytes < 500e6 then '100-500MB' else '500MB+' end
+$$;
+
 create function public.estimate_job(job_id uuid) returns jsonb
 language plpgsql stable security definer set search_path = ''
 as $$
@@ -191,6 +199,7 @@ declare
   per_second numeric;
   total numeric;
   basis text;
+  bucket text;
 begin
   select * into cfg from private.settings;
   if not private.can_view_job(job_id) then
@@ -201,29 +210,30 @@ begin
     return jsonb_build_object('seconds_remaining', 0, 'basis', 'finished');
   end if;
   duration := (job.media ->> 'duration')::numeric;
+  bucket := private.size_bucket((job.media ->> 'bytes')::numeric);
 
-  with recent as (
-    select extract(epoch from j.completed_at - j.started_at) as seconds,
-           (j.media ->> 'duration')::numeric as media_seconds, (j.media ->> 'bytes')::numeric as bytes
-    from public.jobs j
-    where j.status = 'completed' and j.cached_from is null and j.started_at is not null
-    order by j.completed_at desc limit 50
-  )
-  select sum(seconds) / nullif(sum(media_seconds), 0) into per_second
-    from recent where media_seconds > 0;
-  if duration > 0 and per_second is not null then
-    total := per_second * duration;
-    basis := 'history';
-  else
-    -- Size buckets: powers of two of megabytes.
-    select avg(extract(epoch from j.completed_at - j.started_at)) into total
-      from (select * from public.jobs j
-            where j.status = 'completed' and j.cached_from is null and j.started_at is not null
-            order by j.completed_at desc limit 200) j
-     where floor(log(2, greatest((j.media ->> 'bytes')::numeric, 1) / 1048576 + 1))
-         = floor(log(2, greatest((job.media ->> 'bytes')::numeric, 1) / 1048576 + 1));
-    basis := 'size_bucket';
-    if total is null and duration > 0 then
+  -- The seed's rule: the average processing time of recent past jobs of the same size bucket.
+  select avg(extract(epoch from j.completed_at - j.started_at)) into total
+    from (select * from public.jobs j
+          where j.status = 'completed' and j.cached_from is null and j.started_at is not null
+          order by j.completed_at desc limit 200) j
+   where private.size_bucket((j.media ->> 'bytes')::numeric) = bucket;
+  basis := 'size_bucket';
+  if total is null then
+    -- No past job of that size: processing seconds per media second of recent jobs.
+    with recent as (
+      select extract(epoch from j.completed_at - j.started_at) as seconds,
+             (j.media ->> 'duration')::numeric as media_seconds
+      from public.jobs j
+      where j.status = 'completed' and j.cached_from is null and j.started_at is not null
+      order by j.completed_at desc limit 50
+    )
+    select sum(seconds) / nullif(sum(media_seconds), 0) into per_second
+      from recent where media_seconds > 0;
+    if duration > 0 and per_second is not null then
+      total := per_second * duration;
+      basis := 'history';
+    elsif duration > 0 then
       total := cfg.default_seconds_per_media_second * duration;
       basis := 'default';
     end if;
@@ -232,7 +242,8 @@ begin
     return jsonb_build_object('seconds_remaining', null, 'basis', 'unknown');
   end if;
   return jsonb_build_object(
-    'seconds_remaining', ceil(total * (1 - job.progress / 100.0))::integer, 'basis', basis);
+    'seconds_remaining', ceil(total * (1 - job.progress / 100.0))::integer, 'basis', basis,
+    'bucket', bucket);
 end;
 $$;
 

@@ -4,6 +4,7 @@
  * on its bar are stable hooks (the benchmark measures database-change-to-DOM time with them).
  */
 import { actionButton, h } from "./html.ts";
+import { relativeTime } from "./relative_time.ts";
 import { type Estimate, isActive, type JobRow, OUTPUT_FORMATS, type OutputFormat, type StepState } from "./jobs.ts";
 
 const STATUS_TEXT: Record<JobRow["status"], string> = {
@@ -81,13 +82,26 @@ export function formatDate(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+/** A `<time>` showing the relative time, with the absolute date and time on hover. */
+export function timeElement(iso: string): HTMLTimeElement {
+  return h("time", {
+    dateTime: iso,
+    title: formatDate(iso),
+    className: "relative-time",
+    textContent: relativeTime(iso),
+  });
+}
+
 /** "about 3 minutes remaining", from the history-based estimate. */
 export function remainingText(estimate: Estimate | undefined): string {
   const seconds = estimate?.seconds_remaining;
   if (seconds === null || seconds === undefined) return "Estimating the time remaining…";
-  if (seconds < 60) return "Less than a minute remaining";
+  const basis = estimate?.basis === "size_bucket" && estimate.bucket
+    ? ` (from past jobs of ${estimate.bucket})`
+    : "";
+  if (seconds < 60) return `Less than a minute remaining${basis}`;
   const minutes = Math.round(seconds / 60);
-  return `About ${minutes} minute${minutes === 1 ? "" : "s"} remaining`;
+  return `About ${minutes} minute${minutes === 1 ? "" : "s"} remaining${basis}`;
 }
 
 function stageText(job: JobRow): string {
@@ -119,7 +133,7 @@ export function renderJobCard(job: JobRow, extras: CardExtras, on: CardHandlers)
       h("strong", { className: "filename", textContent: job.filename }),
       h("span", { className: `status status-${job.status}`, textContent: statusText(job) }),
     ),
-    h("p", { className: "muted", textContent: `Submitted ${formatDate(job.created_at)}` }),
+    h("p", { className: "muted submitted" }, "Submitted ", timeElement(job.created_at)),
   );
   if (job.cached_from) {
     card.append(h("p", {
@@ -183,7 +197,10 @@ function actions(job: JobRow, extras: CardExtras, on: CardHandlers): HTMLElement
     }
   }
   if (extras.readOnly) return box;
-  if (isActive(job)) box.append(actionButton("Cancel", () => on.cancel(job), name, "secondary"));
+  if (isActive(job)) {
+    box.append(actionButton("View transcript so far", () => on.view(job), name, "secondary"));
+    box.append(actionButton("Cancel", () => on.cancel(job), name, "secondary"));
+  }
   // Failed: retry_job resumes from the last checkpoint; cancelled: run again as a new job.
   if (job.status === "failed" || job.status === "cancelled") {
     box.append(actionButton("Retry", () => on.retry(job), name));

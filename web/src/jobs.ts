@@ -175,7 +175,12 @@ export async function queueStatus(): Promise<QueueStatus> {
   return QueueStatus.parse(data);
 }
 
-const Estimate = z.object({ seconds_remaining: z.number().nullable(), basis: z.string() });
+const Estimate = z.object({
+  seconds_remaining: z.number().nullable(),
+  basis: z.string(),
+  /** The seed's size bucket ("0-100MB", "100-500MB", "500MB+") the estimate came from. */
+  bucket: z.string().optional(),
+});
 export type Estimate = z.infer<typeof Estimate>;
 
 export async function estimateJob(jobId: string): Promise<Estimate> {
@@ -216,13 +221,35 @@ export async function jobSteps(jobId: string): Promise<StepState[]> {
   return z.array(StepState).parse(data);
 }
 
-export const OUTPUT_FORMATS = ["srt", "vtt", "json"] as const;
+export const OUTPUT_FORMATS = ["srt", "vtt", "ttml", "txt", "json"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 const MIME: Record<OutputFormat, string> = {
   srt: "application/x-subrip",
   vtt: "text/vtt",
+  ttml: "application/ttml+xml",
+  txt: "text/plain",
   json: "application/json",
 };
+
+/** The transcript so far of a running job (owner only): finished chunks' segments in order. */
+const PartialTranscript = z.object({
+  status: z.string(),
+  chunks: z.number(),
+  completed_chunks: z.number(),
+  segments: z.array(z.object({
+    start: z.number(),
+    end: z.number(),
+    text: z.string(),
+    speaker: z.string().optional(),
+  }).passthrough()),
+});
+export type PartialTranscript = z.infer<typeof PartialTranscript>;
+
+export async function partialTranscript(jobId: string): Promise<PartialTranscript> {
+  const { data, error } = await supabase.rpc("partial_transcript", { job_id: jobId });
+  if (error) throw error;
+  return PartialTranscript.parse(data);
+}
 
 const OutputRow = z.object({ language: z.string(), format: z.string(), content: z.string() });
 export type OutputRow = z.infer<typeof OutputRow>;

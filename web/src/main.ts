@@ -34,9 +34,15 @@ const offline = $("offline");
 const scrim = $("scrim");
 
 function announce(text: string): void {
-  // Cleared first so that the same text twice is announced twice.
-  announcer.textContent = "";
-  requestAnimationFrame(() => (announcer.textContent = text));
+  // Inside the open modal (aria-modal hides the rest of the page from screen readers), else
+  // the page's own live region. Cleared first so that the same text twice is announced twice.
+  const region = viewer?.isOpen
+    ? $("viewer-announcer")
+    : panel?.isOpen
+    ? $("drawer-announcer")
+    : announcer;
+  for (const r of [announcer, $("drawer-announcer"), $("viewer-announcer")]) r.textContent = "";
+  requestAnimationFrame(() => (region.textContent = text));
 }
 
 /** Recordings chosen in this tab, by job id, so the viewer can seek them while loaded. */
@@ -155,6 +161,8 @@ function stopSharingButton(job: JobRow): HTMLButtonElement {
 const panel = new JobsPanel(scrim, handlers, {
   statusChanged(job, before) {
     announce(`${job.filename}: ${statusText(job)}`);
+    viewer.jobChanged(job);
+    void submit.refreshQueue();
     if (job.status === "completed" && (before === "pending" || before === "processing")) {
       // Where the user is looking: inside the open drawer (which holds the focus) or the page.
       noticeCompletion(job.filename, $(panel.isOpen ? "drawer-notify-host" : "notify-host"));
@@ -175,6 +183,9 @@ const submit = new SubmitPanel({
     void panel.showNewest();
   },
   announce,
+  showJobs() {
+    panel.open();
+  },
 });
 
 // A shared job: `?job=<uuid>#token=<hex>` beside index.html, so any static host serves it
@@ -260,7 +271,11 @@ async function start(): Promise<void> {
   await panel.refresh();
   await openShared(userId);
   await subscribeJobs(`user:${userId}:jobs`, {
-    change: (change) => panel.apply(change),
+    change: (change) => {
+      panel.apply(change);
+      // Progress of the job in the viewer: its partial transcript grows as chunks finish.
+      if (change.record && !change.record.deleted_at) viewer.jobChanged(change.record);
+    },
     connection(connected) {
       const wasUp = channelUp;
       channelUp = connected;

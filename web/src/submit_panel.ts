@@ -39,6 +39,8 @@ const PHASES: { phase: SubmitPhase; label: string }[] = [
 export interface SubmitEvents {
   submitted(file: File, result: SubmitResult): void;
   announce(text: string): void;
+  /** "View Current Jobs" in the queue-full state. */
+  showJobs(): void;
 }
 
 /** The options as the form states them; throws a user-facing message when inconsistent. */
@@ -51,6 +53,9 @@ export function readOptions(form: {
   max: string;
   translateTo: string[];
   summarize: boolean;
+  /** A preset name, or "custom" with the three numbers. */
+  captionPreset?: string;
+  captionCustom?: { lineChars: string; lines: string; cps: string };
 }): SubmitOptions {
   const options: SubmitOptions = { language: form.language };
   if (form.force && form.language !== "auto") options.force_language = true;
@@ -69,6 +74,23 @@ export function readOptions(form: {
   }
   if (form.translateTo.length) options.translate_to = form.translateTo;
   if (form.summarize) options.summarize = true;
+  if (form.captionPreset === "custom" && form.captionCustom) {
+    const c = form.captionCustom;
+    const number = (value: string, low: number, high: number, what: string, whole: boolean) => {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < low || n > high || (whole && !Number.isInteger(n))) {
+        throw new Error(`${what} must be ${whole ? "a whole number" : "a number"} from ${low} to ${high}.`);
+      }
+      return n;
+    };
+    options.caption_style = {
+      max_line_chars: number(c.lineChars, 20, 80, "Characters per line", true),
+      max_lines: number(c.lines, 1, 3, "Lines", true),
+      max_chars_per_second: number(c.cps, 5, 40, "Characters per second", false),
+    };
+  } else if (form.captionPreset && form.captionPreset !== "default") {
+    options.caption_style = { preset: form.captionPreset };
+  }
   return options;
 }
 
@@ -103,6 +125,7 @@ export class SubmitPanel {
     this.#drop.addEventListener("drop", (e) => {
       e.preventDefault();
       this.#drop.classList.remove("drag");
+      if (this.#queueFull) return;
       this.#choose(e.dataTransfer?.files[0] ?? null);
     });
     this.#language.addEventListener("change", () => {
@@ -126,10 +149,42 @@ export class SubmitPanel {
       this.events.announce(handle.paused ? "Upload paused" : "Upload resumed");
     });
     this.#abort.addEventListener("click", () => this.#handle?.abort());
+    $("caption-preset").addEventListener("change", () => {
+      $("caption-custom").hidden = $<HTMLSelectElement>("caption-preset").value !== "custom";
+    });
+    $("queue-full-jobs").addEventListener("click", () => this.events.showJobs());
   }
 
   start(userId: string): void {
     this.#userId = userId;
+    void this.refreshQueue();
+  }
+
+  #queueFull = false;
+
+  /**
+   * The queue-full state: while the system is full the upload is disabled before a file is
+   * chosen, with the seed's "System Busy" notice and a way to the current jobs.
+   */
+  async refreshQueue(): Promise<void> {
+    let queue;
+    try {
+      queue = await queueStatus();
+    } catch {
+      return; // offline: the check at submit time reports it
+    }
+    const full = !queue.accepting;
+    $("queue-full").hidden = !full;
+    $("queue-full-text").textContent =
+      `${queue.active} ${queue.active === 1 ? "job is" : "jobs are"} currently processing. ` +
+      "Please try again in a few minutes.";
+    this.#input.disabled = full;
+    this.#drop.classList.toggle("disabled", full);
+    if (!this.#handle) this.#button.disabled = full;
+    if (full !== this.#queueFull) {
+      this.#queueFull = full;
+      this.events.announce(full ? "System busy: uploads are paused until a job finishes." : "Uploads are open again.");
+    }
   }
 
   #choose(file: File | null): void {
@@ -155,6 +210,12 @@ export class SubmitPanel {
       translateTo: [...document.querySelectorAll<HTMLInputElement>("#translate-to input:checked")]
         .map((i) => i.value),
       summarize: $<HTMLInputElement>("summarize").checked,
+      captionPreset: $<HTMLSelectElement>("caption-preset").value,
+      captionCustom: {
+        lineChars: value("caption-line-chars"),
+        lines: value("caption-lines"),
+        cps: value("caption-cps"),
+      },
     });
   }
 
@@ -212,8 +273,9 @@ export class SubmitPanel {
     } finally {
       window.removeEventListener("beforeunload", askBeforeLeaving);
       this.#handle = null;
-      this.#button.disabled = false;
+      this.#button.disabled = this.#queueFull;
       this.#progress.hidden = true;
+      void this.refreshQueue();
     }
   }
 

@@ -1,25 +1,67 @@
 /**
- * The transcript viewer: segments with speakers and timestamps from the JSON output, search,
- * a language switch, summary and chapters when the job has them, and — while the recording
- * chosen in this tab is still loaded — a click on a line seeks the video there.
+ * The transcript viewer: the caption cues with speakers and timestamps from the JSON output,
+ * search, a language switch, summary and chapters when the job has them, and the style rule
+ * check. While the recording chosen in this tab is still loaded, the video plays with each
+ * language's WebVTT as a `<track>` (the language switch switches the track), a click on a line
+ * seeks there, and the cue being shown is highlighted and followed. A shared viewer has no
+ * video and gets the same transcript. While the job runs, its owner sees the transcript so far,
+ * marked partial. The owner of a completed job can open the editor (loaded on demand).
  */
 import { z } from "zod";
 import { trapFocus } from "./focus_trap.ts";
 import { h } from "./html.ts";
 import { languageName } from "./job_card.ts";
-import { fetchOutputs, type JobRow, type OutputRow, outputLanguages } from "./jobs.ts";
+import {
+  fetchOutputs,
+  isActive,
+  type JobRow,
+  type OutputRow,
+  outputLanguages,
+  partialTranscript,
+} from "./jobs.ts";
 
 /** The JSON caption document written by the render step (captions.ts CaptionDocument). */
-const CaptionDocument = z.object({
+export const CaptionDocument = z.object({
   language: z.string(),
+  duration: z.number().optional(),
   segments: z.array(z.object({
     start: z.number(),
     end: z.number(),
     text: z.string(),
     speaker: z.string().optional(),
   })),
+  cues: z.array(z.object({
+    start: z.number(),
+    end: z.number(),
+    lines: z.array(z.string()),
+    speaker: z.string().optional(),
+  })).optional(),
+  rules: z.object({
+    preset: z.string().optional(),
+    maxLineChars: z.number(),
+    maxLines: z.number(),
+    maxCharsPerSecond: z.number(),
+  }).passthrough().optional(),
+  violations: z.array(z.object({ cue: z.number(), rule: z.string(), detail: z.string() })).optional(),
 });
-type CaptionDocument = z.infer<typeof CaptionDocument>;
+export type CaptionDocument = z.infer<typeof CaptionDocument>;
+
+/** A line of the transcript view: a caption cue (or a segment when there are no cues). */
+interface Line {
+  start: number;
+  end: number;
+  text: string;
+  speaker?: string;
+  problems: string[];
+}
+
+export const PRESET_NAMES: Record<string, string> = {
+  default: "standard",
+  netflix_en: "Netflix English",
+  bbc: "BBC",
+  dcmp: "DCMP",
+  custom: "custom",
+};
 
 /** The summarize step's output (providers/types.ts Summary), stored as format "summary". */
 const SummaryDocument = z.object({
@@ -47,15 +89,34 @@ export class TranscriptViewer {
   #count = $("viewer-count");
   #segments = $<HTMLOListElement>("segments");
   #heading = $("viewer-heading");
+  #partial = $("viewer-partial");
+  #rules = $("viewer-rules");
+  #actions = $("viewer-actions");
   #release: (() => void) | null = null;
   #outputs: OutputRow[] = [];
   #document: CaptionDocument | null = null;
+  #lines: Line[] = [];
+  #current = -1;
+  #job: JobRow | null = null;
+  #trackUrls: string[] = [];
   #onClose: () => void = () => {};
 
   constructor(private readonly scrim: HTMLElement) {
     $("close-viewer").addEventListener("click", () => this.close());
     this.#language.addEventListener("change", () => this.#showLanguage(this.#language.value));
     this.#search.addEventListener("input", () => this.#renderSegments());
+    this.#video.addEventListener("timeupdate", () => this.#follow());
+    this.#video.addEventListener("seeked", () => this.#follow());
+    $("edit-transcript").addEventListener("click", () => void this.#openEditor());
+  }
+
+  /** The job being viewed changed (live update): the partial transcript grows, or completes. */
+  jobChanged(job: JobRow): void {
+    if (!this.isOpen || this.#job?.id !== job.id) return;
+    const wasActive = isActive(this.#job);
+    this.#job = job;
+    if (isActive(job)) void this.#loadPartial();
+    else if (wasActive) void this.#load();
   }
 
   get isOpen(): boolean {
@@ -80,6 +141,45 @@ export class TranscriptViewer {
       this.#video.removeAttribute("src");
       this.#video.hidden = true;
     }
+    this.#job = job;
+    if (isActive(job)) await this.#loadPartial();
+    else await this.#load();
+  }
+
+  get #isOwner(): boolean {
+    return this.#job?.owner_id === document.body.dataset.user;
+  }
+
+  /** The transcript so far of a running job, marked partial (the owner's only). */
+  async #loadPartial(): Promise<void> {
+    const job = this.#job!;
+    this.#actions.hidden = true;
+    this.#rules.hidden = true;
+    if (!this.#isOwner) {
+      this.#partial.hidden = true;
+      this.#document = null;
+      this.#count.textContent = "The transcript appears here when the job is done.";
+      return;
+    }
+    try {
+      const partial = await partialTranscript(job.id);
+      if (this.#job?.id !== job.id || !isActive(this.#job)) return;
+      this.#partial.hidden = false;
+      this.#partial.textContent = partial.chunks
+        ? `Partial transcript: ${partial.completed_chunks} of ${partial.chunks} parts done. ` +
+          "The rest appears as it is transcribed."
+        : "Partial transcript: nothing transcribed yet.";
+      this.#language.replaceChildren(h("option", { value: "", textContent: "Transcript so far" }));
+      this.#document = { language: "", segments: partial.segments };
+      this.#renderSegments();
+    } catch (error) {
+      this.#count.textContent = `Could not load the transcript: ${String((error as Error).message)}`;
+    }
+  }
+
+  async #load(): Promise<void> {
+    const job = this.#job!;
+    this.#partial.hidden = true;
     try {
       this.#outputs = await fetchOutputs(job.id);
     } catch (error) {
@@ -87,6 +187,7 @@ export class TranscriptViewer {
       return;
     }
     const languages = outputLanguages(job, this.#outputs);
+    const chosen = this.#language.value;
     this.#language.replaceChildren(
       ...languages.map((code, i) =>
         h("option", {
@@ -95,13 +196,66 @@ export class TranscriptViewer {
         })
       ),
     );
+    if (languages.includes(chosen)) this.#language.value = chosen;
+    this.#addTracks(languages);
     this.#renderSummary();
-    this.#showLanguage(languages[0] ?? "");
+    this.#actions.hidden = !(this.#isOwner && job.status === "completed");
+    this.#showLanguage(this.#language.value || languages[0] || "");
+  }
+
+  /** One `<track>` per language from its WebVTT output; the chosen language's is showing. */
+  #addTracks(languages: string[]): void {
+    for (const track of this.#video.querySelectorAll("track")) track.remove();
+    for (const url of this.#trackUrls) URL.revokeObjectURL(url);
+    this.#trackUrls = [];
+    if (this.#video.hidden) return;
+    languages.forEach((code, i) => {
+      const vtt = this.#outputs.find((o) => o.language === code && o.format === "vtt");
+      if (!vtt) return;
+      const url = URL.createObjectURL(new Blob([vtt.content], { type: "text/vtt" }));
+      this.#trackUrls.push(url);
+      this.#video.append(h("track", {
+        kind: "subtitles",
+        srclang: code,
+        label: languageName(code),
+        src: url,
+        default: i === 0,
+      }));
+    });
+  }
+
+  #showTrack(language: string): void {
+    for (const track of Array.from(this.#video.textTracks)) {
+      track.mode = track.language === language ? "showing" : "disabled";
+    }
+  }
+
+  async #openEditor(): Promise<void> {
+    const job = this.#job;
+    const doc = this.#document;
+    if (!job || !doc) return;
+    this.#actions.hidden = true;
+    // Loaded only now: the editor is not part of the first page load.
+    const { openEditor } = await import("./editor.ts");
+    openEditor($("editor-host"), {
+      job,
+      language: this.#language.value,
+      document: doc,
+      video: this.#video.hidden ? null : this.#video,
+      saved: () => this.#load(),
+      current: () => this.#document,
+      closed: () => {
+        this.#actions.hidden = false;
+        $("edit-transcript").focus();
+      },
+    });
   }
 
   close(): void {
     if (this.#root.hidden) return;
     this.#root.hidden = true;
+    this.#job = null;
+    $("editor-host").replaceChildren();
     this.#video.pause();
     this.#release?.();
     this.#release = null;
@@ -119,7 +273,44 @@ export class TranscriptViewer {
         // Shown as "no transcript" below.
       }
     }
+    this.#showTrack(language);
+    this.#renderRules();
     this.#renderSegments();
+  }
+
+  /** The style rule check of the render step: which cues break the job's caption style. */
+  #renderRules(): void {
+    const doc = this.#document;
+    if (!doc?.rules || !doc.cues) {
+      this.#rules.hidden = true;
+      return;
+    }
+    const name = PRESET_NAMES[doc.rules.preset ?? "custom"] ?? doc.rules.preset;
+    const broken = new Set((doc.violations ?? []).map((v) => v.cue));
+    this.#rules.hidden = false;
+    this.#rules.textContent = broken.size === 0
+      ? `Caption style: ${name}. Every cue follows it.`
+      : `Caption style: ${name}. ${broken.size} of ${doc.cues.length} cue${doc.cues.length === 1 ? "" : "s"} ` +
+        "break it (marked ⚠ below).";
+    this.#rules.className = broken.size ? "rules rules-broken" : "rules muted";
+  }
+
+  /** Highlights the line being shown on the video and keeps it in view. */
+  #follow(): void {
+    const time = this.#video.currentTime;
+    const index = this.#lines.findIndex((line) => time >= line.start && time < line.end);
+    if (index === this.#current) return;
+    this.#current = index;
+    for (const li of this.#segments.querySelectorAll(".current")) {
+      li.classList.remove("current");
+      li.removeAttribute("aria-current");
+    }
+    if (index < 0) return;
+    const li = this.#segments.querySelector<HTMLElement>(`li[data-index="${index}"]`);
+    if (!li) return;
+    li.classList.add("current");
+    li.setAttribute("aria-current", "true");
+    li.scrollIntoView({ block: "nearest" });
   }
 
   #renderSummary(): void {
@@ -172,30 +363,60 @@ export class TranscriptViewer {
     const doc = this.#document;
     if (!doc) {
       this.#segments.replaceChildren();
+      this.#lines = [];
       this.#count.textContent = "No transcript in this language.";
       return;
     }
+    const problems = new Map<number, string[]>();
+    for (const v of doc.violations ?? []) {
+      problems.set(v.cue, [...(problems.get(v.cue) ?? []), `${v.rule}: ${v.detail}`]);
+    }
+    this.#lines = doc.cues
+      ? doc.cues.map((cue, i) => ({
+        start: cue.start,
+        end: cue.end,
+        text: cue.lines.join(" "),
+        speaker: cue.speaker,
+        problems: problems.get(i) ?? [],
+      }))
+      : doc.segments.map((s) => ({ ...s, problems: [] }));
+    this.#current = -1;
     const query = this.#search.value.trim().toLowerCase();
-    const shown = doc.segments.filter((s) => !query || s.text.toLowerCase().includes(query));
+    const shown = this.#lines.map((line, index) => ({ line, index }))
+      .filter(({ line }) => !query || line.text.toLowerCase().includes(query));
     const canSeek = !this.#video.hidden;
-    this.#segments.replaceChildren(...shown.map((segment) => {
-      const time = h("span", { className: "time", textContent: clock(segment.start) });
-      const speaker = segment.speaker
-        ? h("span", { className: "speaker", textContent: `${segment.speaker}: ` })
+    this.#segments.replaceChildren(...shown.map(({ line, index }) => {
+      const time = h("span", { className: "time", textContent: clock(line.start) });
+      const speaker = line.speaker
+        ? h("span", { className: "speaker", textContent: `${line.speaker}: ` })
         : null;
-      const text = h("span", { className: "text", textContent: segment.text });
+      const text = h("span", { className: "text", textContent: line.text });
+      const warning = line.problems.length
+        ? h("span", {
+          className: "rule-warning",
+          textContent: " ⚠",
+          title: line.problems.join("\n"),
+          attrs: { "aria-label": `Breaks the caption style: ${line.problems.join("; ")}` },
+        })
+        : null;
       // A line is a button only when there is a video to seek.
-      const line = canSeek
+      const content = canSeek
         ? h("button", {
           type: "button",
           className: "segment-line",
-          onclick: () => this.#seek(segment.start),
-        }, time, " ", speaker, text)
-        : h("div", { className: "segment-line" }, time, " ", speaker, text);
-      return h("li", { dataset: { start: String(segment.start) } }, line);
+          onclick: () => this.#seek(line.start),
+        }, time, " ", speaker, text, warning)
+        : h("div", { className: "segment-line" }, time, " ", speaker, text, warning);
+      return h("li", {
+        className: line.problems.length ? "broken" : "",
+        dataset: { start: String(line.start), end: String(line.end), index: String(index) },
+      }, content);
     }));
+    const total = this.#lines.length;
+    const noun = doc.cues ? (total === 1 ? "caption" : "captions") : total === 1 ? "line" : "lines";
     this.#count.textContent = query
-      ? `${shown.length} of ${doc.segments.length} lines match “${this.#search.value.trim()}”.`
-      : `${doc.segments.length} lines${canSeek ? " — select a line to play the video from there" : ""}.`;
+      ? `${shown.length} of ${this.#lines.length} ${noun} match “${this.#search.value.trim()}”.`
+      : `${this.#lines.length} ${noun}${canSeek ? " — select one to play the video from there" : ""}.`;
+    this.#follow();
   }
 }

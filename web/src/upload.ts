@@ -19,6 +19,15 @@ export interface SubmitOptions {
   max_speakers?: number;
   translate_to?: string[];
   summarize?: boolean;
+  caption_style?: CaptionStyleOption;
+}
+
+/** A named preset (its numbers are filled in by the server) or custom numbers. */
+export interface CaptionStyleOption {
+  preset?: string;
+  max_line_chars?: number;
+  max_lines?: number;
+  max_chars_per_second?: number;
 }
 
 export type SubmitPhase = "queue" | "hashing" | "extracting" | "uploading" | "submitting";

@@ -53,6 +53,11 @@ export interface LayoutOptions extends Partial<CaptionRules> {
    * reading time than the speech leaves them. Default 2.
    */
   maxLag?: number;
+  /**
+   * Every transcript segment ends a cue (an edited transcript: each segment is a cue the owner
+   * made, split further only where it breaks the rules). Default false.
+   */
+  keepSegments?: boolean;
 }
 
 /** One caption on screen. Times in seconds (millisecond precision). */
@@ -104,6 +109,8 @@ interface Token {
   speaker?: string;
   /** Continuation of a hard-wrapped word: no space before it. */
   glued: boolean;
+  /** Index of the segment (in time order) the word comes from. */
+  segment: number;
 }
 
 interface TimedWord {
@@ -148,14 +155,14 @@ function tokenize(transcript: Transcript, maxLineChars: number): Token[] {
   const segments = [...transcript.segments].sort((a, b) => a.start - b.start);
   const tokens: Token[] = [];
   let lastStart = 0;
-  for (const segment of segments) {
+  for (const [index, segment] of segments.entries()) {
     for (const word of wordsOfSegment(segment)) {
       // Sloppy engines overlap segments or misorder words; keep the text order and never let
       // time run backwards, so later stages can rely on sorted starts.
       const start = Math.max(word.start, lastStart);
       const end = Math.max(word.end, start);
       lastStart = start;
-      pushWord(tokens, word.text, start, end, segment.speaker, maxLineChars);
+      pushWord(tokens, word.text, start, end, segment.speaker, maxLineChars, index);
     }
   }
   return tokens;
@@ -169,10 +176,11 @@ function pushWord(
   end: number,
   speaker: string | undefined,
   maxLineChars: number,
+  segment: number,
 ): void {
   const chars = countChars(text);
   if (chars <= maxLineChars) {
-    tokens.push({ text, chars, start, end, speaker, glued: false });
+    tokens.push({ text, chars, start, end, speaker, glued: false, segment });
     return;
   }
   const graphemes = graphemesOf(text);
@@ -187,6 +195,7 @@ function pushWord(
       end: start + (end - start) * to / graphemes.length,
       speaker,
       glued: piece > 0,
+      segment,
     });
   }
 }
@@ -355,7 +364,8 @@ export function layoutCues(transcript: Transcript, options: LayoutOptions = {}):
   for (let k = 0; k <= tokens.length; k++) {
     const token = tokens[k];
     const endsRun = k === tokens.length || k === 0 ||
-      token.speaker !== tokens[runStart].speaker || token.start - runEnd >= pauseBreak;
+      token.speaker !== tokens[runStart].speaker || token.start - runEnd >= pauseBreak ||
+      (options.keepSegments === true && token.segment !== tokens[k - 1].segment);
     if (endsRun && k > runStart) {
       let cueStart = runStart;
       for (const cueEnd of partitionRun(tokens, runStart, k, rules)) {
@@ -526,13 +536,32 @@ export const CaptionDocument = z.object({
     lines: z.array(z.string()),
     speaker: z.string().optional(),
   })).optional(),
+  /** The rules the cues were laid out with (and the preset they came from). */
+  rules: z.object({
+    preset: z.string().optional(),
+    maxLineChars: z.number(),
+    maxLines: z.number(),
+    maxCharsPerSecond: z.number(),
+    minDuration: z.number(),
+    maxDuration: z.number(),
+  }).optional(),
+  /** Every cue that breaks those rules ({@link checkCaptionRules}); empty when all obey. */
+  violations: z.array(z.object({ cue: z.number().int(), rule: z.string(), detail: z.string() }))
+    .optional(),
 });
 export type CaptionDocument = z.infer<typeof CaptionDocument>;
 
 const toMs = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
-/** The transcript (and cues, if given) as a {@link CaptionDocument} JSON string. */
-export function renderJson(transcript: Transcript, cues?: Cue[]): string {
+/**
+ * The transcript (and cues, if given) as a {@link CaptionDocument} JSON string; with `rules`,
+ * the rules and the cues that break them are recorded too.
+ */
+export function renderJson(
+  transcript: Transcript,
+  cues?: Cue[],
+  rules?: CaptionRules & { preset?: string },
+): string {
   const talk = new Map<string, number>();
   for (const segment of transcript.segments) {
     if (segment.speaker === undefined) continue;
@@ -570,6 +599,137 @@ export function renderJson(transcript: Transcript, cues?: Cue[]): string {
         })),
       }
       : {}),
+    ...(cues && rules ? { rules: { ...rules }, violations: checkCaptionRules(cues, rules) } : {}),
   };
   return JSON.stringify(document);
+}
+
+/**
+ * A job's `caption_style` as stored by `private.normalize_options` (snake case, every number
+ * filled in from the preset and the caller's overrides).
+ */
+export const CaptionStyle = z.object({
+  preset: z.string().optional(),
+  max_line_chars: z.number().int().min(20).max(80),
+  max_lines: z.number().int().min(1).max(3),
+  max_chars_per_second: z.number().min(5).max(40),
+  min_duration: z.number().min(0.5).max(3).optional(),
+  max_duration: z.number().min(2).max(10).optional(),
+});
+export type CaptionStyle = z.infer<typeof CaptionStyle>;
+
+/**
+ * Named caption styles. The numbers and their sources are listed in the README ("Caption
+ * styles"); `private.caption_presets()` in supabase/schemas/050_submit.sql holds the same table
+ * (a pgTAP test compares the two).
+ */
+export const CAPTION_PRESETS = {
+  default: { ...CAPTION_RULES },
+  netflix_en: {
+    maxLineChars: 42,
+    maxLines: 2,
+    maxCharsPerSecond: 17,
+    minDuration: 0.833,
+    maxDuration: 7,
+  },
+  bbc: {
+    maxLineChars: 37,
+    maxLines: 2,
+    maxCharsPerSecond: 15.3,
+    minDuration: 0.833,
+    maxDuration: 7,
+  },
+  dcmp: { maxLineChars: 32, maxLines: 2, maxCharsPerSecond: 13.6, minDuration: 2, maxDuration: 7 },
+} as const satisfies Record<string, CaptionRules>;
+export type CaptionPresetName = keyof typeof CAPTION_PRESETS;
+
+/** The caption rules of a stored style (missing or invalid: the default rules). */
+export function rulesOfStyle(style: unknown): CaptionRules {
+  const parsed = CaptionStyle.safeParse(style);
+  if (!parsed.success) return { ...CAPTION_RULES };
+  const s = parsed.data;
+  return {
+    maxLineChars: s.max_line_chars,
+    maxLines: s.max_lines,
+    maxCharsPerSecond: s.max_chars_per_second,
+    minDuration: s.min_duration ?? CAPTION_RULES.minDuration,
+    maxDuration: s.max_duration ?? CAPTION_RULES.maxDuration,
+  };
+}
+
+function escapeXml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;");
+}
+
+/** XML 1.0 allows only these characters; anything else (control bytes) is dropped. */
+function xmlText(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return escapeXml(text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g, ""));
+}
+
+/**
+ * TTML in the IMSC 1.1 Text profile (the format Netflix asks for): one `<p>` per cue with
+ * `<br/>` between lines, media time base, clock-time expressions, a bottom-centred region, and
+ * speakers declared as `ttm:agent`s referenced from their cues.
+ */
+export function renderTtml(cues: Cue[], language: string): string {
+  const agents = new Map<string, string>();
+  for (const cue of cues) {
+    const name = cue.speaker?.replace(/\s+/g, " ").trim();
+    if (name && !agents.has(name)) agents.set(name, `speaker${agents.size + 1}`);
+  }
+  const time = (seconds: number) => formatTimestamp(seconds, ".");
+  const agentXml = [...agents].map(([name, id]) =>
+    `      <ttm:agent xml:id="${id}" type="person"><ttm:name type="full">${
+      xmlText(name)
+    }</ttm:name></ttm:agent>`
+  );
+  const paragraphs = cues.map((cue, index) => {
+    const name = cue.speaker?.replace(/\s+/g, " ").trim();
+    const agent = name ? ` ttm:agent="${agents.get(name)}"` : "";
+    return `      <p xml:id="c${index + 1}" begin="${time(cue.start)}" end="${
+      time(cue.end)
+    }"${agent}>${cue.lines.map(xmlText).join("<br/>")}</p>`;
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<tt xmlns="http://www.w3.org/ns/ttml" xmlns:ttp="http://www.w3.org/ns/ttml#parameter"',
+    '  xmlns:tts="http://www.w3.org/ns/ttml#styling" xmlns:ttm="http://www.w3.org/ns/ttml#metadata"',
+    '  ttp:contentProfiles="http://www.w3.org/ns/ttml/profile/imsc1.1/text"',
+    `  ttp:timeBase="media" xml:lang="${escapeXml(language)}">`,
+    "  <head>",
+    ...(agentXml.length ? ["    <metadata>", ...agentXml, "    </metadata>"] : []),
+    "    <styling>",
+    '      <style xml:id="base" tts:textAlign="center" tts:fontFamily="proportionalSansSerif"' +
+    ' tts:color="white" tts:backgroundColor="rgba(0,0,0,0.8)"/>',
+    "    </styling>",
+    "    <layout>",
+    '      <region xml:id="bottom" tts:origin="10% 10%" tts:extent="80% 80%"' +
+    ' tts:displayAlign="after"/>',
+    "    </layout>",
+    "  </head>",
+    '  <body region="bottom" style="base">',
+    "    <div>",
+    ...paragraphs,
+    "    </div>",
+    "  </body>",
+    "</tt>",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Plain text: one paragraph per transcript segment, `[HH:MM:SS.mmm] Speaker: text`, so a
+ * reader can find a passage in the recording.
+ */
+export function renderText(transcript: Transcript): string {
+  return transcript.segments
+    .filter((segment) => segment.text.trim().length > 0)
+    .map((segment) => {
+      const speaker = segment.speaker?.replace(/\s+/g, " ").trim();
+      const text = segment.text.replace(/\s+/g, " ").trim();
+      return `[${formatTimestamp(segment.start, ".")}] ${speaker ? `${speaker}: ` : ""}${text}\n`;
+    })
+    .join("");
 }

@@ -139,7 +139,7 @@ export const StepIO = {
     output: z.object({
       outputs: z.array(z.object({
         language: z.string(),
-        format: z.enum(["srt", "vtt", "json", "summary"]),
+        format: z.enum(["srt", "vtt", "ttml", "txt", "json", "summary"]),
         content: z.string(),
       })),
     }),

@@ -18,7 +18,8 @@ select results_eq($$select owner_id, status, progress, expires_at - created_at f
 select is((select options from public.jobs where id = :'job'),
   '{"language": "auto", "force_language": false, "num_speakers": null, "min_speakers": null,
     "max_speakers": null, "translate_to": ["fr"], "summarize": false,
-    "caption_style": {"max_line_chars": 42, "max_lines": 2, "max_chars_per_second": 20}}'::jsonb,
+    "caption_style": {"preset": "default", "max_line_chars": 42, "max_lines": 2,
+      "max_chars_per_second": 20, "min_duration": 0.833, "max_duration": 7}}'::jsonb,
   'options are stored normalised with every default');
 
 -- AFTER INSERT: the first task is created and dispatched with pg_net.

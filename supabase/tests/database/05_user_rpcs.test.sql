@@ -2,7 +2,7 @@
 -- queue_status, estimate, stats; RLS for viewers and strangers.
 begin;
 \ir _helpers.sql
-select plan(40);
+select plan(42);
 
 update private.settings set active_job_limit = 10, per_user_active_limit = 10;
 select tests.new_user() as alice \gset
@@ -119,10 +119,19 @@ set local session_replication_role = origin;
 select tests.submit(:'carol') as job3 \gset
 select tests.as_user(:'carol');
 insert into public.jobs (filename, media) values ('b.mp4', tests.media(:'carol', null, null)) returning id as job4 \gset
-select is(public.estimate_job(:'job3'), '{"seconds_remaining": 120, "basis": "history"}'::jsonb,
-  'estimate: processing seconds per media second of recent jobs times the duration');
-select is(public.estimate_job(:'job4'), '{"seconds_remaining": 150, "basis": "size_bucket"}'::jsonb,
-  'estimate without a duration: recent jobs of the same size bucket');
+select is(public.estimate_job(:'job3'), '{"seconds_remaining": 150, "basis": "size_bucket", "bucket": "0-100MB"}'::jsonb,
+  'estimate: the average processing time of past jobs in the same size bucket (the seed''s buckets)');
+select is(public.estimate_job(:'job4'), '{"seconds_remaining": 150, "basis": "size_bucket", "bucket": "0-100MB"}'::jsonb,
+  'estimate without a duration: the same bucket');
+select tests.as_admin();
+update public.jobs set media = media || '{"bytes": 600000000}' where id = :'job3';
+select tests.as_user(:'carol');
+select is(public.estimate_job(:'job3'), '{"seconds_remaining": 120, "basis": "history", "bucket": "500MB+"}'::jsonb,
+  'no past job in the 500MB+ bucket: processing seconds per media second times the duration');
+select tests.as_admin();
+select is(private.size_bucket(99999999) || ' ' || private.size_bucket(100e6) || ' ' || private.size_bucket(500e6),
+  '0-100MB 100-500MB 500MB+', 'bucket edges');
+select tests.as_user(:'carol');
 select tests.as_user(:'alice');
 select is(tests.error_of(format('select public.estimate_job(%L)', :'job3')) ->> 'hint', 'not_found', 'no estimate for another user''s job');
 -- The stage checklist: steps that apply, one translate entry per language, chunk counts.

@@ -10,7 +10,8 @@ select tests.new_user() as alice \gset
 select tests.submit(:'alice') as first \gset
 select tests.submit(:'alice') as second \gset
 select tests.submit(:'alice') as third \gset
-select is((select array_agg(t.status order by j.created_at) from private.tasks t join public.jobs j on j.id = t.job_id
+-- In submission order (the three share one transaction's created_at).
+select is((select array_agg(t.status order by array_position(array[:'first', :'second', :'third']::uuid[], j.id)) from private.tasks t join public.jobs j on j.id = t.job_id
            where t.job_id in (:'first', :'second', :'third')),
   array['dispatched', 'pending', 'pending'], 'one slot: the first job runs, the others wait');
 

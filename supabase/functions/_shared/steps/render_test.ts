@@ -20,7 +20,7 @@ Deno.test("render stores the summary beside the captions, in the source language
   const outputs = StepIO.render.output.parse({ outputs: renderOutputs(input) }).outputs;
   assert(
     outputs.map((o) => `${o.language}.${o.format}`).join(" ") ===
-      "en.srt en.vtt en.json en.summary",
+      "en.srt en.vtt en.ttml en.txt en.json en.summary",
     `outputs: ${outputs.map((o) => `${o.language}.${o.format}`)}`,
   );
   const stored = JSON.parse(outputs.find((o) => o.format === "summary")!.content);
@@ -33,5 +33,8 @@ Deno.test("render without a summary stores captions only, for every language", (
     translate: [{ language: "de", transcript }],
   });
   const formats = renderOutputs(input).map((o) => `${o.language}.${o.format}`).join(" ");
-  assert(formats === "en.srt en.vtt en.json de.srt de.vtt de.json", formats);
+  assert(
+    formats === "en.srt en.vtt en.ttml en.txt en.json de.srt de.vtt de.ttml de.txt de.json",
+    formats,
+  );
 });
