@@ -53,7 +53,7 @@ begin
     perform private.raise_error('invalid_options', 'options', 'must be a JSON object');
   end if;
   for k in select jsonb_object_keys(options) loop
-    if not defaults ? k then
+    if not defaults ? k and k <> 'webhook_url' then
       perform private.raise_error('invalid_options', 'options.' || k, 'is not a known option');
     end if;
   end loop;
@@ -118,6 +118,10 @@ begin
   if jsonb_typeof(style -> 'max_chars_per_second') <> 'number'
      or (style ->> 'max_chars_per_second')::numeric not between 5 and 40 then
     perform private.raise_error('invalid_options', 'options.caption_style.max_chars_per_second', 'must be a number from 5 to 40');
+  end if;
+  -- Present only when given (085_webhooks.sql validates it).
+  if o ? 'webhook_url' then
+    o := o || jsonb_build_object('webhook_url', private.normalize_webhook_url(o -> 'webhook_url'));
   end if;
   return o || jsonb_build_object('caption_style', style);
 end;
@@ -222,10 +226,11 @@ begin
   new.deleted_at := null;
   new.expires_at := new.created_at + cfg.retention;
 
-  -- Same recording, same options, completed within retention: reuse that result.
+  -- Same recording, same options (where to send the webhook aside), completed within
+  -- retention: reuse that result.
   select * into source from public.jobs j
    where j.media ->> 'sha256' = new.media ->> 'sha256' and j.status = 'completed'
-     and j.deleted_at is null and j.options = new.options
+     and j.deleted_at is null and j.options - 'webhook_url' = new.options - 'webhook_url'
      and coalesce(j.cached_at, j.completed_at) >= now() - cfg.retention and j.expires_at > now()
    order by j.completed_at desc limit 1;
   if found then
