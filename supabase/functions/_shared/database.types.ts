@@ -118,6 +118,72 @@ export type Database = {
           },
         ];
       };
+      "webhook_deliveries": {
+        Row: {
+          "attempt_log": NonNullable<Json>;
+          "attempts": number;
+          "created_at": string;
+          "delivered_at": string | null;
+          "event": string;
+          "id": string;
+          "job_id": string;
+          "last_error": string | null;
+          "last_status_code": number | null;
+          "next_attempt_at": string | null;
+          "owner_id": string;
+          "payload": NonNullable<Json>;
+          "request_id": number | null;
+          "sent_at": string | null;
+          "status": string;
+          "url": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempt_log"?: NonNullable<Json>;
+          "attempts"?: number;
+          "created_at"?: string;
+          "delivered_at"?: string | null;
+          "event": string;
+          "id": string;
+          "job_id": string;
+          "last_error"?: string | null;
+          "last_status_code"?: number | null;
+          "next_attempt_at"?: string | null;
+          "owner_id": string;
+          "payload": NonNullable<Json>;
+          "request_id"?: number | null;
+          "sent_at"?: string | null;
+          "status"?: string;
+          "url": string;
+        };
+        Update: {
+          "attempt_log"?: NonNullable<Json>;
+          "attempts"?: number;
+          "created_at"?: string;
+          "delivered_at"?: string | null;
+          "event"?: string;
+          "id"?: string;
+          "job_id"?: string;
+          "last_error"?: string | null;
+          "last_status_code"?: number | null;
+          "next_attempt_at"?: string | null;
+          "owner_id"?: string;
+          "payload"?: NonNullable<Json>;
+          "request_id"?: number | null;
+          "sent_at"?: string | null;
+          "status"?: string;
+          "url"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "webhook_deliveries_job_id_fkey";
+            columns: ["job_id"];
+            isOneToOne: false;
+            referencedRelation: "jobs";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
     };
     Views: {
       [_ in never]: never;
@@ -161,6 +227,7 @@ export type Database = {
         Returns: Json;
       };
       "delete_job": { Args: { "job_id": string }; Returns: undefined };
+      "deliver_webhooks": { Args: Record<PropertyKey, never>; Returns: Json };
       "estimate_job": { Args: { "job_id": string }; Returns: Json };
       "expire_jobs": { Args: Record<PropertyKey, never>; Returns: number };
       "fail_task": {
@@ -216,8 +283,10 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "rotate_webhook_secret": { Args: Record<PropertyKey, never>; Returns: string };
       "share_job": { Args: { "job_id": string }; Returns: string };
       "tick": { Args: Record<PropertyKey, never>; Returns: Json };
+      "webhook_secret": { Args: Record<PropertyKey, never>; Returns: string };
     };
     Enums: {
       [_ in never]: never;
