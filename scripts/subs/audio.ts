@@ -41,15 +41,19 @@ async function hasFfmpeg(): Promise<boolean> {
   }
 }
 
-/** Cuts the audio of `input` into `dir`; `onProgress` gets 0..1. */
+/**
+ * Cuts the audio of `input` into `dir`; `onProgress` gets 0..1. SUBS_EXTRACTOR=ffmpeg or
+ * mediabunny chooses instead of the default (ffmpeg when installed).
+ */
 export async function extractToFiles(
   input: string,
   dir: string,
   onProgress: (fraction: number) => void = () => {},
-  useFfmpeg?: boolean,
+  extractor = Deno.env.get("SUBS_EXTRACTOR"),
 ): Promise<LocalAudio> {
   await Deno.mkdir(dir, { recursive: true });
-  if (useFfmpeg ?? await hasFfmpeg()) return await withFfmpeg(input, dir, onProgress);
+  const useFfmpeg = extractor === "ffmpeg" || (extractor !== "mediabunny" && await hasFfmpeg());
+  if (useFfmpeg) return await withFfmpeg(input, dir, onProgress);
   return await withMediabunny(input, dir, onProgress);
 }
 

@@ -66,9 +66,16 @@ export function configDir(env: Record<string, string> = Deno.env.toObject()): st
   return join(env.HOME ?? ".", ".config", "ai-subs");
 }
 
-/** A file-backed store for supabase-js's session, one file per project. */
-function sessionStorage(dir: string, p: Project) {
-  const file = join(dir, `session-${new URL(p.url).host.replace(/[^\w.-]/g, "_")}.json`);
+/**
+ * A file-backed store for supabase-js's session, one file per project. The project is told
+ * apart by its key, not its URL, so the same project reached another way (a proxy, another
+ * host name) is the same user.
+ */
+async function sessionStorage(dir: string, p: Project) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(p.key));
+  const id = Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+  const file = join(dir, `session-${id}.json`);
   const read = (): Record<string, string> => {
     try {
       return JSON.parse(Deno.readTextFileSync(file));
@@ -97,7 +104,7 @@ export async function signedIn(
   dir = configDir(),
 ): Promise<{ client: Client; userId: string }> {
   const client = createClient<Database>(p.url, p.key, {
-    auth: { storage: sessionStorage(dir, p), persistSession: true, autoRefreshToken: true },
+    auth: { storage: await sessionStorage(dir, p), persistSession: true, autoRefreshToken: true },
   });
   const { data } = await client.auth.getSession();
   let user = data.session?.user;

@@ -18,7 +18,7 @@ import { asCliError, CliError, fromApiError } from "./errors.ts";
 import { followJob } from "./follow.ts";
 import { FORMATS, writeOutputs } from "./outputs.ts";
 import { dropState, type SubmitSettings, unfinished, type UploadState } from "./state.ts";
-import { insertJob, prepareUpload, uploadChunks } from "./submit.ts";
+import { discardUpload, insertJob, prepareUpload, uploadChunks } from "./submit.ts";
 
 const HELP = `Usage:
   deno task subs <file-or-folder>... [options]
@@ -195,7 +195,14 @@ async function submitState(
   const abort = new AbortController();
   current = { kind: "upload", abort };
   await uploadChunks(c, p, state, dir, display, abort.signal);
-  const job = await insertJob(c, state, display);
+  let job;
+  try {
+    job = await insertJob(c, state, display);
+  } catch (error) {
+    // Refused for good (options, limits): an upload without a job would never be cleaned up.
+    if (error instanceof CliError && error.code !== "internal") await discardUpload(c, state, dir);
+    throw error;
+  }
   await dropState(dir, state.id);
   current = { kind: "job", id: job.id };
   if (job.cachedFrom) {

@@ -16,7 +16,7 @@ import { basename, extractToFiles, recordingHash } from "./audio.ts";
 import type { Client, Project } from "./config.ts";
 import { CliError, fromApiError } from "./errors.ts";
 import type { Display } from "./display.ts";
-import { saveState, stateDir, type SubmitSettings, type UploadState } from "./state.ts";
+import { dropState, saveState, stateDir, type SubmitSettings, type UploadState } from "./state.ts";
 import { uploadFile } from "./tus.ts";
 
 const BUCKET = "media";
@@ -163,4 +163,13 @@ export async function insertJob(
     if (error.hint !== "queue_full") throw fromApiError(error);
     await waitForRoom(client, display);
   }
+}
+
+/** Removes an upload the server refused to make a job of (best effort), and its local state. */
+export async function discardUpload(client: Client, state: UploadState, configDir: string) {
+  const paths = [...state.audio.chunks.map((c) => c.name), MANIFEST_NAME].map((n) =>
+    objectPath(state.folder, n)
+  );
+  await client.storage.from(BUCKET).remove(paths).catch(() => {});
+  await dropState(configDir, state.id);
 }
