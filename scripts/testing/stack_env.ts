@@ -5,6 +5,7 @@
  * the same suites run there.
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { Database } from "../../supabase/functions/_shared/database.types.ts";
 import postgres from "postgres";
 import { z } from "zod";
 import { stackConfig } from "../stack/config.ts";
@@ -50,20 +51,30 @@ export function adminSql(): postgres.Sql {
 
 const noPersist = { auth: { persistSession: false, autoRefreshToken: false } } as const;
 
+/** A supabase-js client typed by the generated database types. */
+export type Client = SupabaseClient<Database>;
+
+/**
+ * The same client without the product's types, for what they rightly forbid: the stack's
+ * conformance suite on its own scratch tables, and security tests that call what a user must
+ * not (unknown functions, entry points of other roles).
+ */
+export const untyped = (client: Client): SupabaseClient => client as unknown as SupabaseClient;
+
 /** A client with the anon key and no session. */
-export function anonClient(): SupabaseClient {
+export function anonClient(): Client {
   const env = stackEnv();
-  return createClient(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, noPersist);
+  return createClient<Database>(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, noPersist);
 }
 
 /** A client with the service-role key (bypasses RLS). */
-export function serviceClient(): SupabaseClient {
+export function serviceClient(): Client {
   const env = stackEnv();
-  return createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, noPersist);
+  return createClient<Database>(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, noPersist);
 }
 
 /** A fresh anonymous user, signed in. */
-export async function signedInClient(): Promise<{ client: SupabaseClient; userId: string }> {
+export async function signedInClient(): Promise<{ client: Client; userId: string }> {
   const client = anonClient();
   const { data, error } = await client.auth.signInAnonymously();
   if (error || !data.user) throw new Error(`anonymous sign-in failed: ${error?.message}`);
@@ -72,7 +83,7 @@ export async function signedInClient(): Promise<{ client: SupabaseClient; userId
 
 /** A fresh anonymous user with its access token, for requests made without supabase-js. */
 export interface SignedInUser {
-  client: SupabaseClient;
+  client: Client;
   id: string;
   token: string;
 }

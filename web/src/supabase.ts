@@ -1,5 +1,6 @@
 /** The one Supabase client of the app, and the anonymous sign-in on first visit. */
 import { createClient, type User } from "@supabase/supabase-js";
+import type { Database } from "../../supabase/functions/_shared/database.types.ts";
 
 // Same origin as the page unless the build says otherwise; the anon key is public by design.
 const url = import.meta.env.VITE_SUPABASE_URL || window.location.origin;
@@ -11,7 +12,7 @@ export const supabaseUrl: string = url;
 export const supabaseAnonKey: string = anonKey || "missing-anon-key";
 
 // Without a key the client is still built so the page can say what is wrong (ensureSignedIn).
-export const supabase = createClient(url, anonKey || "missing-anon-key", {
+export const supabase = createClient<Database>(url, anonKey || "missing-anon-key", {
   auth: { persistSession: true, autoRefreshToken: true },
 });
 

@@ -13,7 +13,8 @@ import { PauseGate } from "./media/pause_gate.ts";
 import { supabase, supabaseAnonKey, supabaseUrl } from "./supabase.ts";
 
 /** Job options; mirrors private.normalize_options (supabase/schemas/050_submit.sql). */
-export interface SubmitOptions {
+// A type alias, not an interface: it must be assignable to the generated `Json`.
+export type SubmitOptions = {
   language?: string;
   force_language?: boolean;
   num_speakers?: number;
@@ -21,7 +22,7 @@ export interface SubmitOptions {
   max_speakers?: number;
   translate_to?: string[];
   summarize?: boolean;
-}
+};
 
 export type SubmitPhase = "queue" | "hashing" | "extracting" | "uploading" | "submitting";
 
@@ -134,7 +135,8 @@ async function runSubmission(
 
   // Before any work: a full system refuses now rather than after a long upload.
   onProgress({ phase: "queue", fraction: 0 });
-  const { data: queue, error: queueError } = await supabase.rpc("queue_status");
+  const { data, error: queueError } = await supabase.rpc("queue_status");
+  const queue = data as { accepting?: boolean; message?: string | null } | null;
   if (queueError) throw new Error(userMessage(queueError));
   if (queue && queue.accepting === false) {
     throw new UploadRefused(

@@ -6,7 +6,7 @@
  * removed keeps its rows, so the hourly `expire_jobs` hands it over again: the run is
  * idempotent and retried until it succeeds.
  */
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Client } from "./supabase_client.ts";
 import { z } from "zod";
 import { type Logger, logger } from "./log.ts";
 import { isServiceRole } from "./step_runtime.ts";
@@ -43,7 +43,7 @@ const PAGE = 1000;
 
 /** Every object name under `prefix` (a folder ending in "/"), walking sub-folders. */
 export async function listObjectsUnder(
-  supabase: SupabaseClient,
+  supabase: Client,
   bucket: string,
   prefix: string,
 ): Promise<string[]> {
@@ -69,7 +69,7 @@ export async function listObjectsUnder(
   return names;
 }
 
-async function removeTarget(supabase: SupabaseClient, target: CleanupTarget): Promise<number> {
+async function removeTarget(supabase: Client, target: CleanupTarget): Promise<number> {
   const names = new Set(target.paths);
   if (target.prefix) {
     for (const name of await listObjectsUnder(supabase, target.bucket, target.prefix)) {
@@ -96,7 +96,7 @@ async function removeTarget(supabase: SupabaseClient, target: CleanupTarget): Pr
 
 /** Removes the storage objects of `jobIds`, then purges the rows of those whose objects are gone. */
 export async function cleanupJobs(
-  supabase: SupabaseClient,
+  supabase: Client,
   jobIds: string[],
   log: Logger = logger({ step: "cleanup" }),
 ): Promise<CleanupReport> {
@@ -138,7 +138,7 @@ export async function cleanupJobs(
  * 5 s at most), the work in the background.
  */
 export function cleanupHandler(
-  supabase: () => SupabaseClient = serviceClient,
+  supabase: () => Client = serviceClient,
 ): (req: Request) => Promise<Response> {
   return async (req) => {
     if (req.method !== "POST") {

@@ -5,7 +5,8 @@
  * through the SQL entry points, which own every state transition.
  */
 import { decodeJwt } from "jose";
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Database } from "./database.types.ts";
+import type { Client } from "./supabase_client.ts";
 import {
   type Claim,
   Claim as ClaimSchema,
@@ -27,7 +28,7 @@ export const HEARTBEAT_MS = 5_000;
 export interface StepContext<S extends StepName> {
   claim: Claim;
   input: StepInput<S>;
-  supabase: SupabaseClient;
+  supabase: Client;
   log: Logger;
   /** Aborted when the job is cancelled or the lease is lost. */
   signal: AbortSignal;
@@ -39,10 +40,13 @@ export type StepHandler<S extends StepName> = (ctx: StepContext<S>) => Promise<S
 
 class CancelledError extends Error {}
 
+type StepRpc = "claim_task" | "heartbeat_task" | "complete_task" | "fail_task";
+type RpcArgs<F extends StepRpc> = Database["public"]["Functions"][F]["Args"];
+
 async function rpc<T>(
-  supabase: SupabaseClient,
-  fn: string,
-  args: Record<string, unknown>,
+  supabase: Client,
+  fn: StepRpc,
+  args: RpcArgs<typeof fn>,
 ): Promise<T> {
   const { data, error } = await supabase.rpc(fn, args);
   if (error) {
@@ -56,7 +60,7 @@ export async function runTask<S extends StepName>(
   step: S,
   handler: StepHandler<S>,
   body: DispatchBody,
-  supabase: SupabaseClient = serviceClient(),
+  supabase: Client = serviceClient(),
 ): Promise<"done" | "failed" | "not_claimed" | "cancelled"> {
   let log = logger({ step, job_id: body.job_id, task_id: body.task_id });
   const raw = await rpc<unknown>(supabase, "claim_task", { task_id: body.task_id }).catch((e) => {
@@ -79,7 +83,7 @@ export async function runTask<S extends StepName>(
       task_id: claim.task.id,
       lease: claim.lease,
       progress: report.fraction,
-      message: report.message ?? null,
+      message: report.message ?? undefined,
     }).catch((e) => {
       log.error("heartbeat failed", { error: String(e) });
       return { continue: true };
@@ -129,7 +133,7 @@ export async function runTask<S extends StepName>(
       message: failure.message,
       retryable: failure.retryable,
       detail: { step, ms: Math.round(performance.now() - started) },
-      retry_after_ms: failure.retryAfterMs ?? null,
+      retry_after_ms: failure.retryAfterMs ?? undefined,
     }).catch((e) =>
       log.error("fail_task failed; the cron tick will recover the task", { error: String(e) })
     );
