@@ -70,7 +70,7 @@ export class Display {
     this.#emit(
       { event: name, file: this.#file, fraction },
       fraction === 0 ? `  ${name}…` : "",
-      true,
+      fraction > 0 && fraction < 1,
     );
   }
 

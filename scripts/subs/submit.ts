@@ -54,6 +54,7 @@ export async function prepareUpload(
   if (info.size === 0) throw new CliError("empty_file", `${filename}: this file is empty.`);
   await waitForRoom(client, display);
 
+  display.phase("hashing", 0);
   const sha256 = await recordingHash(input, (f) => display.phase("hashing", f));
   const id = crypto.randomUUID();
   const dir = stateDir(configDir, id);
