@@ -19,7 +19,8 @@ import { makeWav } from "../fakes/deterministic.ts";
 import { stackConfig } from "../stack/config.ts";
 import { join } from "../stack/paths.ts";
 import { buildWeb } from "../web_build.ts";
-import { adminSql, anonClient, apiKeys, signedInUser, stackEnv } from "../testing/stack_env.ts";
+import type { Json } from "../../supabase/functions/_shared/database.types.ts";
+import { adminSql, anonClient, apiKeys, signedInUser, stackEnv, untyped } from "../testing/stack_env.ts";
 import { localKeyRing, mintToken } from "../testing/mint.ts";
 import {
   assert,
@@ -203,7 +204,7 @@ Deno.test({
         const upsert = await a.client.from("jobs").upsert({
           id: bJob.id,
           filename: "taken",
-          media: bJob.media,
+          media: bJob.media as NonNullable<Json>,
           options: {},
         });
         assert(upsert.error?.code === "42501", `upsert over B's id: ${upsert.error?.code}`);
@@ -212,7 +213,7 @@ Deno.test({
         assert(anonRead.status === 401 && anonRead.error?.code === "42501", "anon read jobs");
         const anonOutputs = await anon.from("job_outputs").select("*");
         assert(anonOutputs.status === 401, `anon read outputs: ${anonOutputs.status}`);
-        const hidden = await a.client.schema("private" as "public").from("tasks").select("*");
+        const hidden = await untyped(a.client).schema("private").from("tasks").select("*");
         assert(hidden.error?.code === "PGRST106", `private schema exposed: ${hidden.error?.code}`);
         assert((await snapshot()) === before, "B's job changed");
       });
@@ -257,7 +258,15 @@ Deno.test({
       });
 
       await t.step("RPC: every user action on B's job answers not_found", async () => {
-        for (const fn of ["cancel_job", "retry_job", "delete_job", "share_job", "estimate_job"]) {
+        for (
+          const fn of [
+            "cancel_job",
+            "retry_job",
+            "delete_job",
+            "share_job",
+            "estimate_job",
+          ] as const
+        ) {
           const { error } = await a.client.rpc(fn, { job_id: bJob.id });
           // not_found, never invalid_state: A must not even learn that the job exists.
           assertEngineError(error, "not_found", "PT404", `${fn} on B's job`);
@@ -269,7 +278,8 @@ Deno.test({
         const empty = await a.client.rpc("open_shared_job", { token: "" });
         assertEngineError(empty.error, "share_not_found", "PT404", "an empty share token");
         const stats = await a.client.rpc("my_stats");
-        assert(!stats.error && stats.data.total === 0, `A's stats count B: ${stats.data?.total}`);
+        const total = (stats.data as { total?: number } | null)?.total;
+        assert(!stats.error && total === 0, `A's stats count B: ${total}`);
         assert((await snapshot()) === before, "B's job changed");
       });
 
@@ -295,14 +305,14 @@ Deno.test({
         ];
         for (const [fn, args] of calls) {
           for (const [who, client] of [["anon", anon], ["A", a.client], ["B", b.client]] as const) {
-            const { error, status } = await client.rpc(fn, args);
+            const { error, status } = await untyped(client).rpc(fn, args);
             assert(
               error?.code === "42501" && (status === 401 || status === 403),
               `${who} called ${fn}: ${status} ${error?.code} ${error?.message}`,
             );
           }
         }
-        const privateFn = await a.client.schema("private" as "public").rpc("fail_job", {
+        const privateFn = await untyped(a.client).schema("private").rpc("fail_job", {
           job_id: bJob.id,
           error_code: "internal",
         });
@@ -545,7 +555,7 @@ Deno.test({
         const seen = await a.client.from("job_outputs").select("content").eq("job_id", bJob.id);
         assert(seen.data?.length === 1, "a viewer cannot read the shared outputs");
         // ...and nothing else: no change, no media, no user topic.
-        for (const fn of ["cancel_job", "retry_job", "delete_job", "share_job"]) {
+        for (const fn of ["cancel_job", "retry_job", "delete_job", "share_job"] as const) {
           const { error } = await a.client.rpc(fn, { job_id: bJob.id });
           assertEngineError(error, "not_found", "PT404", `viewer ${fn}`);
         }

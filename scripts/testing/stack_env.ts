@@ -9,6 +9,7 @@
  * earlier does.
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { Database } from "../../supabase/functions/_shared/database.types.ts";
 import postgres from "postgres";
 import { z } from "zod";
 import { stackConfig } from "../stack/config.ts";
@@ -72,18 +73,28 @@ export function adminSql(): postgres.Sql {
 
 const noPersist = { auth: { persistSession: false, autoRefreshToken: false } } as const;
 
+/** A supabase-js client typed by the generated database types. */
+export type Client = SupabaseClient<Database>;
+
+/**
+ * The same client without the product's types, for what they rightly forbid: the stack's
+ * conformance suite on its own scratch tables, and security tests that call what a user must
+ * not (unknown functions, entry points of other roles).
+ */
+export const untyped = (client: Client): SupabaseClient => client as unknown as SupabaseClient;
+
 /** A client with the publishable key (role anon) and no session. */
-export function anonClient(): SupabaseClient {
-  return createClient(stackEnv().SUPABASE_URL, apiKeys().publishable, noPersist);
+export function anonClient(): Client {
+  return createClient<Database>(stackEnv().SUPABASE_URL, apiKeys().publishable, noPersist);
 }
 
 /** A client with the secret key (role service_role, bypasses RLS). */
-export function serviceClient(): SupabaseClient {
-  return createClient(stackEnv().SUPABASE_URL, apiKeys().secret, noPersist);
+export function serviceClient(): Client {
+  return createClient<Database>(stackEnv().SUPABASE_URL, apiKeys().secret, noPersist);
 }
 
 /** A fresh anonymous user, signed in. */
-export async function signedInClient(): Promise<{ client: SupabaseClient; userId: string }> {
+export async function signedInClient(): Promise<{ client: Client; userId: string }> {
   const client = anonClient();
   const { data, error } = await client.auth.signInAnonymously();
   if (error || !data.user) throw new Error(`anonymous sign-in failed: ${error?.message}`);
@@ -92,7 +103,7 @@ export async function signedInClient(): Promise<{ client: SupabaseClient; userId
 
 /** A fresh anonymous user with its access token, for requests made without supabase-js. */
 export interface SignedInUser {
-  client: SupabaseClient;
+  client: Client;
   id: string;
   token: string;
 }

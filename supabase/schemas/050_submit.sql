@@ -69,7 +69,7 @@ begin
     perform private.raise_error('invalid_options', 'options', 'must be a JSON object');
   end if;
   for k in select jsonb_object_keys(options) loop
-    if not defaults ? k then
+    if not defaults ? k and k <> 'webhook_url' then
       perform private.raise_error('invalid_options', 'options.' || k, 'is not a known option');
     end if;
   end loop;
@@ -156,6 +156,10 @@ begin
      or (style ->> 'max_duration')::numeric <= (style ->> 'min_duration')::numeric then
     perform private.raise_error('invalid_options', 'options.caption_style.max_duration',
       'must be a number of seconds from 2 to 10, above min_duration');
+  end if;
+  -- Present only when given (085_webhooks.sql validates it).
+  if o ? 'webhook_url' then
+    o := o || jsonb_build_object('webhook_url', private.normalize_webhook_url(o -> 'webhook_url'));
   end if;
   return o || jsonb_build_object('caption_style', style);
 end;
@@ -289,7 +293,7 @@ begin
   select * into source from public.jobs j
    where j.owner_id = new.owner_id
      and j.media ->> 'sha256' = new.media ->> 'sha256' and j.status = 'completed'
-     and j.deleted_at is null and j.options = new.options
+     and j.deleted_at is null and j.options - 'webhook_url' = new.options - 'webhook_url'
      and coalesce(j.cached_at, j.completed_at) >= now() - cfg.retention and j.expires_at > now()
    order by j.completed_at desc limit 1;
   if found then

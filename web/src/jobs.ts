@@ -4,6 +4,7 @@
  * and the outputs. Rows are validated with zod where they enter the page.
  */
 import { z } from "zod";
+import type { Json, Tables } from "../../supabase/functions/_shared/database.types.ts";
 import { supabase } from "./supabase.ts";
 
 export const PAGE_SIZE = 10;
@@ -11,8 +12,39 @@ export const PAGE_SIZE = 10;
 export const JobStatus = z.enum(["pending", "processing", "completed", "failed", "cancelled"]);
 export type JobStatus = z.infer<typeof JobStatus>;
 
-/** The columns of public.jobs the page shows (020_jobs.sql). */
-export const JobRow = z.object({
+type JobsTable = Tables<"jobs">;
+
+/** The JSON columns as the page reads them (normalised by the submit trigger, 050_submit.sql). */
+const JobMedia = z.object({ path: z.string(), bytes: z.number(), sha256: z.string() }).passthrough();
+const JobOptions = z.object({
+  language: z.string().optional(),
+  force_language: z.boolean().optional(),
+  num_speakers: z.number().nullable().optional(),
+  min_speakers: z.number().nullable().optional(),
+  max_speakers: z.number().nullable().optional(),
+  translate_to: z.array(z.string()).optional(),
+  summarize: z.boolean().optional(),
+}).passthrough();
+
+/**
+ * The columns of public.jobs the page shows: the generated row type (database.types.ts), with
+ * the status and JSON columns narrowed to what the page relies on.
+ */
+export type JobRow =
+  & Pick<
+    JobsTable,
+    | "id" | "owner_id" | "filename" | "stage" | "stage_message" | "progress" | "error_code"
+    | "error_message" | "cached_from" | "cached_at" | "created_at" | "completed_at"
+  >
+  & {
+    status: JobStatus;
+    media: z.infer<typeof JobMedia>;
+    options: z.infer<typeof JobOptions>;
+    deleted_at?: JobsTable["deleted_at"];
+  };
+
+/** Validates a row where it enters the page (REST, Realtime, the offline snapshot). */
+export const JobRow: z.ZodType<JobRow> = z.object({
   id: z.string(),
   owner_id: z.string(),
   filename: z.string(),
@@ -26,19 +58,10 @@ export const JobRow = z.object({
   cached_at: z.string().nullable(),
   created_at: z.string(),
   completed_at: z.string().nullable(),
-  media: z.object({ path: z.string(), bytes: z.number(), sha256: z.string() }).passthrough(),
+  media: JobMedia,
   deleted_at: z.string().nullable().optional(),
-  options: z.object({
-    language: z.string().optional(),
-    force_language: z.boolean().optional(),
-    num_speakers: z.number().nullable().optional(),
-    min_speakers: z.number().nullable().optional(),
-    max_speakers: z.number().nullable().optional(),
-    translate_to: z.array(z.string()).optional(),
-    summarize: z.boolean().optional(),
-  }).passthrough(),
+  options: JobOptions,
 });
-export type JobRow = z.infer<typeof JobRow>;
 
 const COLUMNS = "id,owner_id,filename,status,stage,stage_message,progress,error_code," +
   "error_message,cached_from,cached_at,created_at,completed_at,media,options";
@@ -87,7 +110,7 @@ export async function fetchJob(jobId: string): Promise<JobRow | null> {
 export type JobAction = "cancel" | "retry" | "delete";
 
 export async function runAction(action: JobAction, jobId: string): Promise<void> {
-  const fn = { cancel: "cancel_job", retry: "retry_job", delete: "delete_job" }[action];
+  const fn = ({ cancel: "cancel_job", retry: "retry_job", delete: "delete_job" } as const)[action];
   const { error } = await supabase.rpc(fn, { job_id: jobId });
   if (error) throw error;
 }
@@ -99,8 +122,8 @@ export async function runAction(action: JobAction, jobId: string): Promise<void>
 export async function resubmit(job: JobRow): Promise<string> {
   const { data, error } = await supabase.from("jobs").insert({
     filename: job.filename,
-    media: job.media,
-    options: job.options,
+    media: job.media as NonNullable<Json>,
+    options: job.options as NonNullable<Json>,
   }).select("id").single();
   if (error) throw error;
   return z.string().parse(data.id);

@@ -1,6 +1,7 @@
 /** The one Supabase client of the app, and the anonymous sign-in on first visit. */
 import { createClient, type User } from "@supabase/supabase-js";
 import { captchaConfig, captchaToken } from "./captcha.ts";
+import type { Database } from "../../supabase/functions/_shared/database.types.ts";
 
 // Same origin as the page unless the build says otherwise. The publishable key
 // (`sb_publishable_…`) is public by design; a browser must never hold the secret key.
@@ -13,7 +14,7 @@ export const supabaseUrl: string = url;
 export const supabasePublishableKey: string = publishableKey || "missing-publishable-key";
 
 // Without a key the client is still built so the page can say what is wrong (ensureSignedIn).
-export const supabase = createClient(url, supabasePublishableKey, {
+export const supabase = createClient<Database>(url, supabasePublishableKey, {
   auth: { persistSession: true, autoRefreshToken: true },
 });
 

@@ -5,13 +5,16 @@
  * direct insert into `jobs`. Every phase reports progress and obeys pause, resume and abort.
  */
 import { userMessage } from "./errors.ts";
-import { extractAudio, NoAudioError } from "./media/extract.ts";
+import { extractAudio as extractWithMediabunny, type ExtractOptions, NoAudioError } from "./media/extract.ts";
+import { buildManifest, jobMedia, MANIFEST_NAME, objectPath } from "./media/manifest.ts";
+import { isMediaName } from "./media/media_files.ts";
 import { recordingHashOfBlob } from "./media/recording_hash.ts";
 import { PauseGate } from "./media/pause_gate.ts";
 import { supabase, supabasePublishableKey, supabaseUrl } from "./supabase.ts";
 
 /** Job options; mirrors private.normalize_options (supabase/schemas/050_submit.sql). */
-export interface SubmitOptions {
+// A type alias, not an interface: it must be assignable to the generated `Json`.
+export type SubmitOptions = {
   language?: string;
   force_language?: boolean;
   num_speakers?: number;
@@ -20,15 +23,15 @@ export interface SubmitOptions {
   translate_to?: string[];
   summarize?: boolean;
   caption_style?: CaptionStyleOption;
-}
+};
 
 /** A named preset (its numbers are filled in by the server) or custom numbers. */
-export interface CaptionStyleOption {
+export type CaptionStyleOption = {
   preset?: string;
   max_line_chars?: number;
   max_lines?: number;
   max_chars_per_second?: number;
-}
+};
 
 export type SubmitPhase = "queue" | "hashing" | "extracting" | "uploading" | "submitting";
 
@@ -74,12 +77,8 @@ export class SubmissionCancelled extends Error {
 }
 
 const BUCKET = "media";
-const MEDIA_EXTENSIONS =
-  /\.(mp4|m4v|mov|mkv|webm|avi|flv|wmv|mpg|mpeg|ts|mts|m2ts|3gp|ogv|m4a|mp3|aac|wav|flac|ogg|oga|opus|wma)$/i;
-
 function isMediaFile(file: File): boolean {
-  return file.type.startsWith("audio/") || file.type.startsWith("video/") ||
-    MEDIA_EXTENSIONS.test(file.name);
+  return file.type.startsWith("audio/") || file.type.startsWith("video/") || isMediaName(file.name);
 }
 
 async function accessToken(): Promise<string> {
@@ -98,6 +97,14 @@ function refusalOf(error: { code?: string; hint?: string | null; message?: strin
     return new UploadRefused(userMessage(error), error.hint ?? undefined);
   }
   return new Error(userMessage(error));
+}
+
+/** The browser's extraction: mediabunny, and ffmpeg.wasm (loaded only then) for the rest. */
+function extractAudio(file: File, options: ExtractOptions = {}) {
+  return extractWithMediabunny(file, {
+    ...options,
+    fallback: async (f, o) => (await import("./media/ffmpeg_extract.ts")).extractWithFfmpeg(f, o),
+  });
 }
 
 /**
@@ -137,7 +144,8 @@ async function runSubmission(
 
   // Before any work: a full system refuses now rather than after a long upload.
   onProgress({ phase: "queue", fraction: 0 });
-  const { data: queue, error: queueError } = await supabase.rpc("queue_status");
+  const { data, error: queueError } = await supabase.rpc("queue_status");
+  const queue = data as { accepting?: boolean; message?: string | null } | null;
   if (queueError) throw new Error(userMessage(queueError));
   if (queue && queue.accepting === false) {
     throw new UploadRefused(
@@ -181,7 +189,7 @@ async function runSubmission(
     const total = audio.chunks.reduce((n, c) => n + c.blob.size, 0);
     let before = 0;
     for (const chunk of audio.chunks) {
-      const path = `${folder}/${chunk.name}`;
+      const path = objectPath(folder, chunk.name);
       const detail = `Chunk ${chunk.index + 1} of ${audio.chunks.length}`;
       onProgress({ phase: "uploading", fraction: before / total, detail });
       await gate.passage(signal);
@@ -201,19 +209,9 @@ async function runSubmission(
       });
       before += chunk.blob.size;
     }
-    const manifestPath = `${folder}/manifest.json`;
-    const manifest = {
-      version: 1,
-      source: { filename: file.name, bytes: file.size, sha256, duration: audio.duration },
-      audio: { codec: audio.codec, container: audio.container, method: audio.method },
-      chunks: audio.chunks.map(({ index, name, start, end, overlap_before }) => ({
-        index,
-        path: `${folder}/${name}`,
-        start,
-        end,
-        overlap_before,
-      })),
-    };
+    const source = { filename: file.name, bytes: file.size, sha256, duration: audio.duration };
+    const manifestPath = objectPath(folder, MANIFEST_NAME);
+    const manifest = buildManifest(folder, source, audio, audio.chunks);
     uploaded.push(manifestPath);
     const { error: manifestError } = await supabase.storage.from(BUCKET).upload(
       manifestPath,
@@ -227,7 +225,7 @@ async function runSubmission(
     onProgress({ phase: "submitting", fraction: 0 });
     const { data: job, error: insertError } = await supabase.from("jobs").insert({
       filename: file.name,
-      media: { path: manifestPath, bytes: file.size, sha256, duration: audio.duration },
+      media: jobMedia(folder, source),
       options,
     }).select("id,cached_from,cached_at").single();
     if (insertError) throw refusalOf(insertError);

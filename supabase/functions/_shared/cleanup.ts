@@ -6,7 +6,7 @@
  * removed keeps its rows, so the hourly `expire_jobs` hands it over again: the run is
  * idempotent and retried until it succeeds.
  */
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Client } from "./supabase_client.ts";
 import { z } from "zod";
 import { type Logger, logger } from "./log.ts";
 import { engineEndpoint } from "./engine_endpoint.ts";
@@ -42,7 +42,7 @@ const PAGE = 1000;
 
 /** Every object name under `prefix` (a folder ending in "/"), walking sub-folders. */
 export async function listObjectsUnder(
-  supabase: SupabaseClient,
+  supabase: Client,
   bucket: string,
   prefix: string,
 ): Promise<string[]> {
@@ -68,7 +68,7 @@ export async function listObjectsUnder(
   return names;
 }
 
-async function removeTarget(supabase: SupabaseClient, target: CleanupTarget): Promise<number> {
+async function removeTarget(supabase: Client, target: CleanupTarget): Promise<number> {
   const names = new Set(target.paths);
   if (target.prefix) {
     for (const name of await listObjectsUnder(supabase, target.bucket, target.prefix)) {
@@ -95,7 +95,7 @@ async function removeTarget(supabase: SupabaseClient, target: CleanupTarget): Pr
 
 /** Removes the storage objects of `jobIds`, then purges the rows of those whose objects are gone. */
 export async function cleanupJobs(
-  supabase: SupabaseClient,
+  supabase: Client,
   jobIds: string[],
   log: Logger = logger({ step: "cleanup" }),
 ): Promise<CleanupReport> {
@@ -134,7 +134,7 @@ export async function cleanupJobs(
 
 /** The HTTP face of `cleanup`: the engine's secret key only, body validated, 202 at once. */
 export function cleanupHandler(
-  supabase: () => SupabaseClient = serviceClient,
+  supabase: () => Client = serviceClient,
 ): (req: Request) => Promise<Response> {
   return engineEndpoint({
     name: "cleanup",

@@ -1,4 +1,4 @@
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Client } from "./supabase_client.ts";
 import { cleanupHandler, cleanupJobs } from "./cleanup.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
@@ -50,7 +50,7 @@ function fakeSupabase(
         },
       }),
     },
-  } as unknown as SupabaseClient;
+  } as unknown as Client;
   return { client, store, purgedWith };
 }
 

@@ -40,6 +40,48 @@ export type Database = {
           },
         ];
       };
+      "job_revisions": {
+        Row: {
+          "created_at": string;
+          "created_by": string | null;
+          "id": string;
+          "job_id": string;
+          "language": string;
+          "restored_from": number | null;
+          "revision": number;
+          "transcript": NonNullable<Json>;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "id"?: string;
+          "job_id": string;
+          "language": string;
+          "restored_from"?: number | null;
+          "revision": number;
+          "transcript": NonNullable<Json>;
+        };
+        Update: {
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "id"?: string;
+          "job_id"?: string;
+          "language"?: string;
+          "restored_from"?: number | null;
+          "revision"?: number;
+          "transcript"?: NonNullable<Json>;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "job_revisions_job_id_fkey";
+            columns: ["job_id"];
+            isOneToOne: false;
+            referencedRelation: "jobs";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "jobs": {
         Row: {
           "attempts": number;
@@ -118,6 +160,72 @@ export type Database = {
           },
         ];
       };
+      "webhook_deliveries": {
+        Row: {
+          "attempt_log": NonNullable<Json>;
+          "attempts": number;
+          "created_at": string;
+          "delivered_at": string | null;
+          "event": string;
+          "id": string;
+          "job_id": string;
+          "last_error": string | null;
+          "last_status_code": number | null;
+          "next_attempt_at": string | null;
+          "owner_id": string;
+          "payload": NonNullable<Json>;
+          "request_id": number | null;
+          "sent_at": string | null;
+          "status": string;
+          "url": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempt_log"?: NonNullable<Json>;
+          "attempts"?: number;
+          "created_at"?: string;
+          "delivered_at"?: string | null;
+          "event": string;
+          "id": string;
+          "job_id": string;
+          "last_error"?: string | null;
+          "last_status_code"?: number | null;
+          "next_attempt_at"?: string | null;
+          "owner_id": string;
+          "payload": NonNullable<Json>;
+          "request_id"?: number | null;
+          "sent_at"?: string | null;
+          "status"?: string;
+          "url": string;
+        };
+        Update: {
+          "attempt_log"?: NonNullable<Json>;
+          "attempts"?: number;
+          "created_at"?: string;
+          "delivered_at"?: string | null;
+          "event"?: string;
+          "id"?: string;
+          "job_id"?: string;
+          "last_error"?: string | null;
+          "last_status_code"?: number | null;
+          "next_attempt_at"?: string | null;
+          "owner_id"?: string;
+          "payload"?: NonNullable<Json>;
+          "request_id"?: number | null;
+          "sent_at"?: string | null;
+          "status"?: string;
+          "url"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "webhook_deliveries_job_id_fkey";
+            columns: ["job_id"];
+            isOneToOne: false;
+            referencedRelation: "jobs";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
     };
     Views: {
       [_ in never]: never;
@@ -161,6 +269,7 @@ export type Database = {
         Returns: Json;
       };
       "delete_job": { Args: { "job_id": string }; Returns: undefined };
+      "deliver_webhooks": { Args: Record<PropertyKey, never>; Returns: Json };
       "estimate_job": { Args: { "job_id": string }; Returns: Json };
       "expire_jobs": { Args: Record<PropertyKey, never>; Returns: number };
       "fail_task": {
@@ -184,6 +293,7 @@ export type Database = {
       "my_stats": { Args: Record<PropertyKey, never>; Returns: Json };
       "open_shared_job": { Args: { "token": string }; Returns: string };
       "orphan_uploads": { Args: Record<PropertyKey, never>; Returns: Json };
+      "partial_transcript": { Args: { "job_id": string }; Returns: Json };
       "prune_events": { Args: Record<PropertyKey, never>; Returns: number };
       "purge_jobs": { Args: { "job_ids": (string)[] }; Returns: number };
       "queue_status": { Args: Record<PropertyKey, never>; Returns: Json };
@@ -219,9 +329,23 @@ export type Database = {
         };
       };
       "revoke_share": { Args: { "job_id": string }; Returns: undefined };
+      "rotate_webhook_secret": { Args: Record<PropertyKey, never>; Returns: string };
       "share_job": { Args: { "job_id": string }; Returns: string };
       "shared_job": { Args: { "job_id": string }; Returns: Json };
+      "store_revision": {
+        Args: {
+          "job_id": string;
+          "language": string;
+          "original": Json;
+          "outputs": Json;
+          "owner_id": string;
+          "restored_from"?: number;
+          "transcript": Json;
+        };
+        Returns: number;
+      };
       "tick": { Args: Record<PropertyKey, never>; Returns: Json };
+      "webhook_secret": { Args: Record<PropertyKey, never>; Returns: string };
     };
     Enums: {
       [_ in never]: never;

@@ -6,7 +6,8 @@
  * which own every state transition.
  */
 import { z } from "zod";
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Database } from "./database.types.ts";
+import type { Client } from "./supabase_client.ts";
 import {
   type Claim,
   Claim as ClaimSchema,
@@ -24,7 +25,7 @@ import { serviceClient } from "./supabase_client.ts";
 export interface StepContext<S extends StepName> {
   claim: Claim;
   input: StepInput<S>;
-  supabase: SupabaseClient;
+  supabase: Client;
   log: Logger;
   /** Aborted when the job is cancelled or the lease is lost. */
   signal: AbortSignal;
@@ -39,10 +40,13 @@ class CancelledError extends Error {}
 /** complete_task's answer: a stale lease or an output the engine refused is not a success. */
 const CompleteAnswer = z.object({ ok: z.boolean(), reason: z.string().optional() }).loose();
 
+type StepRpc = "claim_task" | "heartbeat_task" | "complete_task" | "fail_task";
+type RpcArgs<F extends StepRpc> = Database["public"]["Functions"][F]["Args"];
+
 async function rpc<T>(
-  supabase: SupabaseClient,
-  fn: string,
-  args: Record<string, unknown>,
+  supabase: Client,
+  fn: StepRpc,
+  args: RpcArgs<typeof fn>,
 ): Promise<T> {
   const { data, error } = await supabase.rpc(fn, args);
   if (error) {
@@ -56,7 +60,7 @@ export async function runTask<S extends StepName>(
   step: S,
   handler: StepHandler<S>,
   body: DispatchBody,
-  supabase: SupabaseClient = serviceClient(),
+  supabase: Client = serviceClient(),
 ): Promise<"done" | "failed" | "not_claimed" | "cancelled"> {
   let log = logger({ step, job_id: body.job_id, task_id: body.task_id });
   // Where a step's time goes, logged with "completed" (the bench's overhead breakdown):
@@ -84,7 +88,7 @@ export async function runTask<S extends StepName>(
       task_id: claim.task.id,
       lease: claim.lease,
       progress: report.fraction,
-      message: report.message ?? null,
+      message: report.message ?? undefined,
     }).catch((e) => {
       log.error("heartbeat failed", { error: String(e) });
       return { continue: true };
@@ -158,7 +162,7 @@ export async function runTask<S extends StepName>(
       message: failure.message,
       retryable: failure.retryable,
       detail: { step, ms: Math.round(performance.now() - started) },
-      retry_after_ms: failure.retryAfterMs ?? null,
+      retry_after_ms: failure.retryAfterMs ?? undefined,
     }).catch((e) =>
       log.error("fail_task failed; the cron tick will recover the task", { error: String(e) })
     );

@@ -1,4 +1,4 @@
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Client } from "./supabase_client.ts";
 import { ProviderError } from "./providers/errors.ts";
 import { runTask, stepHandler } from "./step_runtime.ts";
 import type { StepOutput } from "./contract.ts";
@@ -32,7 +32,7 @@ function fakeSupabase(answers: Record<string, unknown>) {
       calls.push({ fn, args });
       return Promise.resolve({ data: fn in answers ? answers[fn] : null, error: null });
     },
-  } as unknown as SupabaseClient;
+  } as unknown as Client;
   return { client, calls };
 }
 

@@ -6,6 +6,7 @@
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
+import type { Database } from "./database.types.ts";
 
 const FunctionEnv = z.object({
   SUPABASE_URL: z.url(),
@@ -28,12 +29,16 @@ export function secretKeyFrom(env: Record<string, string | undefined>): string {
   throw new Error("no secret key: SUPABASE_SECRET_KEYS (or legacy SUPABASE_SERVICE_ROLE_KEY)");
 }
 
-let client: SupabaseClient | undefined;
 
-export function serviceClient(): SupabaseClient {
+/** The product's client type: supabase-js typed by the generated schema (database.types.ts). */
+export type Client = SupabaseClient<Database>;
+
+let client: Client | undefined;
+
+export function serviceClient(): Client {
   if (client) return client;
   const env = Deno.env.toObject();
-  client = createClient(FunctionEnv.parse(env).SUPABASE_URL, secretKeyFrom(env), {
+  client = createClient<Database>(FunctionEnv.parse(env).SUPABASE_URL, secretKeyFrom(env), {
     auth: { persistSession: false, autoRefreshToken: false },
   });
   return client;

@@ -32,7 +32,7 @@ select set_eq($$select code from private.error_codes$$,
     'provider_auth', 'rate_limited', 'provider_timeout', 'provider_unavailable', 'network_error',
     'malformed_output', 'no_speech', 'stale_heartbeat', 'dispatch_failed', 'service_unreachable', 'attempts_exhausted',
     'cancelled', 'not_found', 'share_not_found', 'invalid_state', 'not_signed_in', 'internal',
-    'invalid_transcript'],
+    'invalid_transcript', 'invalid_webhook_url'],
   'every seeded error code has a friendly message');
 select is(private.error_message('no_such_code'), private.error_message('internal'),
   'an unknown error code falls back to the generic message');
@@ -68,8 +68,9 @@ select results_eq(
   $$select schedule, command from cron.job where jobname like 'ai-subs-%' order by jobname$$,
   $$values ('0 * * * *'::text, 'select public.expire_jobs()'::text),
            ('45 * * * *', 'select private.request_orphan_cleanup()'),
-           ('30 * * * *', 'select public.prune_events()'), ('* * * * *', 'select public.tick()')$$,
-  'pg_cron: tick every minute, expiry, orphan uploads and event pruning hourly, in minute syntax');
+           ('30 * * * *', 'select public.prune_events()'), ('* * * * *', 'select public.tick()'),
+           ('* * * * *', 'select public.deliver_webhooks()')$$,
+  'pg_cron: tick and webhook deliveries every minute, expiry, orphan uploads and event pruning hourly, in minute syntax');
 select results_eq($$select public, allowed_mime_types from storage.buckets where id = 'media'$$,
   $$values (false, array['audio/*', 'video/*', 'application/json'])$$,
   'the media bucket is private and takes audio, video and JSON manifests');

@@ -4,7 +4,8 @@
  * 1. mediabunny reads the container (MP4/MOV/WebM/MKV/MP3/Ogg/WAV/FLAC/ADTS/MPEG-TS). AAC, MP3,
  *    Opus and Vorbis packets are copied into M4A/MP3/Ogg chunks as they are (no re-encoding).
  * 2. Other codecs mediabunny can decode (PCM, FLAC, …) are encoded to Opus with WebCodecs.
- * 3. Files mediabunny cannot read go to ffmpeg.wasm (ffmpeg_extract.ts, loaded only then).
+ * 3. Files mediabunny cannot read go to `options.fallback` (in the browser ffmpeg.wasm,
+ *    ffmpeg_extract.ts, loaded only then).
  *
  * mediabunny is imported on demand, so the first page stays small.
  */
@@ -43,6 +44,11 @@ export interface ExtractOptions {
   onProgress?: (fraction: number) => void;
   gate?: PauseGate;
   signal?: AbortSignal;
+  /**
+   * For files mediabunny cannot read: ffmpeg.wasm in the browser (../upload.ts passes
+   * ffmpeg_extract.ts); without it such files are refused.
+   */
+  fallback?: (file: File, options: ExtractOptions) => Promise<ExtractedAudio>;
 }
 
 /** The file has no audio track that can be sent for transcription. */
@@ -119,8 +125,8 @@ export async function extractAudio(file: File, options: ExtractOptions = {}): Pr
 }
 
 async function viaFfmpeg(file: File, options: ExtractOptions): Promise<ExtractedAudio> {
-  const { extractWithFfmpeg } = await import("./ffmpeg_extract.ts");
-  return await extractWithFfmpeg(file, options);
+  if (!options.fallback) throw new Error("this format needs ffmpeg");
+  return await options.fallback(file, options);
 }
 
 /** One output chunk being written: its packets rebased to start at 0. */

@@ -7,18 +7,10 @@
 import { FFFSType, FFmpeg } from "@ffmpeg/ffmpeg";
 import coreURL from "@ffmpeg/core?url";
 import wasmURL from "@ffmpeg/core/wasm?url";
-import { chunkCount, chunkSecondsFor, manifestChunk, OVERLAP_SECONDS } from "./chunk_plan.ts";
-import { parseProbe } from "./ffmpeg_probe.ts";
+import { manifestChunk } from "./chunk_plan.ts";
 import type { AudioChunk, ExtractedAudio, ExtractOptions } from "./extract.ts";
 import { NoAudioError } from "./extract.ts";
-
-/** Codecs ffmpeg names in its stream line, copied into a container the providers accept. */
-const COPY_TARGETS: Record<string, { extension: string; mimeType: string; container: string }> = {
-  aac: { extension: "m4a", mimeType: "audio/mp4", container: "mp4" },
-  mp3: { extension: "mp3", mimeType: "audio/mpeg", container: "mp3" },
-  opus: { extension: "ogg", mimeType: "audio/ogg", container: "ogg" },
-  vorbis: { extension: "ogg", mimeType: "audio/ogg", container: "ogg" },
-};
+import { ffmpegChunkArgs, ffmpegChunks, parseProbe } from "./ffmpeg_plan.ts";
 
 export async function extractWithFfmpeg(
   file: File,
@@ -41,36 +33,29 @@ export async function extractWithFfmpeg(
     if (!duration || !(duration > 0)) {
       throw new NoAudioError("The length of this recording could not be read.");
     }
-    const copy = COPY_TARGETS[codec];
-    const target = copy ?? { extension: "m4a", mimeType: "audio/mp4", container: "mp4" };
-    const codecArgs = copy ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "64k", "-ac", "1"];
-
-    // Copied audio keeps its bitrate (unknown: assume 320 kbit/s); encoded AAC is 64 kbit/s.
-    const seconds = chunkSecondsFor(copy ? (kbps ?? 320) * 125 : 64 * 125);
-    const count = chunkCount(duration, seconds);
+    const { target, copy, seconds, chunks: cuts } = ffmpegChunks(duration, codec, kbps);
+    const count = cuts.length;
     const chunks: AudioChunk[] = [];
     let current = 0;
     ffmpeg.on("progress", ({ progress }) => {
       if (progress >= 0 && progress <= 1) onProgress?.((current + progress) / count);
     });
-    for (let index = 0; index < count; index++) {
+    for (const cut of cuts) {
       await gate?.passage(signal);
-      current = index;
-      const from = index === 0 ? 0 : index * seconds - OVERLAP_SECONDS;
-      const to = index === count - 1 ? duration : Math.min(duration, (index + 1) * seconds);
-      const name = `chunk-${String(index).padStart(3, "0")}.${target.extension}`;
-      const code = await ffmpeg.exec([
-        "-hide_banner", "-ss", String(from), "-t", String(to - from), "-i", input,
-        "-vn", "-sn", "-map", "0:a:0", ...codecArgs, `/${name}`,
-      ]);
+      current = cut.index;
+      const code = await ffmpeg.exec(ffmpegChunkArgs(input, cut, copy, `/${cut.name}`));
       if (code !== 0) throw new Error(`ffmpeg could not extract the sound (exit ${code})`);
-      const data = await ffmpeg.readFile(`/${name}`);
-      await ffmpeg.deleteFile(`/${name}`);
+      const data = await ffmpeg.readFile(`/${cut.name}`);
+      await ffmpeg.deleteFile(`/${cut.name}`);
       if (typeof data === "string" || data.byteLength === 0) {
         throw new NoAudioError("This file's sound track is empty.");
       }
-      const plan = manifestChunk(index, name, from, to, seconds);
-      chunks.push({ ...plan, name, blob: new Blob([data as Uint8Array<ArrayBuffer>], { type: target.mimeType }) });
+      const plan = manifestChunk(cut.index, cut.name, cut.from, cut.to, seconds);
+      chunks.push({
+        ...plan,
+        name: cut.name,
+        blob: new Blob([data as Uint8Array<ArrayBuffer>], { type: target.mimeType }),
+      });
     }
     onProgress?.(1);
     return {

@@ -1,5 +1,5 @@
 /** Reading uploaded media from the private bucket, with the failures users can act on. */
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Client } from "../supabase_client.ts";
 import { StepError } from "../failure.ts";
 import { MEDIA_BUCKET } from "../supabase_client.ts";
 
@@ -10,7 +10,7 @@ export function assertOwnPath(ownerId: string, path: string): void {
   }
 }
 
-export async function downloadMedia(supabase: SupabaseClient, path: string): Promise<Blob> {
+export async function downloadMedia(supabase: Client, path: string): Promise<Blob> {
   const { data, error } = await supabase.storage.from(MEDIA_BUCKET).download(path);
   if (error || !data) {
     const status = (error as { status?: number; statusCode?: string } | null)?.status ??
@@ -27,7 +27,7 @@ export async function downloadMedia(supabase: SupabaseClient, path: string): Pro
 export const HEAD_BYTES = 64 * 1024;
 
 /** A short-lived URL a step reads a Storage object through, by HTTP Range. */
-export async function signedMediaUrl(supabase: SupabaseClient, path: string): Promise<string> {
+export async function signedMediaUrl(supabase: Client, path: string): Promise<string> {
   const { data, error } = await supabase.storage.from(MEDIA_BUCKET).createSignedUrl(path, 900);
   if (error || !data?.signedUrl) {
     const status = (error as { status?: number } | null)?.status ??
