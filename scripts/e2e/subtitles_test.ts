@@ -242,7 +242,7 @@ Deno.test({
 
       // Completed: outputs rendered by the render step with the job's style, en and de.
       const outputs = renderOutputs(
-        { transcript, translations: { de: german } },
+        { merge: { transcript }, translate: [{ language: "de", transcript: german }] },
         job.options.caption_style,
       );
       for (const o of outputs) {

@@ -8,7 +8,7 @@ import { DOMParser } from "@xmldom/xmldom";
 import { parseSync } from "subtitle";
 import { CaptionDocument } from "../../supabase/functions/_shared/captions.ts";
 import { renderOutputs } from "../../supabase/functions/_shared/steps/render.ts";
-import { adminSql, signedInUser, stackEnv } from "../testing/stack_env.ts";
+import { adminSql, apiKeys, signedInUser, stackEnv } from "../testing/stack_env.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -47,7 +47,7 @@ Deno.test({
           ${sql.json({ caption_style: style })}, 'completed', now()) returning id`;
     });
     try {
-      for (const o of renderOutputs({ transcript, translations: {} }, style)) {
+      for (const o of renderOutputs({ merge: { transcript }, translate: [] }, style)) {
         await sql`insert into public.job_outputs (job_id, language, format, content)
           values (${job.id}, ${o.language}, ${o.format}, ${o.content})`;
       }
@@ -116,7 +116,7 @@ Deno.test({
           method: "POST",
           headers: {
             authorization: `Bearer ${session.session!.access_token}`,
-            apikey: stackEnv().SUPABASE_ANON_KEY,
+            apikey: apiKeys().publishable,
             "content-type": "application/json",
           },
           body,
@@ -174,7 +174,11 @@ Deno.test({
       const plain = (segments: { start: number; end: number; text: string; speaker?: string }[]) =>
         segments.map((x) => `${x.start}-${x.end} ${x.speaker}: ${x.text}`).join("|");
       assert(
-        plain(revisions.data[0].transcript.segments) === plain(transcript.segments),
+        plain(
+          (revisions.data[0].transcript as {
+            segments: { start: number; end: number; text: string; speaker?: string }[];
+          }).segments,
+        ) === plain(transcript.segments),
         `revision 0 is the original: ${JSON.stringify(revisions.data[0].transcript)}`,
       );
 
@@ -183,7 +187,7 @@ Deno.test({
       assert(restored.status === 200 && restored.data.revision === 2, JSON.stringify(restored));
       const [srtNow] =
         await sql`select content from public.job_outputs where job_id = ${job.id} and format = 'srt'`;
-      const original = renderOutputs({ transcript, translations: {} }, style).find((o) =>
+      const original = renderOutputs({ merge: { transcript }, translate: [] }, style).find((o) =>
         o.format === "srt"
       )!;
       assert(srtNow.content === original.content, "restored outputs equal the original render");

@@ -16,8 +16,8 @@ import { adminSql, signedInClient } from "../testing/stack_env.ts";
 import {
   assert,
   assertEngineError,
-  randomSha256,
   mediaHash,
+  randomSha256,
   upload,
   waitForJob,
 } from "../testing/submissions.ts";

@@ -237,9 +237,10 @@ Deno.test({
           assert(row.data?.length === 0, `the viewer reads the row: ${JSON.stringify(row.data)}`);
           const shared = await viewer.client.rpc("shared_job", { job_id: jobId });
           assert(!shared.error, `shared_job: ${shared.error?.message}`);
-          const fields = Object.keys(shared.data);
+          const data = shared.data as Record<string, unknown>;
+          const fields = Object.keys(data ?? {});
           assert(
-            shared.data.filename === "talk.wav" && !fields.includes("media") &&
+            data?.filename === "talk.wav" && !fields.includes("media") &&
               !fields.includes("owner_id") && !fields.includes("options"),
             `shared_job gives ${fields}`,
           );

@@ -20,7 +20,14 @@ import { stackConfig } from "../stack/config.ts";
 import { join } from "../stack/paths.ts";
 import { buildWeb } from "../web_build.ts";
 import type { Json } from "../../supabase/functions/_shared/database.types.ts";
-import { adminSql, anonClient, apiKeys, signedInUser, stackEnv, untyped } from "../testing/stack_env.ts";
+import {
+  adminSql,
+  anonClient,
+  apiKeys,
+  signedInUser,
+  stackEnv,
+  untyped,
+} from "../testing/stack_env.ts";
 import { localKeyRing, mintToken } from "../testing/mint.ts";
 import {
   assert,

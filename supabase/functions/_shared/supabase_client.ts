@@ -29,7 +29,6 @@ export function secretKeyFrom(env: Record<string, string | undefined>): string {
   throw new Error("no secret key: SUPABASE_SECRET_KEYS (or legacy SUPABASE_SERVICE_ROLE_KEY)");
 }
 
-
 /** The product's client type: supabase-js typed by the generated schema (database.types.ts). */
 export type Client = SupabaseClient<Database>;
 
