@@ -1,10 +1,7 @@
 /** Conformance: /auth/v1 through supabase-js — anonymous sign-in, refresh, user, sign-out. */
+import assert from "node:assert/strict";
 import { anonClient, apiKeys, stackEnv } from "../testing/stack_env.ts";
 import { decodeJwt } from "jose";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 Deno.test("signInAnonymously gives a session whose JWT carries what RLS needs", async () => {
   const client = anonClient();

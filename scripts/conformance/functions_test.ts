@@ -5,6 +5,7 @@
  * supabase/functions/_shared/limits.ts). Stack-only: the
  * functions under scripts/conformance/functions are served by the test stack, never deployed.
  */
+import assert from "node:assert/strict";
 import { FunctionsHttpError } from "@supabase/supabase-js";
 import {
   apiKeys,
@@ -14,10 +15,6 @@ import {
   signedInUser,
   stackEnv,
 } from "../testing/stack_env.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 Deno.test("a function gets Supabase's env vars, EdgeRuntime.waitUntil and the request", async () => {
   const { data, error } = await serviceClient().functions.invoke("conformance-open", {

@@ -7,14 +7,11 @@
  * publishable key and accepts only the secret key. In the legacy run (STACK_LEGACY_KEYS=1) the
  * legacy HS256 keys work as well and tokens are HS256 (kid "legacy").
  */
+import assert from "node:assert/strict";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { createClient } from "@supabase/supabase-js";
 import { adminSql, apiKeys, legacyKeys, signedInUser, stackEnv } from "../testing/stack_env.ts";
 import { localKeyRing, mintToken } from "../testing/mint.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const url = (path: string) => `${stackEnv().SUPABASE_URL}${path}`;
 const fn = `conformance_keys_whoami_${crypto.randomUUID().slice(0, 8)}`;

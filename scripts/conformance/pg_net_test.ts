@@ -3,11 +3,8 @@
  * outcomes land in net._http_response. Stack-only (a hosted pg_net cannot reach this
  * machine's loopback test server).
  */
+import assert from "node:assert/strict";
 import { adminSql } from "../testing/stack_env.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 interface Seen {
   method: string;

@@ -4,14 +4,11 @@
  * protocol versions 1.0.0 and 2.0.0, and access-token refresh. Every topic starts with
  * `conformance:` and the policies these tests create apply only to such topics.
  */
+import assert from "node:assert/strict";
 import { createClient, type RealtimeChannel, type SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
 import { localKeyRing, mintToken } from "../testing/mint.ts";
 import { adminSql, anonClient, apiKeys, signedInClient, stackEnv } from "../testing/stack_env.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

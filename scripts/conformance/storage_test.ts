@@ -4,6 +4,7 @@
  * resumable (TUS) uploads including a 50 MB one and one resumed after a dropped connection.
  * Buckets and policies are created per run with unique names and dropped at the end.
  */
+import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as tus from "tus-js-client";
 import {
@@ -13,10 +14,6 @@ import {
   signedInUser,
   stackEnv,
 } from "../testing/stack_env.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const MiB = 1024 * 1024;
 const run = crypto.randomUUID().slice(0, 8);

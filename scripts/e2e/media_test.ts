@@ -9,6 +9,7 @@
  *
  * Needs web/dist built for this stack (the test runner builds it before this stage).
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { Page, Route } from "playwright-core";
 import { Manifest } from "../../supabase/functions/_shared/contract.ts";
@@ -34,10 +35,6 @@ function treeHashReference(bytes: Uint8Array): string {
     );
   }
   return outer.digest("hex");
-}
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
 }
 
 const near = (a: number, b: number, tolerance: number) => Math.abs(a - b) <= tolerance;

@@ -12,6 +12,7 @@
  * functions with the job's caption style), so the test is quick and deterministic; the real
  * pipeline in the browser is covered by web_test.ts.
  */
+import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../testing/browser.ts";
 import { makeSpeech, makeVideo } from "../asr/fixtures.ts";
@@ -23,10 +24,6 @@ import type { Transcript } from "../../supabase/functions/_shared/transcript.ts"
 const root = new URL("../..", import.meta.url).pathname;
 const artifacts = join(root, "test-artifacts");
 const sql = adminSql();
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
   await page.screenshot({

@@ -12,6 +12,7 @@
  *
  * Needs web/dist built for this stack (`deno task web:build`; the test command does it).
  */
+import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "../testing/browser.ts";
 import { makeSpeech, makeVideo } from "../asr/fixtures.ts";
@@ -24,10 +25,6 @@ const artifacts = join(root, "test-artifacts");
 const SPOKEN = "The baker opens his shop before sunrise and the smell of fresh bread drifts " +
   "along the quiet street. Children carry their books to school.";
 const EXPECTED_WORDS = ["baker", "shop", "bread", "street", "children", "books", "school"];
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const sql = adminSql();
 

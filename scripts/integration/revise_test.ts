@@ -4,15 +4,12 @@
  * as revision 0, every caption output is rendered again with the job's caption style (read back
  * by parsers), bad transcripts are refused with stable codes, and the original can be restored.
  */
+import assert from "node:assert/strict";
 import { DOMParser } from "@xmldom/xmldom";
 import { parseSync } from "subtitle";
 import { CaptionDocument } from "../../supabase/functions/_shared/captions.ts";
 import { renderOutputs } from "../../supabase/functions/_shared/steps/render.ts";
 import { adminSql, apiKeys, signedInUser, stackEnv } from "../testing/stack_env.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const transcript = {
   language: "en",

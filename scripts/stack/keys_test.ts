@@ -3,13 +3,10 @@
  * (`supabase gen signing-key --algorithm ES256`), tokens with `kid`, a public-only JWKS, API keys
  * and the legacy switch.
  */
+import assert from "node:assert/strict";
 import { decodeProtectedHeader, SignJWT } from "jose";
 import { join } from "./paths.ts";
 import { loadKeyRing, newSigningJwk, SigningKeysFile } from "./keys.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const cli = new URL("../tools/node_modules/.bin/supabase", import.meta.url).pathname;
 

@@ -3,6 +3,8 @@
  * `media` bucket, insert a job row, wait for it to end, read PostgREST errors. Everything goes
  * through supabase-js; only assertions about what the database holds use SQL.
  */
+import { ok as assert } from "node:assert/strict";
+export { assert };
 import type { PostgrestError } from "@supabase/supabase-js";
 import { recordingHashOfBytes } from "../../web/src/media/recording_hash.ts";
 import type { Json, Tables } from "../../supabase/functions/_shared/database.types.ts";
@@ -13,10 +15,6 @@ import type { Client } from "./stack_env.ts";
 export type JobRow = Omit<Tables<"jobs">, "media"> & { media: JobMedia };
 
 export const TERMINAL = ["completed", "failed", "cancelled"] as const;
-
-export function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** media.sha256 of a recording: the tree hash of web/src/media/recording_hash.ts. */
 export function mediaHash(bytes: Uint8Array): Promise<string> {

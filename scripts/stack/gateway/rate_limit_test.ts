@@ -1,8 +1,5 @@
+import assert from "node:assert/strict";
 import { TokenBuckets } from "./rate_limit.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 Deno.test("a bucket allows a burst of 30, then the hourly rate, per address", () => {
   let now = 0;

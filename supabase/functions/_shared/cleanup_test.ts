@@ -1,9 +1,6 @@
+import assert from "node:assert/strict";
 import type { Client } from "./supabase_client.ts";
 import { cleanupHandler, cleanupJobs } from "./cleanup.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const jobA = crypto.randomUUID();
 const jobB = crypto.randomUUID();

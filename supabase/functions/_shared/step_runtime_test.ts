@@ -1,11 +1,8 @@
+import assert from "node:assert/strict";
 import type { Client } from "./supabase_client.ts";
 import { ProviderError } from "./providers/errors.ts";
 import { runTask, stepHandler } from "./step_runtime.ts";
 import type { StepOutput } from "./contract.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const jobId = crypto.randomUUID();
 const taskId = crypto.randomUUID();

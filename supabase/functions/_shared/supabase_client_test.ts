@@ -1,8 +1,5 @@
+import assert from "node:assert/strict";
 import { secretKeyFrom } from "./supabase_client.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const url = "http://127.0.0.1:54321";
 

@@ -1,10 +1,7 @@
+import assert from "node:assert/strict";
 import { makeLongAudio, probeDuration } from "../../../../scripts/asr/fixtures.ts";
 import { StepError } from "../failure.ts";
 import { BufferSource, cutAudioWindow, probeAudio } from "./audio_window.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 for (const codec of ["aac", "mp3"] as const) {
   Deno.test(`a ${codec} recording is probed and a window is cut without re-encoding`, async () => {

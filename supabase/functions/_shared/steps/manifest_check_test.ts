@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import type { Chunk, Manifest } from "../contract.ts";
 import { StepError } from "../failure.ts";
 import {
@@ -7,10 +8,6 @@ import {
   chunkCount,
   OVERLAP_SECONDS,
 } from "./manifest_check.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const limits = { maxMediaSeconds: 4 * 3600 };
 

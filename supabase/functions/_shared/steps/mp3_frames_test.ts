@@ -1,9 +1,6 @@
+import assert from "node:assert/strict";
 import { makeLongAudio, probeDuration } from "../../../../scripts/asr/fixtures.ts";
 import { mp3Layout, mp3Window, mp3WindowRange } from "./mp3_frames.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 Deno.test("an MP3 window is its frames of a byte range: right length, right start", async () => {
   const dir = await Deno.makeTempDir();

@@ -3,6 +3,7 @@
  * (@xmldom/xmldom), WebVTT and SRT by the `subtitle` package, plain text by a line grammar, JSON
  * by its schema; and the job's caption style honoured, with the rule check in the JSON.
  */
+import assert from "node:assert/strict";
 import { DOMParser } from "@xmldom/xmldom";
 import { parseSync } from "subtitle";
 import {
@@ -16,10 +17,6 @@ import {
 import { StepIO } from "../contract.ts";
 import type { Transcript } from "../transcript.ts";
 import { renderOutputs, renderTranscript } from "./render.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
 
 const SENTENCE = "The baker opens his shop before sunrise and the smell of fresh bread drifts " +
   "along the quiet street while children carry their books to school & back.";

@@ -1,9 +1,6 @@
+import assert from "node:assert/strict";
 import { StepIO } from "../contract.ts";
 import { renderOutputs } from "./render.ts";
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
 
 const transcript = {
   language: "en",
