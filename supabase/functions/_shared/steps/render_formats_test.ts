@@ -160,7 +160,7 @@ Deno.test("the job's caption style is honoured: each preset's limits hold, the d
     assert(cues.every((c) => c.lines.every((l) => l.length <= rules.maxLineChars)), name);
   }
   // The render step reads the style from the job's options.
-  const input = StepIO.render.input.parse({ transcript });
+  const input = StepIO.render.input.parse({ merge: { transcript } });
   const json = renderOutputs(input, dcmp).find((o) => o.format === "json")!;
   assert(CaptionDocument.parse(JSON.parse(json.content)).rules?.maxLineChars === 32, "step");
 });
