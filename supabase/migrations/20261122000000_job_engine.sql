@@ -487,9 +487,9 @@ begin
   if exists (
       select 1 from jsonb_array_elements(output -> 'outputs') o
       where jsonb_typeof(o -> 'language') is distinct from 'string'
-         or coalesce(o ->> 'format', '') not in ('srt', 'vtt', 'json', 'summary')
+         or coalesce(o ->> 'format', '') not in ('srt', 'vtt', 'ttml', 'txt', 'json', 'summary')
          or jsonb_typeof(o -> 'content') is distinct from 'string') then
-    return 'each output needs language, format (srt, vtt, json, summary) and content';
+    return 'each output needs language, format (srt, vtt, ttml, txt, json, summary) and content';
   end if;
   insert into public.job_outputs (job_id, language, format, content)
   select task.job_id, o ->> 'language', o ->> 'format', o ->> 'content'
@@ -2640,7 +2640,7 @@ begin
     url := rtrim(url, '/') || '/cleanup',
     body := jsonb_build_object('orphan_uploads', true),
     headers := jsonb_build_object('Content-Type', 'application/json',
-      'Authorization', 'Bearer ' || coalesce(private.secret(cfg.service_key_secret), '')),
+      'apikey', coalesce(private.secret(cfg.service_key_secret), '')),
     timeout_milliseconds := cfg.dispatch_timeout_ms);
 end;
 $$;

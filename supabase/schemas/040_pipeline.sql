@@ -64,9 +64,9 @@ begin
   if exists (
       select 1 from jsonb_array_elements(output -> 'outputs') o
       where jsonb_typeof(o -> 'language') is distinct from 'string'
-         or coalesce(o ->> 'format', '') not in ('srt', 'vtt', 'json', 'summary')
+         or coalesce(o ->> 'format', '') not in ('srt', 'vtt', 'ttml', 'txt', 'json', 'summary')
          or jsonb_typeof(o -> 'content') is distinct from 'string') then
-    return 'each output needs language, format (srt, vtt, json, summary) and content';
+    return 'each output needs language, format (srt, vtt, ttml, txt, json, summary) and content';
   end if;
   insert into public.job_outputs (job_id, language, format, content)
   select task.job_id, o ->> 'language', o ->> 'format', o ->> 'content'

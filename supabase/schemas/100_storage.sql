@@ -214,7 +214,7 @@ begin
     url := rtrim(url, '/') || '/cleanup',
     body := jsonb_build_object('orphan_uploads', true),
     headers := jsonb_build_object('Content-Type', 'application/json',
-      'Authorization', 'Bearer ' || coalesce(private.secret(cfg.service_key_secret), '')),
+      'apikey', coalesce(private.secret(cfg.service_key_secret), '')),
     timeout_milliseconds := cfg.dispatch_timeout_ms);
 end;
 $$;
