@@ -43,8 +43,7 @@ export type JobRow =
     deleted_at?: JobsTable["deleted_at"];
   };
 
-/** Validates a row where it enters the page (REST, Realtime, the offline snapshot). */
-export const JobRow: z.ZodType<JobRow> = z.object({
+const JobRowObject = z.object({
   id: z.string(),
   owner_id: z.string(),
   filename: z.string(),
@@ -62,6 +61,9 @@ export const JobRow: z.ZodType<JobRow> = z.object({
   deleted_at: z.string().nullable().optional(),
   options: JobOptions,
 });
+
+/** Validates a row where it enters the page (REST, Realtime, the offline snapshot). */
+export const JobRow: z.ZodType<JobRow> = JobRowObject;
 
 const COLUMNS = "id,owner_id,filename,status,stage,stage_message,progress,error_code," +
   "error_message,cached_from,cached_at,created_at,completed_at,media,options";
@@ -144,7 +146,7 @@ export async function revokeShare(jobId: string): Promise<void> {
 }
 
 /** What a share link's viewer may read of a job (shared_job, 070_user_rpcs.sql). */
-const SharedJob = JobRow.pick({
+const SharedJob = JobRowObject.pick({
   id: true,
   filename: true,
   status: true,
