@@ -88,7 +88,7 @@ async function coldRun(step: Measured, input: string): Promise<number> {
 }
 
 /** The merge input of a recording of `seconds`: 10-minute chunks of fake transcripts. */
-function mergeInput(seconds: number) {
+export function mergeInput(seconds: number) {
   return {
     transcribe: planChunks("x/y.m4a", seconds).map((c) => ({
       chunk: c,

@@ -26,7 +26,6 @@
  */
 import { cpuUsage } from "node:process";
 import { createClient } from "@supabase/supabase-js";
-import { fakeSegments } from "../fakes/deterministic.ts";
 import type { BenchContext, BenchResult, BenchSuite } from "./suite.ts";
 import { StepIO } from "../../supabase/functions/_shared/contract.ts";
 import {
@@ -35,6 +34,7 @@ import {
   FUNCTION_MEMORY_BYTES,
 } from "../../supabase/functions/_shared/limits.ts";
 import { mergeChunks } from "../../supabase/functions/_shared/merge.ts";
+import { mergeInput } from "./step_cpu.ts";
 import {
   planChunks,
   prepareStep,
@@ -210,32 +210,6 @@ async function makeMp3(seconds: number, kbps: number, path: string): Promise<voi
   ]);
 }
 
-function mergeInput(seconds: number) {
-  return {
-    chunks: planChunks("x/y.m4a", seconds).map((c) => ({
-      index: c.index,
-      start: c.start,
-      end: c.end,
-      overlap_before: c.overlap_before,
-      transcript: {
-        language: "en",
-        duration: c.end - c.start,
-        segments: fakeSegments(c.end - c.start).map((s) => ({
-          start: s.start + c.start,
-          end: s.end + c.start,
-          text: s.text,
-          speaker: s.speaker,
-          words: s.words.map((w) => ({
-            text: w.text,
-            start: w.start + c.start,
-            end: w.end + c.start,
-          })),
-        })),
-      },
-    })),
-  };
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export const stepLimits: BenchSuite = {
@@ -314,18 +288,13 @@ export const stepLimits: BenchSuite = {
         `wav: ${wavSize} bytes (${seconds} s, 44.1 kHz stereo); mp3: ${mp3Size} bytes (128 kbit/s)`,
       );
       const merge = mergeInput(seconds);
-      await Deno.writeTextFile(
-        `${dir}/merge.json`,
-        JSON.stringify({
-          transcribe: merge.chunks.map(({ transcript, ...chunk }) => ({ chunk, transcript })),
-        }),
-      );
-      const transcript = mergeChunks(merge.chunks.map((c) => ({
-        index: c.index,
-        start: c.start,
-        end: c.end,
-        overlapStart: c.overlap_before,
-        transcript: c.transcript,
+      await Deno.writeTextFile(`${dir}/merge.json`, JSON.stringify(merge));
+      const transcript = mergeChunks(merge.transcribe.map(({ chunk, transcript }) => ({
+        index: chunk.index,
+        start: chunk.start,
+        end: chunk.end,
+        overlapStart: chunk.overlap_before,
+        transcript,
       })));
       await Deno.writeTextFile(
         `${dir}/render.json`,
