@@ -1572,7 +1572,10 @@ as $$
     'error_code', job.error_code, 'error_message', job.error_message,
     'created_at', job.created_at, 'started_at', job.started_at,
     'completed_at', job.completed_at, 'expires_at', job.expires_at,
-    'deleted_at', job.deleted_at)
+    'deleted_at', job.deleted_at,
+    -- Which of the outputs' languages are translations (the viewer lists the original first);
+    -- the languages are the outputs' anyway, nothing else of the options is shown.
+    'translate_to', coalesce(job.options -> 'translate_to', '[]'::jsonb))
 $$;
 
 -- A job the caller may view (own, or opened through a share link), as the shared page shows it;

@@ -157,7 +157,7 @@ const SharedJob = JobRowObject.pick({
   error_message: true,
   created_at: true,
   completed_at: true,
-});
+}).extend({ translate_to: z.array(z.string()).default([]) });
 
 /**
  * A shared job as the viewer sees it, shaped as a row for the read-only card: no media, options
@@ -169,13 +169,15 @@ export async function fetchSharedJob(jobId: string): Promise<JobRow | null> {
     if (error.hint === "not_found") return null;
     throw error;
   }
+  const { translate_to, ...shared } = SharedJob.parse(data);
   return {
-    ...SharedJob.parse(data),
+    ...shared,
     owner_id: "",
     cached_from: null,
     cached_at: null,
     media: { path: "", bytes: 0, sha256: "" },
-    options: {},
+    // Only which languages are translations, so the viewer lists the original first.
+    options: { translate_to },
   };
 }
 
