@@ -51,7 +51,7 @@ export const dispatch: BenchSuite = {
       const uploads = await prepareUploads();
       const before = provider.requests.length;
       const parts = { trigger: [] as number[], delivery: [] as number[] };
-      await withSettings(sql, { active_job_limit: 1000 }, async () => {
+      await withSettings(sql, { active_job_limit: 1000, per_user_active_limit: 1000 }, async () => {
         // Warm-up: the first request of each function process pays for JIT compilation.
         for (let i = 0; i < 2; i++) await waitForJobs(sql, [await submitJob(uploads, 1)]);
         for (let run = 0; run < ctx.runs; run++) {

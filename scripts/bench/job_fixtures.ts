@@ -20,8 +20,9 @@ export interface BenchUploads {
 const CHUNK_SECONDS = 600;
 
 /**
- * Signs in a fresh anonymous user and uploads, through Storage, one 2-second AAC chunk
- * (real audio; the scripted provider answers with its own latency, so the content only has
+ * Signs in a fresh anonymous user and uploads, through Storage, one 10-minute AAC chunk
+ * (real audio of the declared length: prepare probes each chunk against its window; the scripted
+ * provider answers with its own latency, so the content only has
  * to be valid) and two manifests that describe 10-minute chunks: 1 chunk and 6 chunks (60 min).
  */
 export async function prepareUploads(): Promise<BenchUploads> {
@@ -29,7 +30,7 @@ export async function prepareUploads(): Promise<BenchUploads> {
   const dir = await Deno.makeTempDir({ prefix: "bench-media-" });
   let chunk: Uint8Array;
   try {
-    await makeSilence(2, `${dir}/silence.wav`);
+    await makeSilence(CHUNK_SECONDS, `${dir}/silence.wav`);
     await makeM4a(`${dir}/silence.wav`, `${dir}/chunk.m4a`);
     chunk = await Deno.readFile(`${dir}/chunk.m4a`);
   } finally {

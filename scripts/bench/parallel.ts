@@ -30,7 +30,7 @@ export const parallel: BenchSuite = {
       const timeJob = async (perJob: number): Promise<number> =>
         await withSettings(
           sql,
-          { per_job_parallelism: perJob, active_job_limit: 1000 },
+          { per_job_parallelism: perJob, active_job_limit: 1000, per_user_active_limit: 1000 },
           async () => {
             const before = provider.requests.length;
             provider.script(

@@ -83,7 +83,7 @@ export const pipeline: BenchSuite = {
       await sql`alter system set track_functions = 'pl'`;
       await sql`select pg_reload_conf()`;
       await sql`select pg_stat_reset()`;
-      await withSettings(sql, { active_job_limit: 1000 }, async () => {
+      await withSettings(sql, { active_job_limit: 1000, per_user_active_limit: 1000 }, async () => {
         [{ parallelism }] = await sql<{ parallelism: number }[]>`
           select global_parallelism as parallelism from private.settings`;
         await waitForJobs(sql, [await submitJob(uploads, 1)]); // warm-up

@@ -27,11 +27,15 @@ export const realtime: BenchSuite = {
     let channel: RealtimeChannel | undefined;
     const uploads = await prepareUploads();
     try {
-      const id = await withSettings(sql, { active_job_limit: 1000 }, async () => {
-        const id = await submitJob(uploads, 1);
-        await waitForJobs(sql, [id]);
-        return id;
-      });
+      const id = await withSettings(
+        sql,
+        { active_job_limit: 1000, per_user_active_limit: 1000 },
+        async () => {
+          const id = await submitJob(uploads, 1);
+          await waitForJobs(sql, [id]);
+          return id;
+        },
+      );
       const waiting = new Map<string, (at: number) => void>();
       channel = uploads.client.channel(`job:${id}`, { config: { private: true } });
       channel.on("broadcast", { event: "UPDATE" }, (message) => {
