@@ -2515,7 +2515,8 @@ create policy media_delete_own_folder on storage.objects
   using (bucket_id = 'media' and (storage.foldername(name))[1] = (select auth.uid())::text);
 
 -- Calls <functions_url>/cleanup with {"job_ids": [...]} (after commit, through pg_net).
-create function private.request_cleanup(job_ids uuid[]) returns bigint
+-- Posts `body` to the cleanup function, as every engine call is made (the secret key in apikey).
+create function private.call_cleanup(body jsonb, what text) returns bigint
 language plpgsql security definer set search_path = ''
 as $$
 declare
@@ -2525,17 +2526,21 @@ begin
   select * into cfg from private.settings;
   url := private.secret(cfg.functions_url_secret);
   if url is null then
-    raise warning 'job engine: Vault secret % is missing; cleanup not requested', cfg.functions_url_secret;
+    raise warning 'job engine: Vault secret % is missing; % not requested', cfg.functions_url_secret, what;
     return null;
   end if;
   return net.http_post(
     url := rtrim(url, '/') || '/cleanup',
-    body := jsonb_build_object('job_ids', to_jsonb(job_ids)),
+    body := body,
     headers := jsonb_build_object('Content-Type', 'application/json',
       'apikey', coalesce(private.secret(cfg.service_key_secret), '')),
     timeout_milliseconds := cfg.dispatch_timeout_ms);
 end;
 $$;
+
+create function private.request_cleanup(job_ids uuid[]) returns bigint
+language sql security definer set search_path = ''
+as $$ select private.call_cleanup(jsonb_build_object('job_ids', to_jsonb(job_ids)), 'cleanup') $$;
 
 -- Every storage path a job references: its media (a manifest or a single file) and the chunks
 -- its prepare step planned (a manifest may point at chunks outside its own folder).
@@ -2627,26 +2632,8 @@ $$;
 
 -- Asks the cleanup function to remove orphan uploads (pg_cron, hourly).
 create function private.request_orphan_cleanup() returns bigint
-language plpgsql security definer set search_path = ''
-as $$
-declare
-  cfg private.settings;
-  url text;
-begin
-  select * into cfg from private.settings;
-  url := private.secret(cfg.functions_url_secret);
-  if url is null then
-    raise warning 'job engine: Vault secret % is missing; orphan cleanup not requested', cfg.functions_url_secret;
-    return null;
-  end if;
-  return net.http_post(
-    url := rtrim(url, '/') || '/cleanup',
-    body := jsonb_build_object('orphan_uploads', true),
-    headers := jsonb_build_object('Content-Type', 'application/json',
-      'apikey', coalesce(private.secret(cfg.service_key_secret), '')),
-    timeout_milliseconds := cfg.dispatch_timeout_ms);
-end;
-$$;
+language sql security definer set search_path = ''
+as $$ select private.call_cleanup(jsonb_build_object('orphan_uploads', true), 'orphan cleanup') $$;
 
 revoke execute on function public.cleanup_targets(uuid[]), public.purge_jobs(uuid[]),
   public.orphan_uploads()
