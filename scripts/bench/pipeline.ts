@@ -13,10 +13,10 @@
  * claim_ms, handler_ms, complete_ms; read from the stack's daemon.log) the moment the function
  * got the request and the handler's own time. Phases: plan+dispatch (ready → dispatched_at),
  * delivery (dispatched_at → request received: rest of the transaction, commit, the net
- * worker's wake-up, HTTP through the gateway), claim (received → claimed_at: claim_task RPC
- * through PostgREST), handler (the step's own work, Storage reads included), complete
+ * worker's wake-up, HTTP through the gateway), claim (received → claimed_at: claim_task, called
+ * on Postgres directly by the step runtime, _shared/engine_sql.ts), handler (the step's own work, Storage reads included), complete
  * (the rest until completed_at: the claim's answer, input/output validation, the
- * complete_task RPC up to its UPDATE).
+ * complete_task call up to its UPDATE).
  *
  * pipeline_jobs_per_min: throughput of 1-chunk jobs submitted at once, with the active-job
  * limit raised for the run (global parallelism stays at its default). tasks_per_s: the tasks
@@ -70,6 +70,7 @@ export const pipeline: BenchSuite = {
     const burst = ctx.quick ? 12 : 30;
     const runs = new RunFigures();
     const byStep = new Map<string, number[]>();
+    const handlerByStep = new Map<string, number[]>();
     const phases = new Map<string, number[]>();
     const addPhase = (name: string, ms: number) =>
       phases.set(name, [...(phases.get(name) ?? []), ms]);
@@ -131,6 +132,7 @@ export const pipeline: BenchSuite = {
             addPhase("delivery", t.received_at - Number(r.dispatched));
             addPhase("claim", Number(r.claimed) - t.received_at);
             addPhase("handler", t.handler_ms);
+            handlerByStep.set(r.step, [...(handlerByStep.get(r.step) ?? []), t.handler_ms]);
             addPhase("complete", Number(r.completed) - Number(r.claimed) - t.handler_ms);
           }
           if (run === ctx.runs - 1) {
@@ -180,7 +182,9 @@ export const pipeline: BenchSuite = {
     const perStep = [...byStep].map(([step, ms]) => `${step} ${round(median(ms))} ms`).join(", ");
     const breakdown = [...phases].map(([phase, ms]) => `${phase} ${round(median(ms))} ms`)
       .join(", ");
-    ctx.log(`breakdown (median per task): ${breakdown}`);
+    const handlers = [...handlerByStep].map(([step, ms]) => `${step} ${round(median(ms))} ms`)
+      .join(", ");
+    ctx.log(`breakdown (median per task): ${breakdown}; handler by step: ${handlers}`);
     return {
       ...runs.result(),
       targets: { step_overhead_p50_ms: "≤ 10 ms" },
@@ -191,9 +195,9 @@ export const pipeline: BenchSuite = {
         `step_overhead breakdown, median per task (${breakdownTasks} tasks with the runtime's ` +
         `timings): ${breakdown}. plan+dispatch = ready → dispatched_at (in the transaction ` +
         `that made the task ready); delivery = dispatched_at → the function has the request ` +
-        `(commit, net worker, HTTP, gateway); claim = → claimed_at (claim_task RPC); handler = ` +
-        `the step's work (Storage reads); complete = the rest until completed_at (claim ` +
-        `answer, validation, complete_task RPC).`,
+        `(commit, net worker, HTTP, gateway); claim = → claimed_at (claim_task over SQL); handler = ` +
+        `the step's work (Storage reads; median by step: ${handlers}); complete = the rest ` +
+        `until completed_at (claim answer, validation, the complete_task call).`,
         `SQL time per call (pg_stat_user_functions, last run's ${jobsPerRun} jobs; total incl. ` +
         `the functions it calls): ${sqlTimes}.`,
         `pipeline_jobs_per_min: ${burst} one-chunk jobs inserted at once per run, active-job ` +

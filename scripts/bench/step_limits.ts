@@ -118,7 +118,10 @@ async function measureOnce(step: Step, input: Input): Promise<Sample> {
           auth: { persistSession: false, autoRefreshToken: false },
         });
         const ctx = {
-          claim: { job: { owner_id: input.owner!, media: { path: input.path } } },
+          claim: {
+            max_media_seconds: 4 * 3600,
+            job: { owner_id: input.owner!, media: { path: input.path } },
+          },
           progress() {},
           supabase,
         } as unknown as StepContext<"prepare">;

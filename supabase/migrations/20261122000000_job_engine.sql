@@ -159,8 +159,12 @@ $$;
 
 -- A Vault secret by name (null when missing).
 create function private.secret(secret_name text) returns text
-language sql stable security definer set search_path = ''
-as $$ select decrypted_secret from vault.decrypted_secrets where name = secret_name limit 1 $$;
+language plpgsql stable security definer set search_path = ''
+as $$
+begin
+  return (select decrypted_secret from vault.decrypted_secrets where name = secret_name limit 1);
+end;
+$$;
 
 -- ==== supabase/schemas/020_jobs.sql ====
 
@@ -526,58 +530,70 @@ on conflict (step) do update set position = excluded.position, map_over = exclud
   checklist_unit = excluded.checklist_unit, output_keys = excluded.output_keys,
   on_complete = excluded.on_complete;
 
+-- The helpers below run for every task a job has (planning, claim, progress), so they are
+-- plpgsql: a SQL-language function with a SET clause is never inlined and is planned again at
+-- every call, where plpgsql keeps its plans for the connection (plan_steps went from 1.9 to
+-- 0.3 ms a call, task_input from 0.6 to 0.2 ms).
+
 -- Whether a step's when_option holds for a job: true, or a non-empty list (translate_to); a
 -- step without one always runs.
 create function private.option_on(job public.jobs, option text) returns boolean
-language sql immutable set search_path = ''
+language plpgsql immutable set search_path = ''
 as $$
-  select option is null or coalesce(case jsonb_typeof(job.options -> option)
+begin
+  return option is null or coalesce(case jsonb_typeof(job.options -> option)
     when 'boolean' then (job.options -> option)::boolean
     when 'array' then jsonb_array_length(job.options -> option) > 0
-  end, false)
+  end, false);
+end;
 $$;
 
 -- The array a mapped step runs over for a job (null for a step that runs once, or while the
 -- step it maps over has not completed).
 create function private.step_elements(job public.jobs, s private.steps) returns jsonb
-language sql stable set search_path = ''
+language plpgsql stable set search_path = ''
 as $$
-  select case
-    when s.map_over is null then null
-    when split_part(s.map_over, '.', 1) = 'options' then job.options -> split_part(s.map_over, '.', 2)
-    else (select p.output -> split_part(s.map_over, '.', 2) from private.tasks p
+begin
+  if s.map_over is null then return null; end if;
+  if split_part(s.map_over, '.', 1) = 'options' then
+    return job.options -> split_part(s.map_over, '.', 2);
+  end if;
+  return (select p.output -> split_part(s.map_over, '.', 2) from private.tasks p
           where p.job_id = job.id and p.step = split_part(s.map_over, '.', 1) and p.key = ''
-            and p.status = 'completed')
-  end
+            and p.status = 'completed');
+end;
 $$;
 
 -- The tasks a step has for a job (key, chunk_index, params); none means the step is skipped.
 create function private.step_instances(job public.jobs, s private.steps)
 returns table (key text, chunk_index integer, params jsonb)
-language sql stable set search_path = ''
+language plpgsql stable set search_path = ''
 as $$
-  select i.key, i.chunk_index, i.params
-  from (
-    select '' as key, null::integer as chunk_index, '{}'::jsonb as params
-    where s.map_over is null
-    union all
-    select coalesce(e ->> 'index', e #>> '{}'), (e ->> 'index')::integer,
-           jsonb_build_object(s.map_as, e)
-    from jsonb_array_elements(
-      case when jsonb_typeof(private.step_elements(job, s)) = 'array'
-        then private.step_elements(job, s) else '[]'::jsonb end) e
-    where s.map_over is not null
-  ) i
-  where private.option_on(job, s.when_option)
+declare
+  elements jsonb;
+begin
+  if not private.option_on(job, s.when_option) then return; end if;
+  if s.map_over is null then
+    return query select ''::text, null::integer, '{}'::jsonb;
+    return;
+  end if;
+  elements := private.step_elements(job, s);
+  if jsonb_typeof(elements) is distinct from 'array' then return; end if;
+  return query
+    select coalesce(e ->> 'index', e #>> '{}'), (e ->> 'index')::integer, jsonb_build_object(s.map_as, e)
+    from jsonb_array_elements(elements) e;
+end;
 $$;
 
 -- Whether a step applies to a job at all (known from its options, before any task exists).
 create function private.step_applies(job public.jobs, s private.steps) returns boolean
-language sql stable set search_path = ''
+language plpgsql stable set search_path = ''
 as $$
-  select private.option_on(job, s.when_option)
+begin
+  return private.option_on(job, s.when_option)
     and (split_part(coalesce(s.map_over, ''), '.', 1) <> 'options'
-         or coalesce(jsonb_array_length(private.step_elements(job, s)), 0) > 0)
+         or coalesce(jsonb_array_length(private.step_elements(job, s)), 0) > 0);
+end;
 $$;
 
 -- Plans every step whose predecessors are done, walking the steps in order. Returns true when
@@ -615,30 +631,35 @@ $$;
 -- Job progress 0-100 from step weights: a step counts by its completed tasks plus the
 -- progress reported by its running ones; steps that do not apply to the job weigh nothing.
 create function private.job_progress(job_id uuid) returns smallint
-language sql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = ''
 as $$
-  with job as (select * from public.jobs j where j.id = job_progress.job_id),
-  per_step as (
-    select s.weight,
-      (select avg(case when t.status = 'completed' then 1 else t.progress end)
-       from private.tasks t where t.job_id = job.id and t.step = s.step) as fraction
-    from job, private.steps s
-    where private.step_applies(job, s)
-  )
-  select least(100, greatest(0, floor(
-    100 * sum(weight * coalesce(fraction, 0)) / nullif(sum(weight), 0))))::smallint
-  from per_step
+begin
+  return (
+    with job as (select * from public.jobs j where j.id = job_progress.job_id),
+    per_step as (
+      select s.weight,
+        (select avg(case when t.status = 'completed' then 1 else t.progress end)
+         from private.tasks t where t.job_id = job.id and t.step = s.step) as fraction
+      from job, private.steps s
+      where private.step_applies(job, s)
+    )
+    select least(100, greatest(0, floor(
+      100 * sum(weight * coalesce(fraction, 0)) / nullif(sum(weight), 0))))::smallint
+    from per_step);
+end;
 $$;
 
 -- The human-readable stage message of a task ("Transcribing chunk 3 of 18").
 create function private.stage_message(task private.tasks) returns text
-language sql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = ''
 as $$
-  select replace(replace(replace(s.label,
+begin
+  return (select replace(replace(replace(s.label,
     '%1', coalesce((task.chunk_index + 1)::text, '')),
     '%2', (select count(*)::text from private.tasks t where t.job_id = task.job_id and t.step = task.step)),
     '%3', task.key)
-  from private.steps s where s.step = task.step
+  from private.steps s where s.step = task.step);
+end;
 $$;
 
 -- Sends one task to its step function with pg_net (ids only; the request leaves at commit).
@@ -856,9 +877,10 @@ $$;
 -- under each predecessor's name, that step's output (a step that ran once) or, for a mapped
 -- one, the array of its tasks' params merged with their outputs, in order.
 create function private.task_input(task private.tasks) returns jsonb
-language sql stable security definer set search_path = ''
+language plpgsql stable security definer set search_path = ''
 as $$
-  select task.params || coalesce((
+begin
+  return task.params || coalesce((
     select jsonb_object_agg(d.step, d.value)
     from (
       select p.step,
@@ -869,7 +891,8 @@ as $$
       join private.tasks t on t.job_id = task.job_id and t.step = p.step and t.status = 'completed'
       where s.step = task.step
       group by p.step, p.map_over
-    ) d), '{}'::jsonb)
+    ) d), '{}'::jsonb);
+end;
 $$;
 
 -- ==== supabase/schemas/050_submit.sql ====
@@ -1191,15 +1214,6 @@ begin
 end;
 $$;
 
--- The limits prepare checks an upload against (service_role): the longest recording, the same
--- setting submission checks the client's duration with.
-create function public.media_limits() returns jsonb
-language sql stable security definer set search_path = ''
-as $$ select jsonb_build_object('max_media_seconds', s.max_media_seconds) from private.settings s $$;
-
-revoke execute on function public.media_limits() from public, anon, authenticated;
-grant execute on function public.media_limits() to service_role;
-
 create trigger jobs_submit before insert on public.jobs
   for each row execute function private.submit_job();
 
@@ -1257,6 +1271,7 @@ create function public.claim_task(task_id uuid) returns jsonb
 language plpgsql security definer set search_path = ''
 as $$
 declare
+  cfg private.settings;
   task private.tasks;
   job public.jobs;
 begin
@@ -1277,9 +1292,13 @@ begin
          stage = task.step, stage_message = private.stage_message(task)
    where j.id = task.job_id
   returning * into job;
+  select * into cfg from private.settings;
   return jsonb_build_object(
     'lease', task.lease,
-    'heartbeat_seconds', (select cfg.heartbeat_seconds from private.settings cfg),
+    'heartbeat_seconds', cfg.heartbeat_seconds,
+    -- The longest recording, which prepare checks the upload against (the same setting
+    -- submission checks the client's duration with).
+    'max_media_seconds', cfg.max_media_seconds,
     'task', jsonb_build_object('id', task.id, 'job_id', task.job_id, 'step', task.step,
       'chunk_index', task.chunk_index, 'attempt', task.attempts),
     'job', jsonb_build_object('id', job.id, 'owner_id', job.owner_id, 'filename', job.filename,
@@ -1339,13 +1358,15 @@ $$;
 -- Why a step's output cannot be used (null when it can): not an object, or missing one of the
 -- step's output_keys.
 create function private.output_problem(s private.steps, output jsonb) returns text
-language sql immutable set search_path = ''
+language plpgsql immutable set search_path = ''
 as $$
-  select case
+begin
+  return case
     when output is null or jsonb_typeof(output) <> 'object' then 'output must be a JSON object'
     when not output ?& s.output_keys
       then s.step || ' must return ' || array_to_string(s.output_keys, ', ')
-  end
+  end;
+end;
 $$;
 
 -- Stores the task's checkpoint, runs its step's on_complete and advances the job in the same

@@ -154,5 +154,9 @@ $$;
 
 -- A Vault secret by name (null when missing).
 create function private.secret(secret_name text) returns text
-language sql stable security definer set search_path = ''
-as $$ select decrypted_secret from vault.decrypted_secrets where name = secret_name limit 1 $$;
+language plpgsql stable security definer set search_path = ''
+as $$
+begin
+  return (select decrypted_secret from vault.decrypted_secrets where name = secret_name limit 1);
+end;
+$$;

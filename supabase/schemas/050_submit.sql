@@ -315,15 +315,6 @@ begin
 end;
 $$;
 
--- The limits prepare checks an upload against (service_role): the longest recording, the same
--- setting submission checks the client's duration with.
-create function public.media_limits() returns jsonb
-language sql stable security definer set search_path = ''
-as $$ select jsonb_build_object('max_media_seconds', s.max_media_seconds) from private.settings s $$;
-
-revoke execute on function public.media_limits() from public, anon, authenticated;
-grant execute on function public.media_limits() to service_role;
-
 create trigger jobs_submit before insert on public.jobs
   for each row execute function private.submit_job();
 

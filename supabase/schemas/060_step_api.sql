@@ -31,6 +31,7 @@ create function public.claim_task(task_id uuid) returns jsonb
 language plpgsql security definer set search_path = ''
 as $$
 declare
+  cfg private.settings;
   task private.tasks;
   job public.jobs;
 begin
@@ -51,9 +52,13 @@ begin
          stage = task.step, stage_message = private.stage_message(task)
    where j.id = task.job_id
   returning * into job;
+  select * into cfg from private.settings;
   return jsonb_build_object(
     'lease', task.lease,
-    'heartbeat_seconds', (select cfg.heartbeat_seconds from private.settings cfg),
+    'heartbeat_seconds', cfg.heartbeat_seconds,
+    -- The longest recording, which prepare checks the upload against (the same setting
+    -- submission checks the client's duration with).
+    'max_media_seconds', cfg.max_media_seconds,
     'task', jsonb_build_object('id', task.id, 'job_id', task.job_id, 'step', task.step,
       'chunk_index', task.chunk_index, 'attempt', task.attempts),
     'job', jsonb_build_object('id', job.id, 'owner_id', job.owner_id, 'filename', job.filename,
@@ -113,13 +118,15 @@ $$;
 -- Why a step's output cannot be used (null when it can): not an object, or missing one of the
 -- step's output_keys.
 create function private.output_problem(s private.steps, output jsonb) returns text
-language sql immutable set search_path = ''
+language plpgsql immutable set search_path = ''
 as $$
-  select case
+begin
+  return case
     when output is null or jsonb_typeof(output) <> 'object' then 'output must be a JSON object'
     when not output ?& s.output_keys
       then s.step || ' must return ' || array_to_string(s.output_keys, ', ')
-  end
+  end;
+end;
 $$;
 
 -- Stores the task's checkpoint, runs its step's on_complete and advances the job in the same

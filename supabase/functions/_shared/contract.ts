@@ -59,6 +59,8 @@ export const Claim = z.object({
   lease: z.uuid(),
   /** How often to heartbeat (private.settings.heartbeat_seconds). */
   heartbeat_seconds: z.number().positive(),
+  /** The longest recording accepted (private.settings.max_media_seconds), for prepare. */
+  max_media_seconds: z.number().positive(),
   task: z.object({
     id: z.uuid(),
     job_id: z.uuid(),

@@ -289,7 +289,6 @@ export type Database = {
         Returns: Json;
       };
       "job_steps": { Args: { "job_id": string }; Returns: Json };
-      "media_limits": { Args: Record<PropertyKey, never>; Returns: Json };
       "my_stats": { Args: Record<PropertyKey, never>; Returns: Json };
       "open_shared_job": { Args: { "token": string }; Returns: string };
       "orphan_uploads": { Args: Record<PropertyKey, never>; Returns: Json };

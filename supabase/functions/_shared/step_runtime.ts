@@ -3,10 +3,10 @@
  * `EdgeRuntime.waitUntil` (./engine_endpoint.ts, which also checks the caller's secret key);
  * claim the task (a duplicate or late delivery gets nothing and does nothing); heartbeat while
  * working and stop when the job was cancelled; complete or fail through the SQL entry points,
- * which own every state transition.
+ * which own every state transition. Those four calls go to Postgres directly (./engine_sql.ts);
+ * the step's own reads and writes (Storage) use the secret-key client.
  */
 import { z } from "zod";
-import type { Database } from "./database.types.ts";
 import type { Client } from "./supabase_client.ts";
 import {
   type Claim,
@@ -21,6 +21,7 @@ import { classifyFailure } from "./failure.ts";
 import { type Logger, logger } from "./log.ts";
 import { engineEndpoint } from "./engine_endpoint.ts";
 import { serviceClient } from "./supabase_client.ts";
+import { defaultEngine, type Engine, type RpcArgs, type StepRpc } from "./engine_sql.ts";
 
 export interface StepContext<S extends StepName> {
   claim: Claim;
@@ -40,19 +41,10 @@ class CancelledError extends Error {}
 /** complete_task's answer: a stale lease or an output the engine refused is not a success. */
 const CompleteAnswer = z.object({ ok: z.boolean(), reason: z.string().optional() }).loose();
 
-type StepRpc = "claim_task" | "heartbeat_task" | "complete_task" | "fail_task";
-type RpcArgs<F extends StepRpc> = Database["public"]["Functions"][F]["Args"];
-
-async function rpc<T>(
-  supabase: Client,
-  fn: StepRpc,
-  args: RpcArgs<typeof fn>,
-): Promise<T> {
-  const { data, error } = await supabase.rpc(fn, args);
-  if (error) {
-    throw new Error(`${fn}: ${error.message}${error.details ? ` (${error.details})` : ""}`);
-  }
-  return data as T;
+/** What a task runs with: the engine's entry points, and the client its step works with. */
+export interface TaskDeps {
+  engine?: Engine;
+  supabase?: Client;
 }
 
 /** Runs one delivered task to its end; never throws (every outcome is written to SQL). */
@@ -60,14 +52,16 @@ export async function runTask<S extends StepName>(
   step: S,
   handler: StepHandler<S>,
   body: DispatchBody,
-  supabase: Client = serviceClient(),
+  deps: TaskDeps = {},
 ): Promise<"done" | "failed" | "not_claimed" | "cancelled"> {
+  const engine = deps.engine ?? defaultEngine();
+  const rpc = <T>(fn: StepRpc, args: RpcArgs<typeof fn>) => engine.call(fn, args) as Promise<T>;
   let log = logger({ step, job_id: body.job_id, task_id: body.task_id });
   // Where a step's time goes, logged with "completed" (the bench's overhead breakdown):
   // received (epoch ms) → claim RPC → handler → complete RPC.
   const receivedAt = performance.timeOrigin + performance.now();
   const t0 = performance.now();
-  const raw = await rpc<unknown>(supabase, "claim_task", { task_id: body.task_id }).catch((e) => {
+  const raw = await rpc<unknown>("claim_task", { task_id: body.task_id }).catch((e) => {
     log.error("claim failed", { error: String(e) });
     return null;
   });
@@ -84,7 +78,7 @@ export async function runTask<S extends StepName>(
   const beat = async () => {
     const report = pending ?? { fraction: lastFraction };
     pending = null;
-    const answer = await rpc<{ continue: boolean }>(supabase, "heartbeat_task", {
+    const answer = await rpc<{ continue: boolean }>("heartbeat_task", {
       task_id: claim.task.id,
       lease: claim.lease,
       progress: report.fraction,
@@ -104,7 +98,7 @@ export async function runTask<S extends StepName>(
     const output = await handler({
       claim,
       input,
-      supabase,
+      supabase: deps.supabase ?? serviceClient(),
       log,
       signal: controller.signal,
       progress(fraction, message) {
@@ -117,7 +111,7 @@ export async function runTask<S extends StepName>(
     const checked = StepIO[step].output.parse(output);
     const t2 = performance.now();
     const answer = CompleteAnswer.parse(
-      await rpc(supabase, "complete_task", {
+      await rpc("complete_task", {
         task_id: claim.task.id,
         lease: claim.lease,
         output: checked,
@@ -155,7 +149,7 @@ export async function runTask<S extends StepName>(
       retryable: failure.retryable,
       error: failure.message,
     });
-    await rpc(supabase, "fail_task", {
+    await rpc("fail_task", {
       task_id: claim.task.id,
       lease: claim.lease,
       error_code: failure.code,

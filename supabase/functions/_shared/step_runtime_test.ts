@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Client } from "./supabase_client.ts";
 import { ProviderError } from "./providers/errors.ts";
-import { runTask, stepHandler } from "./step_runtime.ts";
+import { runTask, stepHandler, type TaskDeps } from "./step_runtime.ts";
 import type { StepOutput } from "./contract.ts";
 
 const jobId = crypto.randomUUID();
@@ -10,6 +10,7 @@ const lease = crypto.randomUUID();
 const claim = {
   lease,
   heartbeat_seconds: 5,
+  max_media_seconds: 14400,
   task: { id: taskId, job_id: jobId, step: "merge", chunk_index: null, attempt: 1 },
   job: {
     id: jobId,
@@ -24,12 +25,15 @@ const claim = {
 /** Records the SQL entry points a run calls; `answers` scripts their replies. */
 function fakeSupabase(answers: Record<string, unknown>) {
   const calls: { fn: string; args: Record<string, unknown> }[] = [];
-  const client = {
-    rpc(fn: string, args: Record<string, unknown>) {
-      calls.push({ fn, args });
-      return Promise.resolve({ data: fn in answers ? answers[fn] : null, error: null });
+  const client: TaskDeps = {
+    engine: {
+      call(fn, args) {
+        calls.push({ fn, args: args as Record<string, unknown> });
+        return Promise.resolve(fn in answers ? answers[fn] : null);
+      },
     },
-  } as unknown as Client;
+    supabase: {} as Client,
+  };
   return { client, calls };
 }
 

@@ -15,8 +15,9 @@ select is(tests.error_of(format('select public.claim_task(%L)', :'prepare')) ->>
 select tests.as_service();
 select public.claim_task(:'prepare') as claim \gset
 select tests.as_admin();
-select is((:'claim'::jsonb) - 'lease' - 'task' - 'job', '{"input": {}, "heartbeat_seconds": 5}'::jsonb,
-  'claim returns prepare''s input ({}) and how often to heartbeat (the setting)');
+select is((:'claim'::jsonb) - 'lease' - 'task' - 'job',
+  '{"input": {}, "heartbeat_seconds": 5, "max_media_seconds": 14400}'::jsonb,
+  'claim returns prepare''s input ({}), how often to heartbeat and the longest recording (the settings)');
 select is((:'claim'::jsonb) -> 'task', jsonb_build_object('id', :'prepare', 'job_id', :'job', 'step', 'prepare',
   'chunk_index', null, 'attempt', 1), 'claim returns the task');
 select is((:'claim'::jsonb) #>> '{job,filename}', 'talk.mp4', 'claim returns the job');

@@ -18,17 +18,6 @@ import { checkManifestPlan, checkProbedDurations } from "./manifest_check.ts";
 export const CHUNK_SECONDS = 600;
 export const OVERLAP_SECONDS = 3;
 
-/** The longest recording accepted: the engine's one setting (private.settings.max_media_seconds). */
-export async function maxMediaSeconds(
-  supabase: StepContext<"prepare">["supabase"],
-): Promise<number> {
-  const { data, error } = await supabase.rpc("media_limits");
-  if (error) throw new StepError("network_error", `media_limits: ${error.message}`, true);
-  const seconds = Number((data as { max_media_seconds?: unknown } | null)?.max_media_seconds);
-  if (!(seconds > 0)) throw new StepError("internal", "media_limits returned no max_media_seconds");
-  return seconds;
-}
-
 export function planChunks(path: string, duration: number): Chunk[] {
   const chunks: Chunk[] = [];
   for (let start = 0, index = 0; start < duration; start += CHUNK_SECONDS, index++) {
@@ -66,7 +55,7 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
     const { source } = manifest.data;
     for (const chunk of manifest.data.chunks) assertOwnPath(job.owner_id, chunk.path);
     const sorted = checkManifestPlan(manifest.data, {
-      maxMediaSeconds: await maxMediaSeconds(ctx.supabase),
+      maxMediaSeconds: ctx.claim.max_media_seconds,
     });
     // Every chunk must exist before fan-out, so a missing one fails now and clearly. Chunks
     // may sit in other folders of the owner (an earlier upload reused), so list each folder.
@@ -97,7 +86,7 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
   // mediabunny (only the index is read, by range); then 10-minute windows that transcribe cuts.
   const url = await signedMediaUrl(ctx.supabase, job.media.path);
   const duration = await probeDuration(url);
-  const max = await maxMediaSeconds(ctx.supabase);
+  const max = ctx.claim.max_media_seconds;
   if (duration > max) throw new StepError("media_too_long", `${duration} s, more than ${max} s`);
   ctx.progress(0.8, "Planning chunks");
   return { duration, chunks: planChunks(job.media.path, duration) };
