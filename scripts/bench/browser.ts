@@ -4,7 +4,8 @@
  *
  * - hash_mb_per_s: the recording hash (web/src/media/recording_hash.ts: per-slice WebCrypto
  *   SHA-256 in workers) of a 700 MB file (quick: 150 MB), checked against node:crypto;
- *   hash_drop_to_hash_ms: submitRecording called → its hashing phase done, same file.
+ *   hash_drop_to_hash_ms: submitRecording called → its hashing phase done, same file;
+ *   hash_read_only_mb_per_s / hash_digest_only_mb_per_s: its two halves alone (hashCeiling).
  * - extract_1h_s: audio extraction and chunking (web/src/media/extract.ts) of a 1-hour
  *   H.264/AAC MP4 (quick: 10 minutes).
  * - upload_ratio: the video's bytes / the bytes submitRecording uploads for it (chunks + manifest).
@@ -18,6 +19,7 @@
  * Standalone: `deno run -A scripts/bench/browser.ts [--quick] [--runs N]`.
  */
 import { buildWeb } from "../web_build.ts";
+import { RECORDING_HASH_SLICE_BYTES } from "../../web/src/media/recording_hash.ts";
 import type { Browser } from "playwright-core";
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -128,6 +130,54 @@ async function referenceHash(path: string): Promise<string> {
   }
 }
 
+/**
+ * The two halves of the recording hash alone, in the same page with the same number of
+ * workers and slices in flight as recording_hash.ts, to show what bounds it on this machine:
+ * "read" reads every 8 MiB slice of the File and digests nothing; "digest" digests an 8 MiB
+ * buffer already in memory as many times as the file has slices and reads nothing. Worker code
+ * of its own (a Blob URL), so it measures the platform, not the app.
+ */
+const CEILING_WORKER = `
+let file = null, buffer = null;
+onmessage = async (e) => {
+  const m = e.data;
+  if (m.file) { file = m.file; buffer = new Uint8Array(m.slice).fill(7); return; }
+  if (m.mode === "read") await file.slice(m.start, m.end).arrayBuffer();
+  else await crypto.subtle.digest("SHA-256", buffer.subarray(0, m.end - m.start));
+  postMessage(0);
+};`;
+
+function hashCeiling(
+  [source, mode, slice]: readonly [string, "read" | "digest", number],
+): Promise<number> {
+  const file = (document.getElementById("media-test-file") as HTMLInputElement).files![0];
+  const count = Math.ceil(file.size / slice);
+  const lanes = Math.max(2, Math.min(8, navigator.hardwareConcurrency || 2));
+  const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+  const workers = Array.from({ length: lanes }, () => new Worker(url));
+  for (const w of workers) w.postMessage({ file, slice });
+  return new Promise<number>((resolve) => {
+    let next = 0;
+    let done = 0;
+    const t0 = performance.now();
+    const give = (w: Worker) => {
+      if (next >= count) return;
+      const i = next++;
+      w.postMessage({ mode, start: i * slice, end: Math.min(file.size, (i + 1) * slice) });
+    };
+    for (const w of workers) {
+      w.onmessage = () => {
+        if (++done < count) return give(w);
+        const ms = performance.now() - t0;
+        for (const x of workers) x.terminate();
+        URL.revokeObjectURL(url);
+        resolve(file.size / 1e6 / (ms / 1000));
+      };
+    }
+    for (let round = 0; round < 2; round++) for (const w of workers) give(w);
+  });
+}
+
 /** The previous definition's figure (plain streaming SHA-256 in one worker, 2026-11-22 run). */
 const OLD_PLAIN_SHA256_MB_PER_S = 267.1;
 
@@ -178,6 +228,26 @@ async function measureHash(browser: Browser, ctx: BenchContext, notes: string[])
       dropToHash.push(r.dropMs);
       ctx.log(`hash: ${round(speeds.at(-1)!)} MB/s, drop → hash ${round(r.dropMs)} ms`);
     }
+    const readOnly: number[] = [];
+    const digestOnly: number[] = [];
+    for (let i = 0; i < ctx.runs; i++) {
+      readOnly.push(
+        await app.page.evaluate(
+          hashCeiling,
+          [CEILING_WORKER, "read", RECORDING_HASH_SLICE_BYTES] as [string, "read", number],
+        ),
+      );
+      digestOnly.push(
+        await app.page.evaluate(
+          hashCeiling,
+          [CEILING_WORKER, "digest", RECORDING_HASH_SLICE_BYTES] as [string, "digest", number],
+        ),
+      );
+      ctx.log(
+        `hash halves: reading alone ${round(readOnly.at(-1)!)} MB/s, ` +
+          `digesting alone ${round(digestOnly.at(-1)!)} MB/s`,
+      );
+    }
     notes.push(
       `hash: ${bytes / MB} MB random file (read from the page cache), recording hash of ` +
         `web/src/media/recording_hash.ts (8 MiB slices, WebCrypto SHA-256 in ` +
@@ -190,7 +260,17 @@ async function measureHash(browser: Browser, ctx: BenchContext, notes: string[])
         } s ` +
         `for this file).`,
     );
-    return { speeds, dropToHash };
+    notes.push(
+      `hash halves (same page, ${Math.max(2, Math.min(8, workers))} workers, 2 slices in ` +
+        `flight each, 8 MiB slices): reading every slice of the File without digesting ran at ` +
+        `${round(median(readOnly))} MB/s; digesting in-memory slices without reading at ` +
+        `${round(median(digestOnly))} MB/s. The hash needs both on the same ` +
+        `${workers} cores: when each half keeps every core busy, together they run at most ` +
+        `1 / (1/read + 1/digest) = ${
+          round(1 / (1 / median(readOnly) + 1 / median(digestOnly)))
+        } MB/s.`,
+    );
+    return { speeds, dropToHash, readOnly, digestOnly };
   } finally {
     await app.close();
   }
@@ -352,13 +432,19 @@ export const browser: BenchSuite = {
     const chromium = await launchChromium();
     const notes: string[] = [];
     try {
-      const { speeds, dropToHash } = await measureHash(chromium, ctx, notes);
+      const { speeds, dropToHash, readOnly, digestOnly } = await measureHash(
+        chromium,
+        ctx,
+        notes,
+      );
       const { times, ratios } = await measureExtract(chromium, ctx, notes);
       const domP50s = await measureChangeToDom(chromium, ctx, notes);
       return {
         figures: {
           hash_mb_per_s: round(median(speeds)),
           hash_drop_to_hash_ms: round(median(dropToHash)),
+          hash_read_only_mb_per_s: round(median(readOnly)),
+          hash_digest_only_mb_per_s: round(median(digestOnly)),
           extract_1h_s: round(median(times), 2),
           upload_ratio: round(median(ratios)),
           change_to_dom_p50_ms: round(median(domP50s)),
@@ -366,6 +452,8 @@ export const browser: BenchSuite = {
         ranges: {
           hash_mb_per_s: range(speeds).map((n) => round(n)) as [number, number],
           hash_drop_to_hash_ms: range(dropToHash).map((n) => round(n)) as [number, number],
+          hash_read_only_mb_per_s: range(readOnly).map((n) => round(n)) as [number, number],
+          hash_digest_only_mb_per_s: range(digestOnly).map((n) => round(n)) as [number, number],
           extract_1h_s: range(times).map((n) => round(n, 2)) as [number, number],
           upload_ratio: range(ratios).map((n) => round(n)) as [number, number],
           change_to_dom_p50_ms: range(domP50s).map((n) => round(n)) as [number, number],

@@ -133,10 +133,12 @@ $$;
 
 -- What the shared page shows of a job (its file name, status, progress and times): the same
 -- fields its `job:<id>` Realtime topic carries, never its media description, options or owner.
+-- plpgsql (its plan kept per connection): it runs for every broadcast of every job change.
 create function private.shared_fields(job public.jobs) returns jsonb
-language sql stable set search_path = ''
+language plpgsql stable set search_path = ''
 as $$
-  select jsonb_build_object('id', job.id, 'filename', job.filename, 'status', job.status,
+begin
+  return jsonb_build_object('id', job.id, 'filename', job.filename, 'status', job.status,
     'stage', job.stage, 'stage_message', job.stage_message, 'progress', job.progress,
     'error_code', job.error_code, 'error_message', job.error_message,
     'created_at', job.created_at, 'started_at', job.started_at,
@@ -144,7 +146,8 @@ as $$
     'deleted_at', job.deleted_at,
     -- Which of the outputs' languages are translations (the viewer lists the original first);
     -- the languages are the outputs' anyway, nothing else of the options is shown.
-    'translate_to', coalesce(job.options -> 'translate_to', '[]'::jsonb))
+    'translate_to', coalesce(job.options -> 'translate_to', '[]'::jsonb));
+end;
 $$;
 
 -- A job the caller may view (own, or opened through a share link), as the shared page shows it;
