@@ -34,11 +34,16 @@ as $$
     extensions.pgp_sym_encrypt(plain, (select key from vault._root_key), 's2k-mode=1'), 'base64')
 $$;
 
+-- plpgsql, not sql: a SQL function with a SET clause is planned again at every call, which
+-- cost 0.1 ms a secret against 0.02 ms for the decryption itself (Supabase's Vault decrypts in
+-- C, in microseconds).
 create function vault._decrypt(cipher text) returns text
-language sql stable security definer
+language plpgsql stable security definer
 set search_path = ''
 as $$
-  select extensions.pgp_sym_decrypt(decode(cipher, 'base64'), (select key from vault._root_key))
+begin
+  return extensions.pgp_sym_decrypt(decode(cipher, 'base64'), (select key from vault._root_key));
+end;
 $$;
 
 create view vault.decrypted_secrets as
