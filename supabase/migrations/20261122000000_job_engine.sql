@@ -336,6 +336,9 @@ create index tasks_running_heartbeat_idx on private.tasks (heartbeat_at) where s
 create index tasks_dispatched_idx on private.tasks (dispatched_at) where status = 'dispatched';
 create index tasks_pending_due_idx on private.tasks (not_before nulls first) where status = 'pending';
 create index tasks_job_idx on private.tasks (job_id, step);
+-- Tasks in flight, which dispatch_due counts at every dispatch (in all, per job, per owner, per
+-- step): without it, each dispatch read every task kept (seven days of them).
+create index tasks_in_flight_idx on private.tasks (job_id) where status in ('dispatched', 'running');
 
 create trigger tasks_touch before update on private.tasks
   for each row execute function private.touch_updated_at();

@@ -61,6 +61,9 @@ function statement<F extends StepRpc>(sql: Sql, fn: F, args: RpcArgs<F>) {
 /** The engine over a Postgres connection string (a small pool, opened on first use). */
 export function sqlEngine(url: string): Engine {
   const sql = postgres(url, {
+    // TLS when the server offers it (a hosted project may enforce it), plain on this machine's
+    // stack; a URL that names its own sslmode keeps it.
+    ...(new URL(url).searchParams.has("sslmode") ? {} : { ssl: "prefer" as const }),
     max: 2,
     prepare: false,
     idle_timeout: 30,

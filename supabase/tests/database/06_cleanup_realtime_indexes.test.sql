@@ -73,10 +73,13 @@ select results_eq($$select q, tests.plan_of(sql) ~ idx from (values
   ('expiry', 'select id from public.jobs where expires_at <= now() order by expires_at limit 50', 'jobs_expires_idx'),
   ('stale', $q$select id from private.tasks where status = 'running' and heartbeat_at < now() - interval '90 seconds'$q$, 'tasks_running_heartbeat_idx'),
   ('lost dispatches', $q$select id from private.tasks where status = 'dispatched' and dispatched_at < now()$q$, 'tasks_dispatched_idx'),
-  ('due retries', $q$select id from private.tasks where status = 'pending' and not_before <= now()$q$, 'tasks_pending_due_idx')
+  ('due retries', $q$select id from private.tasks where status = 'pending' and not_before <= now()$q$, 'tasks_pending_due_idx'),
+  -- dispatch_due counts them at every dispatch: without the index, a scan of every task kept.
+  ('tasks in flight', $q$select count(*) from private.tasks where status in ('dispatched', 'running')$q$, 'tasks_in_flight_idx'),
+  ('tasks in flight of a job', format($q$select count(*) from private.tasks where job_id = %L and status in ('dispatched', 'running')$q$, gen_random_uuid()), 'tasks_in_flight_idx')
   ) v(q, sql, idx) order by q$$,
   $$values ('active jobs', true), ('dedup', true), ('due retries', true), ('expiry', true), ('lost dispatches', true),
-    ('own jobs newest first', true), ('stale', true)$$,
+    ('own jobs newest first', true), ('stale', true), ('tasks in flight', true), ('tasks in flight of a job', true)$$,
   'EXPLAIN: each query path uses its index');
 select tests.as_user(:'alice');
 select ok(tests.plan_of($$select * from public.jobs where filename ilike '%talk%' order by created_at desc limit 10 offset 0$$)
