@@ -243,17 +243,26 @@ export const stepLimits: BenchSuite = {
       const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
       const base = (await reader.read()).value!.trim();
       reader.releaseLock();
-      // The manifest case: 18 chunk objects (small: prepare only lists them) and the manifest,
-      // and the largest chunk the web app makes.
-      const chunkBytes = new Uint8Array(1024);
+      // The manifest case: 18 chunk objects and the manifest, and the largest chunk the web app
+      // makes. prepare lists the chunks and probes each against its window (only headers are
+      // read), so each holds real audio of its window's length (32 kbit/s: small uploads).
       const plan = planChunks(`${folder}/chunk.mp3`, seconds).map((c, i) => ({
         ...c,
         path: `${folder}/chunk-${String(i).padStart(3, "0")}.mp3`,
       }));
+      const audioOf = new Map<number, Uint8Array>();
+      for (const length of new Set(plan.map((c) => c.end - c.start))) {
+        await makeMp3(length, 32, `${dir}/window-${length}.mp3`);
+        audioOf.set(length, await Deno.readFile(`${dir}/window-${length}.mp3`));
+      }
       for (const c of plan) {
-        const up = await supabase.storage.from("media").upload(c.path, chunkBytes, {
-          contentType: "audio/mpeg",
-        });
+        const up = await supabase.storage.from("media").upload(
+          c.path,
+          audioOf.get(c.end - c.start)!,
+          {
+            contentType: "audio/mpeg",
+          },
+        );
         if (up.error) throw new Error(`upload ${c.path}: ${up.error.message}`);
         stored.push(c.path);
       }
