@@ -85,7 +85,7 @@ export const dispatch: BenchSuite = {
           `insert → prepare's claim_task (tasks.claimed_at − jobs.created_at). Of that, median ` +
           `${round(median(parts.trigger))} ms inside the inserting transaction (trigger, plan, ` +
           `net.http_post) and ${round(median(parts.delivery))} ms from the dispatch to the claim ` +
-          `(commit, NOTIFY wake-up of the net worker, HTTP through the gateway, 202, claim RPC).`,
+          `(commit, NOTIFY wake-up of the net worker, HTTP through the gateway, 202, claim_task over SQL).`,
       );
 
       // The LISTEN/NOTIFY worker baseline.

@@ -13,7 +13,7 @@
  * Both get the engine's global parallelism (private.settings.global_parallelism) as their
  * concurrency. Their paths are in-process: the handler is a function call inside the worker
  * process that fetched the job; ours crosses an HTTP hop (pg_net → gateway → the step
- * function's process → claim RPC back through PostgREST).
+ * function's process → claim_task on that process's own Postgres connection).
  *
  * - peer_<name>_start_p50_ms / _p95_ms: enqueue call → handler start, one job at a time (the
  *   next enqueued after the handler started), in this process's clock. It includes the
@@ -273,7 +273,8 @@ export const peers: BenchSuite = {
         "NOTIFY wake-up, a claim query, the handler, a completion query). Ours: the AFTER INSERT " +
         "trigger plans the job and queues an HTTP request with pg_net; at commit the net worker " +
         "POSTs it through the gateway to the step function's own process, which answers 202 and " +
-        "claims the task over HTTP (PostgREST RPC), works, and completes it over HTTP; " +
+        "claims the task with one SQL call on its own Postgres connection (SUPABASE_DB_URL), " +
+        "works, and completes it with another; " +
         "complete_task plans and dispatches the next step in the same transaction. Start times: " +
         "peers from the enqueue call (this process's clock), ours from the inserting " +
         "transaction's now() (database clock).",

@@ -190,8 +190,9 @@ export function peerComparison(figures: Record<string, number>): string[] {
     "",
     "Ours goes through an HTTP hop: the AFTER INSERT trigger (or complete_task) plans the step and " +
       "queues a request with pg_net; after commit the net worker POSTs it through the gateway to " +
-      "the step function's own process, which answers 202 and claims the task with an RPC over " +
-      "HTTP (PostgREST), and completes it with another. The peers run in-process: a worker in " +
+      "the step function's own process, which answers 202, claims the task with one SQL call on " +
+      "its own Postgres connection, and completes it with another. The peers run in-process: a " +
+      "worker in " +
       "the process that enqueued is woken by LISTEN/NOTIFY, claims with one query and calls the " +
       "no-op handler as a function. Our step also does its real work (Storage reads, a provider " +
       "call to a zero-latency fake), the peers' handlers nothing. Start times: the peers' from " +
