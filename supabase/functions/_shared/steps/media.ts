@@ -40,6 +40,27 @@ export async function signedMediaUrl(supabase: Client, path: string): Promise<st
   return data.signedUrl;
 }
 
+/**
+ * Short-lived URLs for many objects in one request, in the order of `paths`. Objects that do
+ * not exist fail the step with their names (unreadable_media).
+ */
+export async function signedMediaUrls(supabase: Client, paths: string[]): Promise<string[]> {
+  const { data, error } = await supabase.storage.from(MEDIA_BUCKET).createSignedUrls(paths, 900);
+  if (error || !data) {
+    throw new StepError(
+      "network_error",
+      `signing ${paths.length} URLs failed: ${error?.message}`,
+      true,
+    );
+  }
+  const byPath = new Map(data.map((d) => [d.path, d.signedUrl] as const));
+  const missing = paths.filter((p) => !byPath.get(p));
+  if (missing.length) {
+    throw new StepError("unreadable_media", `manifest chunks missing: ${missing.join(", ")}`);
+  }
+  return paths.map((p) => byPath.get(p)!);
+}
+
 /** Bytes `from`..`to` (inclusive, clamped to the object) and the object's total size. */
 export async function readRange(
   url: string,

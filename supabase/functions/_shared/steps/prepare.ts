@@ -8,15 +8,17 @@
 import { type Chunk, Manifest, type StepOutput } from "../contract.ts";
 import { StepError } from "../failure.ts";
 import type { StepContext } from "../step_runtime.ts";
-import { MEDIA_BUCKET } from "../supabase_client.ts";
 import { probeAudio, urlSource } from "./audio_window.ts";
 import { detectUrlFormat } from "./audio_format.ts";
-import { assertOwnPath, downloadMedia, signedMediaUrl } from "./media.ts";
+import { assertOwnPath, downloadMedia, signedMediaUrl, signedMediaUrls } from "./media.ts";
 import { checkManifestPlan, checkProbedDurations } from "./manifest_check.ts";
 
 /** Longest chunk (DESIGN.md: about 10 minutes) and the overlap between neighbours. */
 export const CHUNK_SECONDS = 600;
 export const OVERLAP_SECONDS = 3;
+
+/** Chunks of a manifest probed at once (each read is a few ranges of its header). */
+const PROBES_AT_ONCE = 4;
 
 export function planChunks(path: string, duration: number): Chunk[] {
   const chunks: Chunk[] = [];
@@ -57,28 +59,25 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
     const sorted = checkManifestPlan(manifest.data, {
       maxMediaSeconds: ctx.claim.max_media_seconds,
     });
-    // Every chunk must exist before fan-out, so a missing one fails now and clearly. Chunks
-    // may sit in other folders of the owner (an earlier upload reused), so list each folder.
-    const names = new Set<string>();
-    for (const folder of new Set(sorted.map((c) => c.path.slice(0, c.path.lastIndexOf("/"))))) {
-      const { data: listed, error } = await ctx.supabase.storage.from(MEDIA_BUCKET).list(folder, {
-        limit: 1000,
-      });
-      if (error) throw new StepError("network_error", `listing ${folder}: ${error.message}`, true);
-      for (const o of listed ?? []) names.add(`${folder}/${o.name}`);
-    }
-    const missing = sorted.filter((c) => !names.has(c.path));
-    if (missing.length) {
-      throw new StepError(
-        "unreadable_media",
-        `manifest chunks missing: ${missing.map((c) => c.path).join(", ")}`,
-      );
-    }
+    // Every chunk must exist before fan-out, so a missing one fails now and clearly: one
+    // request signs every chunk's URL (chunks may sit in other folders of the owner, an
+    // earlier upload reused) and names the missing ones; then each is probed against its
+    // window, a few at once (only headers are read).
     ctx.progress(0.4, "Checking the uploaded chunks");
-    const probed: number[] = [];
-    for (const c of sorted) {
-      probed.push(await probeDuration(await signedMediaUrl(ctx.supabase, c.path)));
-    }
+    const urls = await signedMediaUrls(ctx.supabase, sorted.map((c) => c.path));
+    const probed: number[] = new Array(urls.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(PROBES_AT_ONCE, urls.length) }, async () => {
+        while (next < urls.length) {
+          const i = next++;
+          probed[i] = await probeDuration(urls[i]).catch((e) => {
+            next = urls.length; // the other lanes stop too: the step fails with this one
+            throw e;
+          });
+        }
+      }),
+    );
     checkProbedDurations(sorted, probed);
     return { duration: source.duration, chunks: sorted };
   }
