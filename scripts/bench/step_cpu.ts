@@ -16,10 +16,13 @@ import { cpuUsage } from "node:process";
 import { makeLongAudio } from "../asr/fixtures.ts";
 import { fakeSegments } from "../fakes/deterministic.ts";
 import type { BenchContext, BenchResult, BenchSuite } from "./suite.ts";
-import { StepIO } from "../../supabase/functions/_shared/contract.ts";
+import { median } from "./statistics.ts";
+import { JobOptions, StepIO } from "../../supabase/functions/_shared/contract.ts";
 import { mergeChunks } from "../../supabase/functions/_shared/merge.ts";
+import type { StepContext } from "../../supabase/functions/_shared/step_runtime.ts";
+import { mergeStep } from "../../supabase/functions/_shared/steps/merge.ts";
 import { planChunks, probeDuration } from "../../supabase/functions/_shared/steps/prepare.ts";
-import { renderTranscript } from "../../supabase/functions/_shared/steps/render.ts";
+import { renderStep } from "../../supabase/functions/_shared/steps/render.ts";
 import { readPieces } from "../../supabase/functions/_shared/steps/transcribe.ts";
 import { createClient } from "@supabase/supabase-js";
 
@@ -48,30 +51,61 @@ async function measureOnce(step: Measured, input: string): Promise<number> {
       if (pieces.some((p) => p.audio.length === 0)) throw new Error("empty window");
       break;
     }
-    case "merge": {
-      const text = await Deno.readTextFile(input);
-      t0 = cpuMs();
-      const { transcribe } = StepIO.merge.input.parse(JSON.parse(text));
-      const transcript = mergeChunks(transcribe.map(({ chunk, transcript }) => ({
-        index: chunk.index,
-        start: chunk.start,
-        end: chunk.end,
-        overlapStart: chunk.overlap_before,
-        transcript,
-      })));
-      JSON.stringify(StepIO.merge.output.parse({ transcript }));
-      break;
-    }
+    case "merge":
     case "render": {
       const text = await Deno.readTextFile(input);
       t0 = cpuMs();
-      const { merge: { transcript } } = StepIO.render.input.parse(JSON.parse(text));
-      const outputs = renderTranscript(transcript.language, transcript);
-      JSON.stringify(StepIO.render.output.parse({ outputs }));
+      await runTextStep(step, text);
       break;
     }
   }
   return cpuMs() - t0;
+}
+
+/**
+ * Writes `merge.json` and `render.json` into `dir`: merge's input for a recording of `seconds`
+ * (mergeInput) and render's (that input merged). Answers the merged transcript.
+ */
+export async function writeTextStepInputs(dir: string, seconds: number) {
+  const merge = mergeInput(seconds);
+  await Deno.writeTextFile(`${dir}/merge.json`, JSON.stringify(merge));
+  const transcript = mergeChunks(merge.transcribe.map(({ chunk: c, transcript }) => ({
+    index: c.index,
+    start: c.start,
+    end: c.end,
+    overlapStart: c.overlap_before,
+    transcript,
+  })));
+  await Deno.writeTextFile(
+    `${dir}/render.json`,
+    JSON.stringify({ merge: { transcript }, translate: [], summarize: null }),
+  );
+  return { transcript, chunks: merge.transcribe.length };
+}
+
+/**
+ * merge or render itself on `text` (its input as JSON), as the step runtime runs it: the input
+ * parsed, the step's own function (a job with default options), the output checked and
+ * serialised for complete_task.
+ */
+export async function runTextStep(step: "merge" | "render", text: string): Promise<void> {
+  const claim = { job: { options: JobOptions.parse({}) } };
+  const output = step === "merge"
+    ? StepIO.merge.output.parse(
+      await mergeStep(
+        { claim, input: StepIO.merge.input.parse(JSON.parse(text)) } as unknown as StepContext<
+          "merge"
+        >,
+      ),
+    )
+    : StepIO.render.output.parse(
+      await renderStep(
+        { claim, input: StepIO.render.input.parse(JSON.parse(text)) } as unknown as StepContext<
+          "render"
+        >,
+      ),
+    );
+  JSON.stringify(output);
 }
 
 async function coldRun(step: Measured, input: string): Promise<number> {
@@ -111,8 +145,6 @@ export function mergeInput(seconds: number) {
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 export const stepCpu: BenchSuite = {
   name: "step_cpu",
   async run(ctx: BenchContext): Promise<BenchResult> {
@@ -148,20 +180,8 @@ export const stepCpu: BenchSuite = {
         if (signed.error) throw new Error(`sign: ${signed.error.message}`);
         urls.push(signed.data.signedUrl);
       }
-      const merge = mergeInput(seconds);
-      await Deno.writeTextFile(`${dir}/merge.json`, JSON.stringify(merge));
-      const transcript = mergeChunks(merge.transcribe.map(({ chunk: c, transcript }) => ({
-        index: c.index,
-        start: c.start,
-        end: c.end,
-        overlapStart: c.overlap_before,
-        transcript,
-      })));
-      await Deno.writeTextFile(
-        `${dir}/render.json`,
-        JSON.stringify({ merge: { transcript }, translate: [], summarize: null }),
-      );
-      notes.push(`${transcript.segments.length} segments in ${merge.transcribe.length} chunks`);
+      const { transcript, chunks } = await writeTextStepInputs(dir, seconds);
+      notes.push(`${transcript.segments.length} segments in ${chunks} chunks`);
       // The middle window: the deepest seek into the file.
       const middle = planChunks("x", seconds)[Math.floor(seconds / 1200)];
       for (let run = 0; run < ctx.runs; run++) {

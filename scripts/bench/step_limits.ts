@@ -33,14 +33,13 @@ import {
   FUNCTION_CPU_MS,
   FUNCTION_MEMORY_BYTES,
 } from "../../supabase/functions/_shared/limits.ts";
-import { mergeChunks } from "../../supabase/functions/_shared/merge.ts";
-import { mergeInput } from "./step_cpu.ts";
+import { runTextStep, writeTextStepInputs } from "./step_cpu.ts";
+import { median } from "./statistics.ts";
 import {
   planChunks,
   prepareStep,
   probeDuration,
 } from "../../supabase/functions/_shared/steps/prepare.ts";
-import { renderTranscript } from "../../supabase/functions/_shared/steps/render.ts";
 import {
   chunkSecondsFor,
   OVERLAP_SECONDS,
@@ -149,29 +148,10 @@ async function measureOnce(step: Step, input: Input): Promise<Sample> {
         return largest;
       });
     }
-    case "merge": {
-      const text = await Deno.readTextFile(input.file!);
-      return await measure(async () => {
-        const { transcribe } = StepIO.merge.input.parse(JSON.parse(text));
-        const transcript = mergeChunks(transcribe.map(({ chunk, transcript }) => ({
-          index: chunk.index,
-          start: chunk.start,
-          end: chunk.end,
-          overlapStart: chunk.overlap_before,
-          transcript,
-        })));
-        JSON.stringify(StepIO.merge.output.parse({ transcript }));
-        await Promise.resolve();
-      });
-    }
+    case "merge":
     case "render": {
       const text = await Deno.readTextFile(input.file!);
-      return await measure(async () => {
-        const { merge: { transcript } } = StepIO.render.input.parse(JSON.parse(text));
-        const outputs = renderTranscript(transcript.language, transcript);
-        JSON.stringify(StepIO.render.output.parse({ outputs }));
-        await Promise.resolve();
-      });
+      return await measure(() => runTextStep(step, text));
     }
   }
 }
@@ -212,8 +192,6 @@ async function makeMp3(seconds: number, kbps: number, path: string): Promise<voi
     ...["-ac", "1", "-c:a", "libmp3lame", "-b:a", `${kbps}k`, path],
   ]);
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export const stepLimits: BenchSuite = {
   name: "step_limits",
@@ -299,19 +277,7 @@ export const stepLimits: BenchSuite = {
         `manifest: ${plan.length} chunks; largest chunk ${chunk.length} bytes (${webChunk} s, 320 kbit/s)`,
         `wav: ${wavSize} bytes (${seconds} s, 44.1 kHz stereo); mp3: ${mp3Size} bytes (128 kbit/s)`,
       );
-      const merge = mergeInput(seconds);
-      await Deno.writeTextFile(`${dir}/merge.json`, JSON.stringify(merge));
-      const transcript = mergeChunks(merge.transcribe.map(({ chunk, transcript }) => ({
-        index: chunk.index,
-        start: chunk.start,
-        end: chunk.end,
-        overlapStart: chunk.overlap_before,
-        transcript,
-      })));
-      await Deno.writeTextFile(
-        `${dir}/render.json`,
-        JSON.stringify({ merge: { transcript }, translate: [], summarize: null }),
-      );
+      await writeTextStepInputs(dir, seconds);
       const inputs: Record<Case, Partial<Record<Step, Input>>> = {
         manifest: {
           prepare: {
