@@ -19,7 +19,7 @@
  * Standalone: `deno run -A scripts/bench/browser.ts [--quick] [--runs N]`.
  */
 import { buildWeb } from "../web_build.ts";
-import { RECORDING_HASH_SLICE_BYTES } from "../../web/src/media/recording_hash.ts";
+import { hashWorkerCount, RECORDING_HASH_SLICE_BYTES } from "../../web/src/media/recording_hash.ts";
 import type { Browser } from "playwright-core";
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -148,11 +148,10 @@ onmessage = async (e) => {
 };`;
 
 function hashCeiling(
-  [source, mode, slice]: readonly [string, "read" | "digest", number],
+  [source, mode, slice, lanes]: readonly [string, "read" | "digest", number, number],
 ): Promise<number> {
   const file = (document.getElementById("media-test-file") as HTMLInputElement).files![0];
   const count = Math.ceil(file.size / slice);
-  const lanes = Math.max(2, Math.min(8, navigator.hardwareConcurrency || 2));
   const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
   const workers = Array.from({ length: lanes }, () => new Worker(url));
   for (const w of workers) w.postMessage({ file, slice });
@@ -228,21 +227,18 @@ async function measureHash(browser: Browser, ctx: BenchContext, notes: string[])
       dropToHash.push(r.dropMs);
       ctx.log(`hash: ${round(speeds.at(-1)!)} MB/s, drop → hash ${round(r.dropMs)} ms`);
     }
+    // The app's own worker count for the page's cores.
+    const lanes = hashWorkerCount(workers);
+    const half = (mode: "read" | "digest") =>
+      app.page.evaluate(
+        hashCeiling,
+        [CEILING_WORKER, mode, RECORDING_HASH_SLICE_BYTES, lanes] as const,
+      );
     const readOnly: number[] = [];
     const digestOnly: number[] = [];
     for (let i = 0; i < ctx.runs; i++) {
-      readOnly.push(
-        await app.page.evaluate(
-          hashCeiling,
-          [CEILING_WORKER, "read", RECORDING_HASH_SLICE_BYTES] as [string, "read", number],
-        ),
-      );
-      digestOnly.push(
-        await app.page.evaluate(
-          hashCeiling,
-          [CEILING_WORKER, "digest", RECORDING_HASH_SLICE_BYTES] as [string, "digest", number],
-        ),
-      );
+      readOnly.push(await half("read"));
+      digestOnly.push(await half("digest"));
       ctx.log(
         `hash halves: reading alone ${round(readOnly.at(-1)!)} MB/s, ` +
           `digesting alone ${round(digestOnly.at(-1)!)} MB/s`,
@@ -251,7 +247,7 @@ async function measureHash(browser: Browser, ctx: BenchContext, notes: string[])
     notes.push(
       `hash: ${bytes / MB} MB random file (read from the page cache), recording hash of ` +
         `web/src/media/recording_hash.ts (8 MiB slices, WebCrypto SHA-256 in ` +
-        `${Math.max(2, Math.min(8, workers))} workers, SHA-256 of the slice digests), equal to ` +
+        `${lanes} workers, SHA-256 of the slice digests), equal to ` +
         `an independent node:crypto computation; drop → hash = submitRecording called → its ` +
         `hashing phase done (queue_status RPC, workers started, file hashed). The previous ` +
         `definition (plain streaming SHA-256 of the whole file in one worker, WebAssembly) ran ` +
@@ -261,7 +257,7 @@ async function measureHash(browser: Browser, ctx: BenchContext, notes: string[])
         `for this file).`,
     );
     notes.push(
-      `hash halves (same page, ${Math.max(2, Math.min(8, workers))} workers, 2 slices in ` +
+      `hash halves (same page, ${lanes} workers, 2 slices in ` +
         `flight each, 8 MiB slices): reading every slice of the File without digesting ran at ` +
         `${round(median(readOnly))} MB/s; digesting in-memory slices without reading at ` +
         `${round(median(digestOnly))} MB/s. The hash needs both on the same ` +

@@ -133,11 +133,14 @@ export type HashWorkerReply =
   | { type: "digest"; index: number; digest: Uint8Array }
   | { type: "error"; message: string };
 
-/** Workers used by recordingHashOfBlob: one per core, at least 2, at most 8. */
-export function hashWorkerCount(): number {
-  const cores =
-    (globalThis.navigator as { hardwareConcurrency?: number } | undefined)
-      ?.hardwareConcurrency ?? 2;
+/**
+ * Workers used by recordingHashOfBlob: one per core, at least 2, at most 8 (`cores`: this
+ * thread's navigator.hardwareConcurrency, or another page's).
+ */
+export function hashWorkerCount(
+  cores = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)
+    ?.hardwareConcurrency ?? 2,
+): number {
   return Math.max(2, Math.min(8, cores));
 }
 
