@@ -5,9 +5,10 @@
  * revoke or past expiry, filling storage with uploads no job uses. SQL is used only to set the
  * scene (a job that has finished, a day gone by) and to count what the engine planned.
  */
-import type { RealtimeChannel, SupabaseClient } from "@supabase/supabase-js";
+import type { SupabaseClient } from "@supabase/supabase-js";
 import { createClient } from "@supabase/supabase-js";
 import { makeWav } from "../fakes/deterministic.ts";
+import { subscribeStatus } from "../testing/realtime.ts";
 import { eventually } from "../testing/jobs.ts";
 import { adminSql, apiKeys, signedInUser, stackEnv } from "../testing/stack_env.ts";
 import {
@@ -30,16 +31,6 @@ function clientFrom(address: string): SupabaseClient {
   return createClient(env.SUPABASE_URL, apiKeys().publishable, {
     ...noPersist,
     global: { fetch: (input, init) => fetch(input, { ...init, client: http } as RequestInit) },
-  });
-}
-
-function subscribeStatus(channel: RealtimeChannel): Promise<string> {
-  return new Promise((resolve) => {
-    let first = true;
-    channel.subscribe((status) => {
-      if (first) resolve(status);
-      first = false;
-    }, 5000);
   });
 }
 

@@ -11,11 +11,12 @@
  * same rules are proven through the gateway a real client talks to.
  */
 import { STORAGE_OBJECT_BYTES } from "../../supabase/functions/_shared/limits.ts";
-import type { RealtimeChannel, SupabaseClient } from "@supabase/supabase-js";
+import type { SupabaseClient } from "@supabase/supabase-js";
 import { Buffer } from "node:buffer";
 import * as tus from "tus-js-client";
 import { SignJWT } from "jose";
 import { makeWav } from "../fakes/deterministic.ts";
+import { subscribeStatus } from "../testing/realtime.ts";
 import { stackConfig } from "../stack/config.ts";
 import { join } from "../stack/paths.ts";
 import { buildWeb } from "../web_build.ts";
@@ -106,17 +107,6 @@ async function declaredSizeUploadStatus(token: string, name: string, length: num
   } finally {
     conn.close();
   }
-}
-
-/** Resolves with the first subscribe status realtime-js reports for the channel. */
-function subscribeStatus(channel: RealtimeChannel): Promise<string> {
-  return new Promise((resolve) => {
-    let first = true;
-    channel.subscribe((status) => {
-      if (first) resolve(status);
-      first = false;
-    }, 5000);
-  });
 }
 
 async function closeRealtime(...clients: SupabaseClient[]) {
