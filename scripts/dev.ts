@@ -3,18 +3,18 @@
  * serves it at /), and prints where to open it. No API key needed: transcription runs on the
  * offline engine unless supabase/functions/.env names a provider.
  */
-import { capForOfflineEngine } from "./asr/capacity.ts";
+import { capForOfflineEngine } from "./ship/asr/capacity.ts";
 import { start } from "./stack/cli.ts";
 import { stackConfig } from "./stack/config.ts";
 import { readDotEnv } from "./stack/gateway/functions.ts";
-import { join } from "./stack/paths.ts";
+import { join } from "./lib/paths.ts";
 import { dbUrl } from "./stack/postgres.ts";
-import { buildWeb } from "./web_build.ts";
+import { buildWeb } from "./ship/web_build.ts";
 
 const config = stackConfig();
 // The stack first: the build bakes in its anon key; the gateway serves web/dist from disk.
 await start(config);
-// The offline engine takes one chunk at a time (scripts/asr/capacity.ts).
+// The offline engine takes one chunk at a time (scripts/ship/asr/capacity.ts).
 await capForOfflineEngine(
   dbUrl(config),
   await readDotEnv(join(config.root, "supabase/functions/.env")),

@@ -9,13 +9,13 @@
  * Ends with one line "N passed, N failed" summing every runner.
  * Name stages to run only those, e.g. `deno task test unit pgtap` or `deno task test legacy`.
  */
-import { capForOfflineEngine } from "./asr/capacity.ts";
+import { capForOfflineEngine } from "./ship/asr/capacity.ts";
 import { start, stop } from "./stack/cli.ts";
 import { stackConfig } from "./stack/config.ts";
 import { readDotEnv } from "./stack/gateway/functions.ts";
-import { join } from "./stack/paths.ts";
+import { join } from "./lib/paths.ts";
 import { dbUrl } from "./stack/postgres.ts";
-import { buildWeb } from "./web_build.ts";
+import { buildWeb } from "./ship/web_build.ts";
 
 const root = stackConfig().root;
 const testEnv: Record<string, string> = {
@@ -23,9 +23,9 @@ const testEnv: Record<string, string> = {
   STACK_API_PORT: Deno.env.get("STACK_API_PORT") ?? "54331",
   STACK_DB_PORT: Deno.env.get("STACK_DB_PORT") ?? "54332",
   STACK_ASR_PORT: Deno.env.get("STACK_ASR_PORT") ?? "54339",
-  // Test-only functions (scripts/conformance/functions) and a short limit for the one that
+  // Test-only functions (scripts/tests/conformance/functions) and a short limit for the one that
   // proves a function is killed at its wall-clock limit.
-  STACK_EXTRA_FUNCTIONS: join(root, "scripts/conformance/functions"),
+  STACK_EXTRA_FUNCTIONS: join(root, "scripts/tests/conformance/functions"),
   STACK_FUNCTION_WALL_CLOCK_OVERRIDES: "conformance-wall-clock=2",
   // Every test signs in from 127.0.0.1: raise the per-IP limit of anonymous sign-ins as a
   // project's dashboard would (the security suite proves the limit from other addresses).
@@ -39,12 +39,12 @@ Deno.env.set(
 
 /** Folders of tests that need the running stack; every other *_test.ts is a unit test. */
 const stackSuites = {
-  db: "scripts/db",
-  conformance: "scripts/conformance",
-  integration: "scripts/integration",
-  e2e: "scripts/e2e",
-  security: "scripts/security",
-  badinput: "scripts/badinput",
+  db: "scripts/tests/db",
+  conformance: "scripts/tests/conformance",
+  integration: "scripts/tests/integration",
+  e2e: "scripts/tests/e2e",
+  security: "scripts/tests/security",
+  badinput: "scripts/tests/badinput",
 } as const;
 
 let passed = 0;
@@ -144,7 +144,7 @@ const legacySuites = ["conformance", "integration", "security"] as const;
  * Left out of the legacy stage to keep its added time near 2 minutes: the chunked pipeline goes
  * through the same keys as pipeline_test (dispatch, step auth, Storage) for another 90 s.
  */
-const legacySkip = new Set(["scripts/integration/chunked_pipeline_test.ts"]);
+const legacySkip = new Set(["scripts/tests/integration/chunked_pipeline_test.ts"]);
 
 const all = ["static", "unit", "pgtap", ...Object.keys(stackSuites), "legacy"];
 const wanted = new Set(Deno.args.length ? Deno.args : all);
@@ -182,7 +182,7 @@ async function withFreshStack(
   await Deno.remove(config.dir, { recursive: true }).catch(() => {});
   try {
     await start(config);
-    // The offline engine takes one chunk at a time (scripts/asr/capacity.ts); the suites run
+    // The offline engine takes one chunk at a time (scripts/ship/asr/capacity.ts); the suites run
     // with the cap in place, as on a used dev database.
     await capForOfflineEngine(
       dbUrl(config),
@@ -228,7 +228,7 @@ if (needsStack) {
 }
 
 if (wanted.has("legacy")) {
-  // A project created earlier: legacy JWT keys on, clients using them (scripts/testing).
+  // A project created earlier: legacy JWT keys on, clients using them (scripts/tests/support).
   await withFreshStack(
     { STACK_DIR: join(root, ".stack-test-legacy"), STACK_LEGACY_KEYS: "1" },
     async (_config, env) => {

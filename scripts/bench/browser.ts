@@ -18,7 +18,7 @@
  * Fixtures are made with ffmpeg once and cached in $TMPDIR/ai-subs-bench.
  * Standalone: `deno run -A scripts/bench/browser.ts [--quick] [--runs N]`.
  */
-import { buildWeb } from "../web_build.ts";
+import { buildWeb } from "../ship/web_build.ts";
 import { hashWorkerCount, RECORDING_HASH_SLICE_BYTES } from "../../web/src/media/recording_hash.ts";
 import type { Browser } from "playwright-core";
 import { createHash } from "node:crypto";
@@ -29,9 +29,9 @@ import {
   type HookWindow,
   launchChromium,
   openAppWithHooks,
-} from "../testing/browser.ts";
-import { adminSql, stackEnv } from "../testing/stack_env.ts";
-import { join } from "../stack/paths.ts";
+} from "../tests/support/browser.ts";
+import { adminSql, stackEnv } from "../tests/support/stack_env.ts";
+import { join } from "../lib/paths.ts";
 
 const MB = 1_000_000;
 const cacheDir = join(Deno.env.get("TMPDIR") ?? "/tmp", "ai-subs-bench");

@@ -10,7 +10,7 @@
  * blocked. Dispatch to the functions is switched off for the suite (the Vault secret name in
  * private.settings points nowhere), so the HTTP side of cleanup does not run; restored after.
  */
-import { adminSql } from "../testing/stack_env.ts";
+import { adminSql } from "../tests/support/stack_env.ts";
 import { createBulkUsers, loadBulkJobs, removeBulkRows } from "./bulk_rows.ts";
 import { withSettings } from "./job_fixtures.ts";
 import { percentile, round, RunFigures } from "./statistics.ts";

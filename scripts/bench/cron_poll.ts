@@ -11,7 +11,7 @@
  * Because the figure is dominated by the schedule, not by load, the suite runs in the
  * background while the other suites measure.
  */
-import { adminSql } from "../testing/stack_env.ts";
+import { adminSql } from "../tests/support/stack_env.ts";
 import { median, round, RunFigures } from "./statistics.ts";
 import type { BenchSuite } from "./suite.ts";
 

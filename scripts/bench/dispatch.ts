@@ -13,7 +13,7 @@
  * (claim time minus the inserting transaction's now()).
  */
 import postgres from "postgres";
-import { adminSql } from "../testing/stack_env.ts";
+import { adminSql } from "../tests/support/stack_env.ts";
 import {
   prepareUploads,
   requireProvider,

@@ -5,9 +5,9 @@
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
-import { makeM4a, makeSilence } from "../asr/fixtures.ts";
-import type { FakeServer } from "../fakes/fake_server.ts";
-import { signedInClient } from "../testing/stack_env.ts";
+import { makeM4a, makeSilence } from "../ship/asr/fixtures.ts";
+import type { FakeServer } from "../tests/fakes/fake_server.ts";
+import { signedInClient } from "../tests/support/stack_env.ts";
 
 /** A user with recordings of 1 and of 6 ten-minute chunks in their storage folder. */
 export interface BenchUploads {

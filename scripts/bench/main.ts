@@ -6,17 +6,17 @@
  * The Supabase is SUPABASE_* when set; otherwise the local stack in STACK_DIR (default
  * .stack-bench, ports STACK_API_PORT/STACK_DB_PORT/STACK_ASR_PORT, default 54341/54342/54349).
  * When that stack is not running, the bench starts a fresh one whose step functions
- * transcribe with a scripted OpenAI-compatible fake (scripts/fakes) running in this process,
+ * transcribe with a scripted OpenAI-compatible fake (scripts/tests/fakes) running in this process,
  * and stops and removes it at the end. A suite that fails is recorded with its error; the
  * others' figures are kept; the exit code is then 1.
  */
 import postgres from "postgres";
-import { startOpenAiFake } from "../fakes/openai_fake.ts";
-import type { FakeServer } from "../fakes/fake_server.ts";
+import { startOpenAiFake } from "../tests/fakes/openai_fake.ts";
+import type { FakeServer } from "../tests/fakes/fake_server.ts";
 import { healthy, start, stop } from "../stack/cli.ts";
 import { stackConfig } from "../stack/config.ts";
-import { dirname, join } from "../stack/paths.ts";
-import { stackEnv } from "../testing/stack_env.ts";
+import { dirname, join } from "../lib/paths.ts";
+import { stackEnv } from "../tests/support/stack_env.ts";
 import {
   type BenchDocument,
   machineInfo,

@@ -1,13 +1,13 @@
 /**
- * offline_wer_pct: word error rate of the offline engine (scripts/asr, PocketSphinx behind the
+ * offline_wer_pct: word error rate of the offline engine (scripts/ship/asr, PocketSphinx behind the
  * OpenAI transcription API) on flite's reading of REFERENCE_PROSE (80-90 s of speech),
  * through the stack's offline server over HTTP. Recognition is deterministic (same audio, same
  * words), so it is transcribed once; offline_rtf is seconds of work per second of audio (load
  * on this shared machine moves it, not the WER). --quick reads only the first six sentences
  * (about 25 s) to stay within its time budget.
  */
-import { makeSpeech, probeDuration, REFERENCE_PROSE } from "../asr/fixtures.ts";
-import { wordErrorRate } from "../asr/wer.ts";
+import { makeSpeech, probeDuration, REFERENCE_PROSE } from "../ship/asr/fixtures.ts";
+import { wordErrorRate } from "../ship/asr/wer.ts";
 import { round, RunFigures } from "./statistics.ts";
 import type { BenchSuite } from "./suite.ts";
 

@@ -4,7 +4,7 @@
  * (sequential) and once with 6; speedup = sequential time / parallel time (insert → job
  * completed, database clock). Issue 4 asks for parallel ≤ 3·L + 5 s.
  */
-import { adminSql } from "../testing/stack_env.ts";
+import { adminSql } from "../tests/support/stack_env.ts";
 import {
   assertProviderUsed,
   prepareUploads,

@@ -31,7 +31,7 @@ import {
   run as runGraphileWorker,
 } from "graphile-worker";
 import { PgBoss } from "pg-boss";
-import { adminSql } from "../testing/stack_env.ts";
+import { adminSql } from "../tests/support/stack_env.ts";
 import { percentile, round, RunFigures } from "./statistics.ts";
 import type { BenchContext, BenchSuite } from "./suite.ts";
 

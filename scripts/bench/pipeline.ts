@@ -18,7 +18,7 @@
  * got the request and the handler's own time. Phases: plan+dispatch (ready → dispatched_at),
  * delivery (dispatched_at → request received: rest of the transaction, commit, the net
  * worker's wake-up, HTTP through the gateway), claim (received → claimed_at: claim_task, called
- * on Postgres directly by the step runtime, _shared/engine_sql.ts), handler (the step's own work, Storage reads included), complete
+ * on Postgres directly by the step runtime, _shared/engine/sql.ts), handler (the step's own work, Storage reads included), complete
  * (the rest until completed_at: the claim's answer, input/output validation, the
  * complete_task call up to its UPDATE).
  *
@@ -52,8 +52,8 @@ async function functionTimings(): Promise<Map<string, Timings>> {
   return out;
 }
 import { stackConfig } from "../stack/config.ts";
-import { join } from "../stack/paths.ts";
-import { adminSql } from "../testing/stack_env.ts";
+import { join } from "../lib/paths.ts";
+import { adminSql } from "../tests/support/stack_env.ts";
 import {
   assertProviderUsed,
   prepareUploads,

@@ -6,7 +6,7 @@
  * in this process.
  */
 import type { RealtimeChannel } from "@supabase/supabase-js";
-import { adminSql } from "../testing/stack_env.ts";
+import { adminSql } from "../tests/support/stack_env.ts";
 import {
   prepareUploads,
   requireProvider,

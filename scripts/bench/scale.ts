@@ -6,7 +6,7 @@
  * the same page through the REST gateway with supabase-js is in the notes. tick_ms_1m is one
  * `select public.tick()`, the every-minute recovery pass. EXPLAIN lines go to the notes.
  */
-import { adminSql, signedInClient } from "../testing/stack_env.ts";
+import { adminSql, signedInClient } from "../tests/support/stack_env.ts";
 import { createBulkUsers, loadBulkJobs, removeBulkRows } from "./bulk_rows.ts";
 import { median, percentile, round, RunFigures } from "./statistics.ts";
 import type { BenchSuite } from "./suite.ts";

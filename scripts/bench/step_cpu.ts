@@ -13,17 +13,17 @@
  * Standalone: `deno run -A scripts/bench/step_cpu.ts [--quick]` against the running stack.
  */
 import { cpuUsage } from "node:process";
-import { makeLongAudio } from "../asr/fixtures.ts";
-import { fakeSegments } from "../fakes/deterministic.ts";
+import { makeLongAudio } from "../ship/asr/fixtures.ts";
+import { fakeSegments } from "../tests/fakes/deterministic.ts";
 import type { BenchContext, BenchResult, BenchSuite } from "./suite.ts";
 import { median } from "./statistics.ts";
-import { JobOptions, StepIO } from "../../supabase/functions/_shared/contract.ts";
-import { mergeChunks } from "../../supabase/functions/_shared/merge.ts";
-import type { StepContext } from "../../supabase/functions/_shared/step_runtime.ts";
-import { mergeStep } from "../../supabase/functions/_shared/steps/merge.ts";
-import { planChunks, probeDuration } from "../../supabase/functions/_shared/steps/prepare.ts";
-import { renderStep } from "../../supabase/functions/_shared/steps/render.ts";
-import { readPieces } from "../../supabase/functions/_shared/steps/transcribe.ts";
+import { JobOptions, StepIO } from "../../supabase/functions/_shared/engine/contract.ts";
+import { mergeChunks } from "../../supabase/functions/_shared/subtitles/chunk_merge.ts";
+import type { StepContext } from "../../supabase/functions/_shared/engine/step_runtime.ts";
+import { mergeStep } from "../../supabase/functions/merge/step.ts";
+import { planChunks, probeDuration } from "../../supabase/functions/prepare/step.ts";
+import { renderStep } from "../../supabase/functions/_shared/subtitles/render.ts";
+import { readPieces } from "../../supabase/functions/transcribe/step.ts";
 import { createClient } from "@supabase/supabase-js";
 
 type Measured = "prepare" | "transcribe" | "merge" | "render";
@@ -238,7 +238,7 @@ if (import.meta.main) {
     const ms = await measureOnce(Deno.args[1] as Measured, Deno.args[2]);
     console.log(JSON.stringify({ cpu_ms: ms }));
   } else {
-    const { stackEnv } = await import("../testing/stack_env.ts");
+    const { stackEnv } = await import("../tests/support/stack_env.ts");
     const result = await stepCpu.run({
       quick: Deno.args.includes("--quick"),
       runs: 3,

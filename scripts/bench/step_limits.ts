@@ -1,5 +1,5 @@
 /**
- * The hosted limits (supabase/functions/_shared/limits.ts) for the worst cases of a 3-hour
+ * The hosted limits (supabase/functions/_shared/engine/limits.ts) for the worst cases of a 3-hour
  * recording: peak memory and CPU time of each step's largest unit of work, each in a cold
  * Deno process as a function worker would run it.
  *
@@ -11,7 +11,7 @@
  *   chunk transcripts, render writes every output of the 3-hour transcript;
  * - `wav`: one 44.1 kHz stereo 16-bit WAV of 3 hours (1.9 GB) and `mp3`: one 128 kbit/s MP3
  *   of 3 hours (173 MB) — single objects only a paid plan's object limit admits, so they are
- *   served by scripts/testing/range_server.ts, which answers Range requests as Storage does
+ *   served by scripts/tests/support/range_server.ts, which answers Range requests as Storage does
  *   (the WAV generated per request, never stored); prepare probes the file and transcribe
  *   cuts the middle 10-minute window (the WAV one downmixed to fit OpenAI's 25 MB).
  *
@@ -27,26 +27,22 @@
 import { cpuUsage } from "node:process";
 import { createClient } from "@supabase/supabase-js";
 import type { BenchContext, BenchResult, BenchSuite } from "./suite.ts";
-import { StepIO } from "../../supabase/functions/_shared/contract.ts";
+import { StepIO } from "../../supabase/functions/_shared/engine/contract.ts";
 import {
   AUDIO_UPLOAD_BYTES,
   FUNCTION_CPU_MS,
   FUNCTION_MEMORY_BYTES,
-} from "../../supabase/functions/_shared/limits.ts";
+} from "../../supabase/functions/_shared/engine/limits.ts";
 import { runTextStep, writeTextStepInputs } from "./step_cpu.ts";
 import { median } from "./statistics.ts";
-import {
-  planChunks,
-  prepareStep,
-  probeDuration,
-} from "../../supabase/functions/_shared/steps/prepare.ts";
+import { planChunks, prepareStep, probeDuration } from "../../supabase/functions/prepare/step.ts";
 import {
   chunkSecondsFor,
   OVERLAP_SECONDS,
   TAIL_SLACK_SECONDS,
 } from "../../web/src/media/chunk_plan.ts";
-import { readPieces } from "../../supabase/functions/_shared/steps/transcribe.ts";
-import type { StepContext } from "../../supabase/functions/_shared/step_runtime.ts";
+import { readPieces } from "../../supabase/functions/transcribe/step.ts";
+import type { StepContext } from "../../supabase/functions/_shared/engine/step_runtime.ts";
 
 type Case = "manifest" | "wav" | "mp3";
 type Step = "prepare" | "transcribe" | "merge" | "render";
@@ -209,7 +205,7 @@ export const stepLimits: BenchSuite = {
       args: [
         "run",
         "-A",
-        new URL("../testing/range_server.ts", import.meta.url).pathname,
+        new URL("../tests/support/range_server.ts", import.meta.url).pathname,
         "--serve",
         dir,
       ],
@@ -358,7 +354,7 @@ if (import.meta.main) {
     const sample = await measureOnce(Deno.args[1] as Step, JSON.parse(Deno.args[2]) as Input);
     console.log(JSON.stringify(sample));
   } else {
-    const { stackEnv } = await import("../testing/stack_env.ts");
+    const { stackEnv } = await import("../tests/support/stack_env.ts");
     const result = await stepLimits.run({
       quick: Deno.args.includes("--quick"),
       runs: 3,

@@ -4,8 +4,8 @@
  * return into bench/results/latest.json. A suite repeats its measurement `ctx.runs` times
  * itself and reports the median under the documented key (and min/max in `ranges`).
  */
-import type { FakeServer } from "../fakes/fake_server.ts";
-import type { StackEnv } from "../testing/stack_env.ts";
+import type { FakeServer } from "../tests/fakes/fake_server.ts";
+import type { StackEnv } from "../tests/support/stack_env.ts";
 
 export interface BenchContext {
   /** `--quick`: smaller sizes, same keys, the whole run under 3 minutes. */
@@ -22,7 +22,7 @@ export interface BenchContext {
    * Suites script its latency per request; absent when the stack was not started by the bench.
    */
   provider?: FakeServer;
-  /** Root URL of the offline transcription server (scripts/asr), when known. */
+  /** Root URL of the offline transcription server (scripts/ship/asr), when known. */
   offlineAsrUrl?: string;
 }
 

@@ -1,9 +1,9 @@
 /**
- * Runs the offline transcription server (scripts/asr) as a child process of the stack, on
+ * Runs the offline transcription server (scripts/ship/asr) as a child process of the stack, on
  * its own port, so PocketSphinx's CPU work never stalls the gateway's event loop.
  */
 import type { StackConfig } from "./config.ts";
-import { join } from "./paths.ts";
+import { join } from "../lib/paths.ts";
 
 export interface AsrProcess {
   url: string;
@@ -19,7 +19,7 @@ export function startAsr(config: StackConfig): AsrProcess {
       args: [
         "run",
         "-A",
-        join(config.root, "scripts/asr/server.ts"),
+        join(config.root, "scripts/ship/asr/server.ts"),
         "--port",
         String(config.asrPort),
       ],

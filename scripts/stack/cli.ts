@@ -5,8 +5,12 @@
  */
 import { type StackConfig, stackConfig } from "./config.ts";
 import { type KeyRing, loadKeyRing } from "./keys.ts";
-import { join } from "./paths.ts";
-import { upsertVaultSecretSql, VAULT_FUNCTIONS_URL, VAULT_SECRET_KEY } from "./vault_secrets.ts";
+import { join } from "../lib/paths.ts";
+import {
+  upsertVaultSecretSql,
+  VAULT_FUNCTIONS_URL,
+  VAULT_SECRET_KEY,
+} from "../lib/vault_secrets.ts";
 import {
   applyBase,
   dbUrl,

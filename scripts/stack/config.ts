@@ -6,8 +6,8 @@ import {
   FUNCTION_CPU_MS,
   FUNCTION_MEMORY_BYTES,
   FUNCTION_WALL_CLOCK_S,
-} from "../../supabase/functions/_shared/limits.ts";
-import { fromFileUrl, join } from "./paths.ts";
+} from "../../supabase/functions/_shared/engine/limits.ts";
+import { fromFileUrl, join } from "../lib/paths.ts";
 
 export interface StackConfig {
   /** Repository root. */

@@ -1,7 +1,7 @@
 /**
  * Hosts one Edge Function in its own Deno process, with what Supabase's Edge Runtime provides:
  * `EdgeRuntime.waitUntil`, `Deno.serve` bound to the port the stack chose, and the hosted
- * limits of supabase/functions/_shared/limits.ts, enforced as the hosted runtime does — by
+ * limits of supabase/functions/_shared/engine/limits.ts, enforced as the hosted runtime does — by
  * killing the worker, so its task recovers through the normal path (stale lease → retry):
  *
  * - wall clock: a request or a background task of it still running past the limit;

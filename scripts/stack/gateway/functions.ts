@@ -16,16 +16,16 @@
  *
  * For tests, each (re)start also reads `<stack dir>/functions.env` (overrides such as a
  * provider fake's URL, or STACK_FUNCTION_MEMORY_MB to lower a function's memory limit) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
- * a test can switch providers or kill a function mid-task (scripts/testing/function_processes.ts).
+ * a test can switch providers or kill a function mid-task (scripts/tests/support/function_processes.ts).
  */
 import { parse as parseToml } from "smol-toml";
-import { join } from "../paths.ts";
+import { join } from "../../lib/paths.ts";
 import { dbUrl } from "../postgres.ts";
 import type { GatewayContext } from "./context.ts";
 import { json } from "./http.ts";
 import { apiKeyOf, invalidApiKey, verifyBearer } from "./request_role.ts";
 import { HttpError } from "./http.ts";
-import { parseEnvFile } from "../env_file.ts";
+import { parseEnvFile } from "../../lib/env_file.ts";
 
 interface FunctionProcess {
   name: string;

@@ -1,3 +1,3 @@
-import { cleanupHandler } from "../_shared/cleanup.ts";
+import { cleanupHandler } from "./cleanup.ts";
 
 Deno.serve(cleanupHandler());

@@ -1,4 +1,4 @@
-import { serveStep } from "../_shared/step_runtime.ts";
-import { mergeStep } from "../_shared/steps/merge.ts";
+import { serveStep } from "../_shared/engine/step_runtime.ts";
+import { mergeStep } from "./step.ts";
 
 serveStep("merge", mergeStep);

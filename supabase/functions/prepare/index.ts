@@ -1,4 +1,4 @@
-import { serveStep } from "../_shared/step_runtime.ts";
-import { prepareStep } from "../_shared/steps/prepare.ts";
+import { serveStep } from "../_shared/engine/step_runtime.ts";
+import { prepareStep } from "./step.ts";
 
 serveStep("prepare", prepareStep);

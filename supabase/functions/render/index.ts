@@ -1,4 +1,4 @@
-import { serveStep } from "../_shared/step_runtime.ts";
-import { renderStep } from "../_shared/steps/render.ts";
+import { serveStep } from "../_shared/engine/step_runtime.ts";
+import { renderStep } from "../_shared/subtitles/render.ts";
 
 serveStep("render", renderStep);

@@ -1,11 +1,11 @@
 /**
- * The owner's edits: see _shared/revise.ts. `verify_jwt = false` (the platform's check cannot
+ * The owner's edits: see revise/revise.ts. `verify_jwt = false` (the platform's check cannot
  * verify a project's asymmetric keys): the caller's JWT is verified here by Auth itself
  * (`auth.getUser`, valid with ES256 and legacy HS256 tokens alike), then everything runs with
  * the secret key.
  */
-import { parseReviseRequest, revise, ReviseError } from "../_shared/revise.ts";
-import { serviceClient } from "../_shared/supabase_client.ts";
+import { parseReviseRequest, revise, ReviseError } from "./revise.ts";
+import { serviceClient } from "../_shared/engine/supabase_client.ts";
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 

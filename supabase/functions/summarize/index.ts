@@ -1,4 +1,4 @@
-import { serveStep } from "../_shared/step_runtime.ts";
-import { summarizeStep } from "../_shared/steps/summarize.ts";
+import { serveStep } from "../_shared/engine/step_runtime.ts";
+import { summarizeStep } from "./step.ts";
 
 serveStep("summarize", summarizeStep);

@@ -1,4 +1,4 @@
-import { serveStep } from "../_shared/step_runtime.ts";
-import { summarizePartStep } from "../_shared/steps/summarize_part.ts";
+import { serveStep } from "../_shared/engine/step_runtime.ts";
+import { summarizePartStep } from "./step.ts";
 
 serveStep("summarize_part", summarizePartStep);

@@ -1,4 +1,4 @@
-import { serveStep } from "../_shared/step_runtime.ts";
-import { transcribeStep } from "../_shared/steps/transcribe.ts";
+import { serveStep } from "../_shared/engine/step_runtime.ts";
+import { transcribeStep } from "./step.ts";
 
 serveStep("transcribe", transcribeStep);

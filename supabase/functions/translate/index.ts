@@ -1,4 +1,4 @@
-import { serveStep } from "../_shared/step_runtime.ts";
-import { translateStep } from "../_shared/steps/translate.ts";
+import { serveStep } from "../_shared/engine/step_runtime.ts";
+import { translateStep } from "./step.ts";
 
 serveStep("translate", translateStep);

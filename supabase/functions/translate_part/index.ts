@@ -1,4 +1,4 @@
-import { serveStep } from "../_shared/step_runtime.ts";
-import { translatePartStep } from "../_shared/steps/translate_part.ts";
+import { serveStep } from "../_shared/engine/step_runtime.ts";
+import { translatePartStep } from "./step.ts";
 
 serveStep("translate_part", translatePartStep);

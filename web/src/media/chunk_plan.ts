@@ -2,7 +2,7 @@
  * Where the audio of a recording is cut: windows of CHUNK_SECONDS, each after the first also
  * carrying the last OVERLAP_SECONDS of its predecessor, so that words spoken across a cut are
  * heard whole by one of the two transcriptions (merge drops the duplicates). The numbers are
- * the server's (supabase/functions/_shared/steps/prepare.ts), which rejects longer chunks.
+ * the server's (supabase/functions/prepare/step.ts), which rejects longer chunks.
  *
  * Pure logic without browser APIs, so Deno unit tests cover it (chunk_plan_test.ts).
  */
@@ -21,7 +21,7 @@ export const TAIL_SLACK_SECONDS = 2;
 
 /**
  * Most bytes a chunk may hold: below OpenAI's 25 MB upload limit (so the server sends it as it
- * is) and so well below Storage's 50 MB per object (supabase/functions/_shared/limits.ts).
+ * is) and so well below Storage's 50 MB per object (supabase/functions/_shared/engine/limits.ts).
  */
 export const CHUNK_BYTES = 24_000_000;
 
@@ -58,7 +58,7 @@ export function chunksOfPacket(
   return [own];
 }
 
-/** One chunk as the manifest describes it (Chunk in supabase/functions/_shared/contract.ts). */
+/** One chunk as the manifest describes it (Chunk in supabase/functions/_shared/engine/contract.ts). */
 export interface ManifestChunk {
   index: number;
   path: string;

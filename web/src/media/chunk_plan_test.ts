@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import * as server from "../../../supabase/functions/_shared/steps/prepare.ts";
-import { Manifest } from "../../../supabase/functions/_shared/contract.ts";
+import * as server from "../../../supabase/functions/prepare/step.ts";
+import { Manifest } from "../../../supabase/functions/_shared/engine/contract.ts";
 import {
   CHUNK_BYTES,
   CHUNK_SECONDS,

@@ -2,7 +2,7 @@
  * How ffmpeg cuts a recording's audio into the chunks of chunk_plan.ts: what its probe report
  * says, which codecs are copied into which container, and the command of each chunk. Shared by
  * ffmpeg.wasm in the browser (ffmpeg_extract.ts) and the native ffmpeg of the command-line
- * client (scripts/subs), so both upload the same chunks.
+ * client (scripts/ship/subs), so both upload the same chunks.
  *
  * Pure logic without browser APIs, so Deno unit tests cover it (ffmpeg_plan_test.ts).
  */

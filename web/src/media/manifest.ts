@@ -1,7 +1,7 @@
 /**
  * The manifest a client uploads beside its chunks (`<user>/<upload id>/manifest.json`), read by
- * the prepare step (supabase/functions/_shared/contract.ts). One builder for every client: the
- * web app (../upload.ts) and the command-line client (scripts/subs).
+ * the prepare step (supabase/functions/_shared/engine/contract.ts). One builder for every client: the
+ * web app (../upload.ts) and the command-line client (scripts/ship/subs).
  *
  * Pure logic without browser APIs, so Deno unit tests cover it (manifest_test.ts).
  */

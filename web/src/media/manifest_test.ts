@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Manifest as ServerManifest } from "../../../supabase/functions/_shared/contract.ts";
+import { Manifest as ServerManifest } from "../../../supabase/functions/_shared/engine/contract.ts";
 import { manifestChunk } from "./chunk_plan.ts";
 import { buildManifest, jobMedia } from "./manifest.ts";
 

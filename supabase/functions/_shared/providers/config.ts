@@ -14,7 +14,7 @@
  * | OPENAI_BASE_URL          | https://api.openai.com     | Groq, a whisper server, ...       |
  * | OPENAI_TRANSCRIBE_MODEL  | whisper-1                  | needs verbose_json support        |
  * | OPENAI_CHAT_MODEL        | gpt-4.1-mini               |                                   |
- * | OFFLINE_ASR_URL          | http://127.0.0.1:54329     | scripts/asr offline server        |
+ * | OFFLINE_ASR_URL          | http://127.0.0.1:54329     | scripts/ship/asr offline server        |
  * | PROVIDER_TIMEOUT_MS      | 50000 (offline: 110000)    | per request, any provider         |
  * | AI_SUBS_HOSTED           | from SUPABASE_URL          | 1: hosted project, 0: local       |
  *
@@ -27,7 +27,7 @@
  * so choosing it there fails the job at once with `needs_provider` instead of after retries.
  */
 import { z } from "zod";
-import { INVOCATION_BUDGET_MS, PROVIDER_TIMEOUT_MS } from "../limits.ts";
+import { INVOCATION_BUDGET_MS, PROVIDER_TIMEOUT_MS } from "../engine/limits.ts";
 import { ProviderError } from "./errors.ts";
 import { DEFAULT_GEMINI_MODEL, GeminiProvider } from "./gemini.ts";
 import {

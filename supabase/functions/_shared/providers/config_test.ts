@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { makeWav } from "../../../../scripts/fakes/deterministic.ts";
-import { expectProviderError } from "../../../../scripts/fakes/expect_provider_error.ts";
-import { startGeminiFake } from "../../../../scripts/fakes/gemini_fake.ts";
-import { startOpenAiFake } from "../../../../scripts/fakes/openai_fake.ts";
-import { classifyFailure } from "../failure.ts";
+import { makeWav } from "../../../../scripts/tests/fakes/deterministic.ts";
+import { expectProviderError } from "../../../../scripts/tests/fakes/expect_provider_error.ts";
+import { startGeminiFake } from "../../../../scripts/tests/fakes/gemini_fake.ts";
+import { startOpenAiFake } from "../../../../scripts/tests/fakes/openai_fake.ts";
+import { classifyFailure } from "../engine/failure.ts";
 import { isHosted, textProviderFromEnv, transcriptionProviderFromEnv } from "./config.ts";
 
 const chunk = { audio: makeWav(5), mimeType: "audio/wav", filename: "chunk-000.wav" };

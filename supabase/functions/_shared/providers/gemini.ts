@@ -4,11 +4,11 @@
  * (resumable upload) and are deleted afterwards. A fresh SDK client per call carries that
  * call's timeout and cancellation through a custom fetch, so nothing is shared between calls.
  */
-import { PROVIDER_TIMEOUT_MS } from "../limits.ts";
+import { PROVIDER_TIMEOUT_MS } from "../engine/limits.ts";
 import { type Content, FinishReason, GoogleGenAI, type Part } from "@google/genai";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
-import { type Segment, Transcript } from "../transcript.ts";
+import { type Segment, Transcript } from "../subtitles/transcript.ts";
 import { ProviderError } from "./errors.ts";
 import {
   applyTranslation,
@@ -40,7 +40,7 @@ import type {
 export interface GeminiOptions {
   apiKey: string;
   model: string;
-  /** Root of the API (default Google's); tests point it at scripts/fakes/gemini_fake.ts. */
+  /** Root of the API (default Google's); tests point it at scripts/tests/fakes/gemini_fake.ts. */
   baseUrl?: string;
   /** Bound on each HTTP request. */
   timeoutMs?: number;

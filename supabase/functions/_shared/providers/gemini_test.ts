@@ -1,12 +1,12 @@
 /**
- * GeminiProvider through the real @google/genai code path against scripts/fakes/gemini_fake.ts.
+ * GeminiProvider through the real @google/genai code path against scripts/tests/fakes/gemini_fake.ts.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { makeWav } from "../../../../scripts/fakes/deterministic.ts";
-import { expectProviderError } from "../../../../scripts/fakes/expect_provider_error.ts";
-import { type GeminiFake, startGeminiFake } from "../../../../scripts/fakes/gemini_fake.ts";
-import type { Segment } from "../transcript.ts";
+import { makeWav } from "../../../../scripts/tests/fakes/deterministic.ts";
+import { expectProviderError } from "../../../../scripts/tests/fakes/expect_provider_error.ts";
+import { type GeminiFake, startGeminiFake } from "../../../../scripts/tests/fakes/gemini_fake.ts";
+import type { Segment } from "../subtitles/transcript.ts";
 import { type GeminiOptions, GeminiProvider } from "./gemini.ts";
 
 const MODEL = "gemini-test";

@@ -1,13 +1,13 @@
 /**
  * Any OpenAI-compatible server: OpenAI, Groq, self-hosted whisper servers and the project's
- * offline PocketSphinx server (scripts/asr/). Transcription is `POST /v1/audio/transcriptions`
+ * offline PocketSphinx server (scripts/ship/asr/). Transcription is `POST /v1/audio/transcriptions`
  * with `verbose_json` and word + segment timestamps; text tasks are `POST /v1/chat/completions`
  * with a strict `json_schema` response format. The bearer key is optional because local
  * servers have none.
  */
-import { PROVIDER_TIMEOUT_MS } from "../limits.ts";
+import { PROVIDER_TIMEOUT_MS } from "../engine/limits.ts";
 import { z } from "zod";
-import { type Segment, Transcript, type Word } from "../transcript.ts";
+import { type Segment, Transcript, type Word } from "../subtitles/transcript.ts";
 import { ProviderError } from "./errors.ts";
 import {
   applyTranslation,

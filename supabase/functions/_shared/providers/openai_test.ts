@@ -1,12 +1,12 @@
 /**
- * OpenAiProvider against scripts/fakes/openai_fake.ts, plus the verbose_json mapping on its own.
+ * OpenAiProvider against scripts/tests/fakes/openai_fake.ts, plus the verbose_json mapping on its own.
  */
 import assert from "node:assert/strict";
-import { makeWav } from "../../../../scripts/fakes/deterministic.ts";
-import { expectProviderError } from "../../../../scripts/fakes/expect_provider_error.ts";
-import type { FakeServer } from "../../../../scripts/fakes/fake_server.ts";
-import { startOpenAiFake } from "../../../../scripts/fakes/openai_fake.ts";
-import type { Segment } from "../transcript.ts";
+import { makeWav } from "../../../../scripts/tests/fakes/deterministic.ts";
+import { expectProviderError } from "../../../../scripts/tests/fakes/expect_provider_error.ts";
+import type { FakeServer } from "../../../../scripts/tests/fakes/fake_server.ts";
+import { startOpenAiFake } from "../../../../scripts/tests/fakes/openai_fake.ts";
+import type { Segment } from "../subtitles/transcript.ts";
 import { type OpenAiOptions, OpenAiProvider, verboseJsonToTranscript } from "./openai.ts";
 
 const KEY = "sk-fake";

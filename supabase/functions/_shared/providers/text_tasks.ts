@@ -4,7 +4,7 @@
  * long transcript is cut into translation batches, and how answers are checked and mapped back.
  */
 import { z } from "zod";
-import type { Segment, Transcript } from "../transcript.ts";
+import type { Segment, Transcript } from "../subtitles/transcript.ts";
 import { ProviderError } from "./errors.ts";
 import { Summary } from "./types.ts";
 

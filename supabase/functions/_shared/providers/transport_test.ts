@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { expectProviderError } from "../../../../scripts/fakes/expect_provider_error.ts";
+import { expectProviderError } from "../../../../scripts/tests/fakes/expect_provider_error.ts";
 import { ProviderError } from "./errors.ts";
 import { sleep, withRateLimitRetries } from "./transport.ts";
 

@@ -5,7 +5,7 @@
  * Every method throws `ProviderError` (errors.ts) for anything the caller has to decide about.
  */
 import { z } from "zod";
-import type { Segment, Transcript } from "../transcript.ts";
+import type { Segment, Transcript } from "../subtitles/transcript.ts";
 
 export interface SpeakerHints {
   /** Exact number of speakers, when the submitter knows it. */

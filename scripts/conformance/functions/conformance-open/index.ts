@@ -1,3 +1,0 @@
-// Test-only: conformance-echo with verify_jwt = false (scripts/conformance/functions/config.toml),
-// to see what reaches a function the gateway does not JWT-check.
-import "../conformance-echo/index.ts";
