@@ -7,7 +7,7 @@ import { capForOfflineEngine } from "./ship/asr/capacity.ts";
 import { start } from "./stack/cli.ts";
 import { stackConfig } from "./stack/config.ts";
 import { readDotEnv } from "./stack/gateway/functions.ts";
-import { join } from "./lib/paths.ts";
+import { join } from "node:path";
 import { dbUrl } from "./stack/postgres.ts";
 import { buildWeb } from "./ship/web_build.ts";
 

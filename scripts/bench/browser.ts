@@ -31,7 +31,7 @@ import {
   openAppWithHooks,
 } from "../tests/support/browser.ts";
 import { adminSql, stackEnv } from "../tests/support/stack_env.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 
 const MB = 1_000_000;
 const cacheDir = join(Deno.env.get("TMPDIR") ?? "/tmp", "ai-subs-bench");

@@ -15,7 +15,7 @@ import { startOpenAiFake } from "../tests/fakes/openai_fake.ts";
 import type { FakeServer } from "../tests/fakes/fake_server.ts";
 import { healthy, start, stop } from "../stack/cli.ts";
 import { stackConfig } from "../stack/config.ts";
-import { dirname, join } from "../lib/paths.ts";
+import { dirname, join } from "node:path";
 import { stackEnv } from "../tests/support/stack_env.ts";
 import {
   type BenchDocument,

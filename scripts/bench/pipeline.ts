@@ -52,7 +52,7 @@ async function functionTimings(): Promise<Map<string, Timings>> {
   return out;
 }
 import { stackConfig } from "../stack/config.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 import { adminSql } from "../tests/support/stack_env.ts";
 import {
   assertProviderUsed,

@@ -8,7 +8,7 @@
  * owns the first one.
  */
 import { repoRoot } from "../stack/config.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 
 export const schemasDir = join(repoRoot, "supabase/schemas");
 export const firstMigration = join(repoRoot, "supabase/migrations/20261122000000_job_engine.sql");

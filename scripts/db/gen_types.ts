@@ -6,7 +6,7 @@
 import { stackEnv } from "../tests/support/stack_env.ts";
 import { repoRoot, stackConfig } from "../stack/config.ts";
 import { ensureSupabaseCliEnv } from "../stack/keys.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 
 export const TYPES_PATH = join(repoRoot, "supabase/functions/_shared/database.types.ts");
 

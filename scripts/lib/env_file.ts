@@ -3,7 +3,7 @@
  * start` writes) and the functions' dotenv files (supabase/functions/.env, functions.env).
  * Blank lines and `#` comments are skipped; a value may be wrapped in matching quotes.
  */
-import { join } from "./paths.ts";
+import { join } from "node:path";
 
 export function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};

@@ -27,7 +27,7 @@ import { parse as parseToml } from "smol-toml";
 import { repoRoot, stackConfig } from "../stack/config.ts";
 import { parseEnvFile } from "../lib/env_file.ts";
 import { ensureSupabaseCliEnv } from "../stack/keys.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 import {
   upsertVaultSecretSql,
   VAULT_FUNCTIONS_URL,

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { repoRoot } from "../stack/config.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 
 const REF = "abcdefghijklmnopqrst";
 const SECRET = "sb_secret_TESTSECRETVALUE0123456789";

@@ -10,7 +10,7 @@
  */
 import { stackConfig } from "../stack/config.ts";
 import { readStackEnvFile } from "../lib/env_file.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 
 /**
  * The VITE_* variables for the build: `publishableKey` when given (a caller that already knows

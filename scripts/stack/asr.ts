@@ -3,7 +3,7 @@
  * its own port, so PocketSphinx's CPU work never stalls the gateway's event loop.
  */
 import type { StackConfig } from "./config.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 
 export interface AsrProcess {
   url: string;

@@ -5,7 +5,7 @@
  */
 import { type StackConfig, stackConfig } from "./config.ts";
 import { type KeyRing, loadKeyRing } from "./keys.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 import {
   upsertVaultSecretSql,
   VAULT_FUNCTIONS_URL,

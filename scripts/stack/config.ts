@@ -7,7 +7,8 @@ import {
   FUNCTION_MEMORY_BYTES,
   FUNCTION_WALL_CLOCK_S,
 } from "../../supabase/functions/_shared/engine/limits.ts";
-import { fromFileUrl, join } from "../lib/paths.ts";
+import { join } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 
 export interface StackConfig {
   /** Repository root. */

@@ -24,7 +24,7 @@ import {
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
 import type { StackConfig } from "./config.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 
 export const StackKeys = z.object({
   publishableKey: z.string().startsWith("sb_publishable_"),

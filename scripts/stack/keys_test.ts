@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { decodeProtectedHeader, SignJWT } from "jose";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 import { loadKeyRing, newSigningJwk, SigningKeysFile } from "./keys.ts";
 
 const cli = new URL("../tools/node_modules/.bin/supabase", import.meta.url).pathname;

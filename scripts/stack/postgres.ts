@@ -3,7 +3,7 @@
  * the stack's pg_net and supabase_vault extensions, and Supabase's base (sql/base.sql).
  */
 import type { StackConfig } from "./config.ts";
-import { join } from "../lib/paths.ts";
+import { join } from "node:path";
 import { supabaseCliEnv } from "./keys.ts";
 
 const isRoot = Deno.uid() === 0;

@@ -8,7 +8,7 @@
 import type { RealtimeChannel } from "@supabase/supabase-js";
 import type { Behaviour } from "../../tests/fakes/fake_server.ts";
 import { makeWav } from "../../tests/fakes/deterministic.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { startPostgres, stopPostgres } from "../../stack/postgres.ts";
 import { upsertVaultSecretSql } from "../../lib/vault_secrets.ts";
 import { functionPid } from "../../tests/support/function_processes.ts";

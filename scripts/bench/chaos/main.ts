@@ -8,7 +8,7 @@
 import { startOpenAiFake } from "../../tests/fakes/openai_fake.ts";
 import { start, stop } from "../../stack/cli.ts";
 import { stackConfig } from "../../stack/config.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { adminSql } from "../../tests/support/stack_env.ts";
 import { CASES } from "./cases.ts";
 import { type CaseResult, startTicker } from "./harness.ts";

@@ -9,7 +9,7 @@ import { extractAudio, NoAudioError } from "../../../web/src/media/extract.ts";
 import { ffmpegChunkArgs, ffmpegChunks, parseProbe } from "../../../web/src/media/ffmpeg_plan.ts";
 import type { ManifestAudio, NamedChunk } from "../../../web/src/media/manifest.ts";
 import { recordingHashOfReader } from "../../../web/src/media/recording_hash.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { CliError } from "./errors.ts";
 
 /** One chunk file on disk, ready for upload. */

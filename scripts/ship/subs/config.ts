@@ -10,7 +10,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
 import type { Database } from "../../../supabase/functions/_shared/database.types.ts";
 import { stackConfig } from "../../stack/config.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { CliError } from "./errors.ts";
 
 export type Client = SupabaseClient<Database>;

@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import type { Json } from "../../../supabase/functions/_shared/database.types.ts";
 import { isMediaName } from "../../../web/src/media/media_files.ts";
-import { dirname, join } from "../../lib/paths.ts";
+import { dirname, join } from "node:path";
 import { type Client, configDir, project, signedIn } from "./config.ts";
 import { Display } from "./display.ts";
 import { asCliError, CliError, fromApiError } from "./errors.ts";

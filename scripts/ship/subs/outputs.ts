@@ -3,7 +3,7 @@
  * `<name>.<language>.<format>` for translations, `<name>.summary.json` for the summary, beside
  * the input or in --out DIR.
  */
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import type { Client } from "./config.ts";
 import { CliError, fromApiError } from "./errors.ts";
 

@@ -4,7 +4,7 @@
  * `subs --resume` continues an upload another process started (killed, Ctrl-C, lost network).
  */
 import { z } from "zod";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 
 export const SubmitSettings = z.object({
   options: z.record(z.string(), z.unknown()),

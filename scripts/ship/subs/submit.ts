@@ -11,7 +11,7 @@ import {
   objectPath,
 } from "../../../web/src/media/manifest.ts";
 import { isMediaName } from "../../../web/src/media/media_files.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { basename, extractToFiles, recordingHash } from "./audio.ts";
 import type { Client, Project } from "./config.ts";
 import { CliError, fromApiError } from "./errors.ts";

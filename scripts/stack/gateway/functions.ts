@@ -19,7 +19,7 @@
  * a test can switch providers or kill a function mid-task (scripts/tests/support/function_processes.ts).
  */
 import { parse as parseToml } from "smol-toml";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { dbUrl } from "../postgres.ts";
 import type { GatewayContext } from "./context.ts";
 import { json } from "./http.ts";

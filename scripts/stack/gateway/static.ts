@@ -4,7 +4,7 @@
  * share links of earlier versions (`/jobs/<id>#token=…`) are redirected to `/?job=<id>` (the
  * browser keeps the fragment across the redirect).
  */
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 
 const types: Record<string, string> = {
   html: "text/html; charset=utf-8",

@@ -7,7 +7,7 @@
  *   STACK_DB_PORT=... deno test -A scripts/tests/db/schema_equivalence_test.ts
  */
 import { stackConfig } from "../../stack/config.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { buildMigration, firstMigration, schemaFiles } from "../../db/build_migration.ts";
 
 const config = stackConfig();

@@ -24,7 +24,7 @@ import {
 } from "../support/browser.ts";
 import { adminSql, serviceClient, stackEnv } from "../support/stack_env.ts";
 import { makeSpokenVideo, rewrap } from "../support/video_fixtures.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 
 /** The recording hash by its definition (8 MiB slices, SHA-256 of their digests), node:crypto. */
 function treeHashReference(bytes: Uint8Array): string {

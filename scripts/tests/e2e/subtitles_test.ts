@@ -17,7 +17,7 @@ import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../support/browser.ts";
 import { makeSpeech, makeVideo } from "../../ship/asr/fixtures.ts";
 import { adminSql, stackEnv } from "../support/stack_env.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { renderOutputs } from "../../../supabase/functions/_shared/subtitles/render.ts";
 import type { Transcript } from "../../../supabase/functions/_shared/subtitles/transcript.ts";
 

@@ -17,7 +17,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "../support/browser.ts";
 import { makeSpeech, makeVideo } from "../../ship/asr/fixtures.ts";
 import { adminSql, stackEnv } from "../support/stack_env.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 
 const root = new URL("../../..", import.meta.url).pathname;
 const artifacts = join(root, "test-artifacts");

@@ -21,7 +21,7 @@ import {
 } from "../support/submissions.ts";
 import { adminSql, signedInClient } from "../support/stack_env.ts";
 import { stackConfig } from "../../stack/config.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 
 const MINUTES = 30;
 /** The provider's time per chunk (L). */

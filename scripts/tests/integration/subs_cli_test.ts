@@ -6,7 +6,7 @@
  * words. Then list/get/cancel, Ctrl-C leaving a job running, and a friendly error code.
  */
 import { Manifest } from "../../../supabase/functions/_shared/engine/contract.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { TUS_CHUNK_BYTES } from "../../../web/src/media/tus_upload.ts";
 import { uploadFile } from "../../ship/subs/tus.ts";
 import { adminSql, serviceClient, signedInClient, stackEnv } from "../support/stack_env.ts";

@@ -18,7 +18,7 @@ import { SignJWT } from "jose";
 import { makeWav } from "../fakes/deterministic.ts";
 import { subscribeStatus } from "../support/realtime.ts";
 import { stackConfig } from "../../stack/config.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { buildWeb } from "../../ship/web_build.ts";
 import type { Json } from "../../../supabase/functions/_shared/database.types.ts";
 import {

@@ -5,7 +5,7 @@
  * Tests use them to point the steps at a provider fake and to kill a function mid-task.
  */
 import { stackConfig } from "../../stack/config.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 import { apiKeys, stackEnv } from "./stack_env.ts";
 
 const overridesFile = () => join(stackConfig().dir, "functions.env");

@@ -5,7 +5,7 @@
  */
 import { stackConfig } from "../../stack/config.ts";
 import { type KeyRing, loadKeyRing } from "../../stack/keys.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 
 let ring: Promise<KeyRing | null> | undefined;
 

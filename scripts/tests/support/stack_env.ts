@@ -14,7 +14,7 @@ import postgres from "postgres";
 import { z } from "zod";
 import { stackConfig } from "../../stack/config.ts";
 import { readStackEnvFile } from "../../lib/env_file.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 
 export const StackEnv = z.object({
   SUPABASE_URL: z.url(),

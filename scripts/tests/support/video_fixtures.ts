@@ -5,7 +5,7 @@
  * chosen times, so the offline recogniser only works where there are words.
  */
 import { makeSpeech } from "../../ship/asr/fixtures.ts";
-import { join } from "../../lib/paths.ts";
+import { join } from "node:path";
 
 export interface SpokenVideo {
   path: string;

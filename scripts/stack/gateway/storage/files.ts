@@ -4,7 +4,7 @@
  * once, so nothing outside the bucket's folder can be reached.
  */
 import { createHash } from "node:crypto";
-import { dirname, join } from "../../../lib/paths.ts";
+import { dirname, join } from "node:path";
 import { invalidKey, payloadTooLarge, storageError } from "./errors.ts";
 
 export interface ObjectFiles {
