@@ -6,7 +6,7 @@
  * (`cron.database_name`), as on a hosted project. No running stack is needed; everything is
  * removed afterwards.
  */
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { repoRoot, stackConfig } from "../stack/config.ts";
 import { installExtensions } from "../stack/postgres.ts";
 
@@ -153,9 +153,9 @@ export async function withScratchDatabases<T>(
   }
 }
 
-/** The `.sql` files of a folder of the repository, in name order (the order they apply in). */
+/** The `.sql` files of a folder (relative to the repository), in name order (how they apply). */
 export async function sqlFiles(folder: string): Promise<string[]> {
-  const dir = join(repoRoot, folder);
+  const dir = isAbsolute(folder) ? folder : join(repoRoot, folder);
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (entry.isFile && entry.name.endsWith(".sql")) names.push(entry.name);
