@@ -193,9 +193,9 @@ export function nextVersion(existing: string[], now = new Date()): string {
 }
 
 function header(name: string, part: number, parts: number): string {
-  return `-- ${name}${parts > 1 ? ` (part ${part} of ${parts})` : ""}: written by ` +
-    `\`deno task db:diff ${name}\` (${ENGINE}), the change from\n` +
-    `-- supabase/migrations to supabase/schemas. Review it; data changes are written by hand.\n\n`;
+  return `-- ${name}${parts > 1 ? ` (part ${part} of ${parts}, each one transaction)` : ""}\n` +
+    `-- Written by \`deno task db:diff ${name}\` (${ENGINE}): what takes a database from\n` +
+    `-- the migrations before it to supabase/schemas. Review it; data changes are written by hand.\n\n`;
 }
 
 /** The command: returns the exit status. */
