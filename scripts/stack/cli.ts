@@ -148,7 +148,9 @@ export async function start(config = stackConfig()): Promise<void> {
   if (!(await isClusterInitialised(config))) await initCluster(config);
   await startPostgres(config);
   await applyBase(config);
-  await pushMigrations(config);
+  // Every start: an existing stack takes the migrations added since (no reset needed).
+  const { applied } = await pushMigrations(config);
+  if (applied.length) console.error(`stack: applied migrations ${applied.join(", ")}`);
   await configureVault(config, keys.keys.secretKey);
 
   if (!(await readPid(config))) {
