@@ -13,6 +13,10 @@
  *   engine's unguarded `cron.schedule_in_database`.
  * - policies on `storage.objects` and `realtime.messages`: the Supabase profile leaves Supabase's
  *   schemas out; our own policies there are put back in scope.
+ * - grants the plan leaves out: a function the plan creates gets the schema's default privileges
+ *   (Supabase grants EXECUTE on new functions in `public` to anon and authenticated) and the plan
+ *   does not revoke them, so the grants that still differ after the plan are written from the
+ *   catalog (revoke, then grant what the schema has).
  * - rows the schema files seed (error codes, steps, settings, the bucket): no engine diffs data;
  *   they are listed, to be written into the migration by hand.
  *
@@ -125,6 +129,44 @@ end $cron$;
 `;
 }
 
+/** One grant fact of scripts/db/catalog.ts: `grant <kind> <object> to <role>`. */
+const GRANT_KEY = /^grant (table|column|function|schema) (.+) to (\S+)$/;
+
+/**
+ * Statements that make the grants of `differences` what the schema has (the `right` side):
+ * revoke everything the role holds on the object, then grant the schema's privileges.
+ */
+export function grantFixes(differences: CatalogDifference[]): string | null {
+  const statements: string[] = [];
+  for (const d of differences) {
+    const m = d.key.match(GRANT_KEY);
+    if (!m) continue;
+    const [, kind, object, grantee] = m;
+    const role = grantee === "public" ? "public" : grantee;
+    let on: string;
+    let column = "";
+    if (kind === "column") {
+      const dot = object.lastIndexOf(".");
+      on = `table ${object.slice(0, dot)}`;
+      column = ` (${object.slice(dot + 1)})`;
+    } else on = `${kind} ${object}`;
+    statements.push(`revoke all${column} on ${on} from ${role};`);
+    const privileges = (d.right ?? "").split(",").filter(Boolean);
+    for (const grantable of [false, true]) {
+      const list = privileges.filter((p) => p.endsWith("*") === grantable)
+        .map((p) => `${p.replace("*", "").toLowerCase()}${column}`);
+      if (list.length) {
+        statements.push(
+          `grant ${list.join(", ")} on ${on} to ${role}${grantable ? " with grant option" : ""};`,
+        );
+      }
+    }
+  }
+  if (!statements.length) return null;
+  return `-- Grants the plan leaves out (written by db:diff from the catalog: new functions get the\n` +
+    `-- schema's default privileges, which the plan does not revoke).\n${statements.join("\n")}\n`;
+}
+
 /**
  * Plans the migration from `migrationsDir` to `schemasDir` (folders relative to the repository)
  * and checks it on a scratch copy.
@@ -160,21 +202,17 @@ export async function diffSchemas(
       else files = [cron];
     }
     // The check: the migration on top of the migrations must give the schema's catalog.
-    for (const [i, sql] of files.entries()) {
-      const path = await Deno.makeTempFile({ suffix: ".sql" });
-      try {
-        await Deno.writeTextFile(path, sql);
-        await current.applyFiles([path]);
-      } catch (e) {
-        throw new Error(
-          `the planned migration (part ${i + 1}) does not apply to the migrations' database:\n` +
-            `${(e as Error).message}\n--- the SQL ---\n${sql}`,
-        );
-      } finally {
-        await Deno.remove(path);
-      }
+    for (const [i, sql] of files.entries()) await applySql(current, sql, `part ${i + 1}`);
+    const wantedCatalog = await readCatalog(wanted);
+    let left = compareCatalogs(await readCatalog(current), wantedCatalog);
+    const grants = grantFixes(left);
+    if (grants) {
+      await applySql(current, grants, "the grants");
+      files = files.length
+        ? [...files.slice(0, -1), `${files.at(-1)!.trimEnd()}\n\n${grants}`]
+        : [grants];
+      left = compareCatalogs(await readCatalog(current), wantedCatalog);
     }
-    const left = compareCatalogs(await readCatalog(current), await readCatalog(wanted));
     return {
       files,
       destructive,
@@ -182,6 +220,22 @@ export async function diffSchemas(
       missing: left.filter((d) => !d.key.startsWith("row ")),
     };
   });
+}
+
+/** Applies `sql` in one transaction, or throws with the SQL and the error. */
+async function applySql(db: ScratchDb, sql: string, what: string): Promise<void> {
+  const path = await Deno.makeTempFile({ suffix: ".sql" });
+  try {
+    await Deno.writeTextFile(path, sql);
+    await db.applyFiles([path]);
+  } catch (e) {
+    throw new Error(
+      `the planned migration (${what}) does not apply to the migrations' database:\n` +
+        `${(e as Error).message}\n--- the SQL ---\n${sql}`,
+    );
+  } finally {
+    await Deno.remove(path);
+  }
 }
 
 /** `<timestamp>` for a new migration: now (UTC), or just after the newest existing one. */

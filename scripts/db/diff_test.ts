@@ -1,4 +1,4 @@
-import { cronMigration, NAME_PATTERN, nextVersion } from "./diff.ts";
+import { cronMigration, grantFixes, NAME_PATTERN, nextVersion } from "./diff.ts";
 
 function assertEquals(actual: unknown, expected: unknown) {
   if (JSON.stringify(actual) !== JSON.stringify(expected)) {
@@ -52,4 +52,28 @@ Deno.test("cron jobs: changed or new ones scheduled by name, removed ones unsche
   }
   if (sql.includes("'same'")) throw new Error(`an unchanged job is rescheduled:\n${sql}`);
   assertEquals(cronMigration(current, current), null);
+});
+
+Deno.test("grants left different are revoked, then granted as the schema has them", () => {
+  const sql = grantFixes([
+    { key: "grant function public.f(a integer) to anon", left: "EXECUTE", right: undefined },
+    {
+      key: "grant column public.jobs.filename to authenticated",
+      left: "SELECT",
+      right: "INSERT,SELECT*",
+    },
+    { key: "relation public.jobs", left: "a", right: "b" },
+  ])!;
+  for (
+    const expected of [
+      "revoke all on function public.f(a integer) from anon;",
+      "revoke all (filename) on table public.jobs from authenticated;",
+      "grant insert (filename) on table public.jobs to authenticated;",
+      "grant select (filename) on table public.jobs to authenticated with grant option;",
+    ]
+  ) {
+    if (!sql.includes(expected)) throw new Error(`missing ${expected} in\n${sql}`);
+  }
+  if (sql.includes("relation")) throw new Error("a fact that is no grant was turned into SQL");
+  assertEquals(grantFixes([{ key: "index public.x", left: "a", right: undefined }]), null);
 });

@@ -1,7 +1,7 @@
 /**
  * `deno task db:diff`: a copy of supabase/schemas with changes of every kind the engine or our
  * cover handles (a function body, a table with RLS, a policy on storage.objects, a trigger, a
- * column grant, a comment, pg_cron jobs) and one data change. The migration it plans must, on top
+ * column grant, a comment, pg_cron jobs, a new function kept from anon) and one data change. The migration it plans must, on top
  * of supabase/migrations, give exactly the copy's catalog (diffSchemas applies and compares it),
  * and the data change must be reported for writing by hand, not lost.
  */
@@ -20,6 +20,9 @@ begin new.note := 'touched'; return new; end $$;
 create trigger diff_probe_touch before update on private.diff_probe
   for each row execute function private.diff_probe_touch();
 grant references (filename) on public.jobs to anon;
+create function public.diff_probe_rpc() returns int language sql as $$ select 1 $$;
+revoke execute on function public.diff_probe_rpc() from public, anon, authenticated;
+grant execute on function public.diff_probe_rpc() to service_role;
 alter policy media_select_own_folder on storage.objects using (false);
 do $$ begin execute regexp_replace(pg_get_functiondef('public.tick()'::regprocedure),
   '\$function\$\s*$', E'-- changed by db_diff_test\n$function$'); end $$;
@@ -52,6 +55,8 @@ Deno.test("db:diff writes the migration from migrations/ to schemas/ and reports
         `CREATE TRIGGER diff_probe_touch`,
         `("filename")`,
         `-- changed by db_diff_test`,
+        // Supabase's default privileges grant a new function to anon; the plan does not revoke.
+        `revoke all on function public.diff_probe_rpc() from anon;`,
         `perform cron.schedule('ai-subs-tick', '*/2 * * * *', 'select public.tick()');`,
         `where jobname = 'ai-subs-prune-events'`,
       ]
