@@ -294,6 +294,7 @@ Deno.test({
             message: "x",
             retryable: false,
           }],
+          ["release_task", { task_id: task.id, lease, reason: "x" }],
           ["tick", {}],
           ["expire_jobs", {}],
           ["prune_events", {}],

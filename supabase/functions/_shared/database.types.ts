@@ -296,6 +296,10 @@ export type Database = {
       "prune_events": { Args: Record<PropertyKey, never>; Returns: number };
       "purge_jobs": { Args: { "job_ids": (string)[] }; Returns: number };
       "queue_status": { Args: Record<PropertyKey, never>; Returns: Json };
+      "release_task": {
+        Args: { "lease": string; "reason": string; "retry_after_ms"?: number; "task_id": string };
+        Returns: Json;
+      };
       "retry_job": {
         Args: { "job_id": string };
         Returns: {
