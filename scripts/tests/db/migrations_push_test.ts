@@ -10,6 +10,7 @@ import { repoRoot, stackConfig } from "../../stack/config.ts";
 import { pushMigrations } from "../../stack/postgres.ts";
 import { ensureSupabaseCliEnv } from "../../stack/keys.ts";
 import { sqlFiles, withScratchDatabases } from "../../db/scratch.ts";
+import { cronMigration } from "../../db/diff.ts";
 
 const released = Object.keys(
   JSON.parse(await Deno.readTextFile(join(repoRoot, "supabase/releases/released.json")))
@@ -74,6 +75,23 @@ Deno.test("a database at the released baseline takes new migrations, each all or
       }
       if (result.applied.join() !== pending.join()) {
         throw new Error(`reported as applied: ${result.applied}, expected ${pending}`);
+      }
+
+      // The pg_cron part db:diff writes goes through the CLI's statement splitter intact.
+      const job = { jobname: "ai-subs-probe", schedule: "5 * * * *", command: "select 'probe'" };
+      await Deno.writeTextFile(
+        join(migrations, "29991231000001_cron_probe.sql"),
+        cronMigration(new Map(), new Map([[job.jobname, job]]))!,
+      );
+      await pushMigrations(config);
+      const scheduled = await db.psql([
+        "-A",
+        "-t",
+        "-c",
+        "select schedule || ' ' || command from cron.job where jobname = 'ai-subs-probe'",
+      ]);
+      if (scheduled.trim() !== "5 * * * * select 'probe'") {
+        throw new Error(`the cron part did not schedule its job: ${JSON.stringify(scheduled)}`);
       }
 
       // Nothing pending: nothing applied, and the CLI is not even started.
