@@ -183,20 +183,64 @@ export async function applyBase(config: StackConfig): Promise<void> {
   await Deno.writeTextFile(marker, new Date().toISOString());
 }
 
-/** Applies supabase/migrations with the real Supabase CLI, as on a hosted project. */
+/** The released migrations (supabase/releases/released.json), in the order they apply. */
+export async function releasedMigrations(root: string): Promise<string[]> {
+  const released = JSON.parse(
+    await Deno.readTextFile(join(root, "supabase/releases/released.json")),
+  ) as { migrations: Record<string, unknown> };
+  return Object.keys(released.migrations).sort();
+}
+
+/**
+ * A throwaway CLI workdir whose supabase/ holds config.toml and only the released migrations,
+ * so `db push` there stops at the last release. The caller removes it.
+ */
+async function releasedWorkdir(root: string): Promise<string> {
+  const workdir = await Deno.makeTempDir({ prefix: "stack-released-" });
+  await Deno.mkdir(join(workdir, "supabase/migrations"), { recursive: true });
+  await Deno.copyFile(join(root, "supabase/config.toml"), join(workdir, "supabase/config.toml"));
+  for (const name of await releasedMigrations(root)) {
+    await Deno.copyFile(
+      join(root, "supabase/migrations", name),
+      join(workdir, "supabase/migrations", name),
+    );
+  }
+  return workdir;
+}
+
+/**
+ * Applies supabase/migrations with the real Supabase CLI, as on a hosted project; with
+ * `migrations: "released"` only the released ones.
+ */
 export async function pushMigrations(config: StackConfig): Promise<void> {
   const cli = join(config.root, "scripts/tools/node_modules/.bin/supabase");
-  const out = await new Deno.Command(cli, {
-    args: ["db", "push", "--db-url", dbUrl(config), "--yes", "--include-all"],
-    cwd: config.root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1", ...supabaseCliEnv(config) },
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      "supabase db push failed:\n" + new TextDecoder().decode(out.stdout) +
-        new TextDecoder().decode(out.stderr),
-    );
+  const workdir = config.migrations === "released"
+    ? await releasedWorkdir(config.root)
+    : config.root;
+  try {
+    const out = await new Deno.Command(cli, {
+      args: [
+        "db",
+        "push",
+        "--db-url",
+        dbUrl(config),
+        "--yes",
+        "--include-all",
+        "--workdir",
+        workdir,
+      ],
+      cwd: config.root,
+      stdout: "piped",
+      stderr: "piped",
+      env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1", ...supabaseCliEnv(config) },
+    }).output();
+    if (!out.success) {
+      throw new Error(
+        "supabase db push failed:\n" + new TextDecoder().decode(out.stdout) +
+          new TextDecoder().decode(out.stderr),
+      );
+    }
+  } finally {
+    if (workdir !== config.root) await Deno.remove(workdir, { recursive: true });
   }
 }
