@@ -240,7 +240,7 @@ Deno.test({
         (await tasksOf(sql, running.id)).filter((t) => t.step === "transcribe");
       await eventually("chunk 0 done, chunk 1 held at the provider", async () => {
         const c = await chunks();
-        return c.length === 3 && c[0].status === "completed" && c[1].status === "running" &&
+        return c.length >= 3 && c[0].status === "completed" && c[1].status === "running" &&
           gate.waiting === 1;
       }, 90_000);
 
@@ -280,7 +280,7 @@ Deno.test({
         `after db push the database has ${await applied()}, supabase/migrations ${all}`,
       );
       // A task killed by the redeploy is recovered by the tick (pg_cron's, called below) soon.
-      await sql`update private.settings set stale_after_seconds = 15`;
+      await sql`update private.settings set stale_after_seconds = 10`;
       // Chunk 1 finishes in the old function process, against the new schema; chunk 2 starts.
       gate.releaseOne();
       await eventually("chunk 1 done, chunk 2 held at the provider", async () => {
