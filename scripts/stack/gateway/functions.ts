@@ -148,9 +148,19 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     return markReady;
   }
 
+  // The tree whose supabase/functions a (re)start serves: this repository, or the root named in
+  // `<stack dir>/functions.root` (a test serving an earlier release's functions, extracted from
+  // git, with that tree's deno.json). Read at every (re)start, as a deploy would switch code.
+  const sourceRoot = async (fp: FunctionProcess) => {
+    if (fp.dir !== dir) return null;
+    const named = await Deno.readTextFile(join(ctx.config.dir, "functions.root")).catch(() => "");
+    return named.trim() || null;
+  };
+
   async function spawn(fp: FunctionProcess, markReady = notReady(fp)) {
     fp.starts++;
     const env = await functionEnv();
+    const otherRoot = await sourceRoot(fp);
     const { functionCpuMs, functionCpuEnforce } = ctx.config;
     // A test may lower the memory limit of a function through <stack dir>/functions.env.
     const functionMemoryMb = Number((env as Record<string, string>).STACK_FUNCTION_MEMORY_MB) ||
@@ -161,7 +171,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
         "-A",
         `--v8-flags=--max-old-space-size=${GUARD_FACTOR * ctx.config.functionMemoryMb}`,
         join(ctx.config.root, "scripts/stack/function_host.ts"),
-        join(fp.dir, fp.name, "index.ts"),
+        join(otherRoot ? join(otherRoot, "supabase/functions") : fp.dir, fp.name, "index.ts"),
         String(
           ctx.config.functionWallClockOverrides[fp.name] ?? ctx.config.functionWallClockSeconds,
         ),
@@ -169,7 +179,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
         String(functionCpuMs),
         functionCpuEnforce ? "1" : "0",
       ],
-      cwd: ctx.config.root,
+      cwd: otherRoot ?? ctx.config.root,
       env: { ...env, SB_FUNCTION_NAME: fp.name },
       stdin: "null",
       stdout: "piped",

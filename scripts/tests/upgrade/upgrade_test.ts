@@ -57,6 +57,32 @@ async function migrationFiles(): Promise<{ all: string[]; later: string[] }> {
 
 const versionOf = (file: string) => file.split("_")[0];
 
+/**
+ * The tree of the last release (released.json's commit), extracted from git into `dir`, whose
+ * functions are the "old" ones; null when git does not have that commit (a shallow clone).
+ */
+async function releasedTree(dir: string): Promise<{ tree: string; commit: string } | null> {
+  const released = JSON.parse(
+    await Deno.readTextFile(join(root, "supabase/releases/released.json")),
+  ) as { migrations: Record<string, { commit: string }> };
+  const last = (await releasedMigrations(root)).at(-1)!;
+  const commit = released.migrations[last].commit;
+  const tree = join(dir, `release-${commit}`);
+  await Deno.mkdir(tree, { recursive: true });
+  const out = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'git -C "$0" archive "$1" deno.json deno.lock supabase | tar -x -C "$2"',
+      root,
+      commit,
+      tree,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return out.success ? { tree, commit } : null;
+}
+
 /** `supabase db push --db-url` from the repository, as a user upgrading a project runs it. */
 async function dbPush(): Promise<string> {
   const out = await new Deno.Command(join(root, "scripts/tools/node_modules/.bin/supabase"), {
@@ -203,7 +229,15 @@ Deno.test({
       // One chunk at a time, so the long job is part-way through when the upgrade starts.
       await sql`update private.settings set step_parallelism = '{"transcribe": 1}'`;
 
-      // --- At the release: work in every state. ---
+      // --- At the release: its functions (from git), work in every state. ---
+      const old = await releasedTree(dir);
+      console.log(
+        old
+          ? `upgrade: serving the functions of the release (${old.commit}) before the upgrade`
+          : "upgrade: the release's commit is not in git (shallow clone?): this tree's functions " +
+            "stand in for the release's",
+      );
+      if (old) await deployFunctions(old.tree);
       const { client: owner, userId } = await signedInClient();
       const { data: login } = await owner.auth.getSession();
       const session = login.session!;
@@ -365,6 +399,7 @@ Deno.test({
       ticking = false;
       await ticker;
       gate.open();
+      await deployFunctions().catch(() => {});
       await restoreEnv().catch(() => {});
       await Promise.allSettled([gate.close(), receiver.close(), fake.close()]);
       await sql.end();
