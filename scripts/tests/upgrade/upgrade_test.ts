@@ -4,10 +4,10 @@
  * Runs on a stack started with STACK_MIGRATIONS=released (the `upgrade` stage of
  * `deno task test`): its database holds only the migrations of supabase/releases/released.json,
  * and the test first deploys that release's functions (its commit, extracted from git; this
- * tree's when git lacks it). With them it leaves work in every state: a completed job with outputs and an edited
- * revision, a cached result of it, a share link (opened by one viewer), a 25-minute job whose
- * second of three chunks is held at the provider, webhook deliveries whose receiver answers
- * 500, and the owner's session. Then it upgrades as a user does: `supabase db push --db-url`
+ * tree's when git lacks it). With them it leaves work in every state: a completed job with
+ * outputs and an edited revision, a cached result of it, a share link (opened by one viewer), a
+ * 25-minute job whose second of three chunks is held at the provider, webhook deliveries whose
+ * receiver answers 500, and the owner's session. Then it upgrades as a user does: `supabase db push --db-url`
  * of every later migration (the real CLI), then the functions (./deploy_functions.ts), with the
  * job still transcribing. Afterwards: the running job completes; each pending webhook is
  * delivered exactly once (counted at the receiver by webhook-id); the old share link opens and
