@@ -9,10 +9,11 @@
  * 25-minute job whose second of three chunks is held at the provider, webhook deliveries whose
  * receiver answers 500, and the owner's session. Then it upgrades as a user does:
  * `supabase db push --db-url` of every later migration (the real CLI), then this tree's functions
- * (./deploy_functions.ts), with the job still transcribing. Afterwards: the running job completes; each pending webhook is
- * delivered exactly once (counted at the receiver by webhook-id); the old share link opens and
- * its viewer still sees the job; the old access token still works and the refresh token
- * refreshes; what was stored before is unchanged; a new job and a new revision work.
+ * (./deploy_functions.ts), with the job still transcribing. Afterwards: the running job
+ * completes; each pending webhook is delivered exactly once (counted at the receiver by
+ * webhook-id); the old share link opens and its viewer still sees the job; the old access token
+ * still works and the refresh token refreshes; what was stored before is unchanged; a new job and
+ * a new revision work.
  *
  * With no migration after the released ones, it says so and checks the in-flight work across
  * the function redeploy alone.
