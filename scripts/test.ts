@@ -5,7 +5,9 @@
  * browser tests — all on the key model of a project created today (publishable/secret keys,
  * ES256 tokens). Then the `legacy` stage: a fresh stack with the legacy JWT keys switched on
  * (STACK_LEGACY_KEYS=1, as a project created earlier) runs the conformance, integration and
- * security suites again with clients on the legacy anon / service_role keys.
+ * security suites again with clients on the legacy anon / service_role keys. Then the `upgrade`
+ * stage: a fresh stack at the last release (STACK_MIGRATIONS=released) holding work in every
+ * state is upgraded with `supabase db push` and a function redeploy (scripts/tests/upgrade).
  * Ends with one line "N passed, N failed" summing every runner.
  * Name stages to run only those, e.g. `deno task test unit pgtap` or `deno task test legacy`.
  */
@@ -36,6 +38,9 @@ Deno.env.set(
   "STACK_AUTH_RATE_LIMIT_ANONYMOUS_USERS",
   testEnv.STACK_AUTH_RATE_LIMIT_ANONYMOUS_USERS,
 );
+
+/** The upgrade stage's tests: they need a stack at the last release (STACK_MIGRATIONS). */
+const upgradeSuite = "scripts/tests/upgrade";
 
 /** Folders of tests that need the running stack; every other *_test.ts is a unit test. */
 const stackSuites = {
@@ -120,7 +125,7 @@ function countTests(output: string): { passed: number; failed: number } | null {
 
 async function unitTestFiles(): Promise<string[]> {
   const files: string[] = [];
-  const skip = new Set(Object.values(stackSuites).map((p) => join(root, p)));
+  const skip = new Set([...Object.values(stackSuites), upgradeSuite].map((p) => join(root, p)));
   async function walk(dir: string) {
     for await (const e of Deno.readDir(dir)) {
       const path = join(dir, e.name);
@@ -146,7 +151,7 @@ const legacySuites = ["conformance", "integration", "security"] as const;
  */
 const legacySkip = new Set(["scripts/tests/integration/chunked_pipeline_test.ts"]);
 
-const all = ["static", "unit", "pgtap", ...Object.keys(stackSuites), "legacy"];
+const all = ["static", "unit", "pgtap", ...Object.keys(stackSuites), "legacy", "upgrade"];
 const wanted = new Set(Deno.args.length ? Deno.args : all);
 const deno = Deno.execPath();
 
@@ -237,6 +242,17 @@ if (wanted.has("legacy")) {
       if (files.length) {
         await run("legacy keys: " + legacySuites.join(", "), [deno, "test", "-A", ...files], env);
       }
+    },
+  );
+}
+
+if (wanted.has("upgrade")) {
+  // A project at the last release (only released.json's migrations) upgraded to this tree.
+  await withFreshStack(
+    { STACK_DIR: join(root, ".stack-test-upgrade"), STACK_MIGRATIONS: "released" },
+    async (_config, env) => {
+      const files = await suiteFiles(upgradeSuite);
+      if (files.length) await run("upgrade", [deno, "test", "-A", ...files], env);
     },
   );
 }

@@ -36,6 +36,12 @@ export interface StackConfig {
    * as on a project created before publishable/secret keys. Off unless STACK_LEGACY_KEYS=1.
    */
   legacyKeys: boolean;
+  /**
+   * Which migrations `start` pushes: `all` of supabase/migrations, or only the `released` ones
+   * (supabase/releases/released.json, STACK_MIGRATIONS=released): a database at the last
+   * release, which the upgrade test then upgrades with `supabase db push`.
+   */
+  migrations: "all" | "released";
   pgBin: string;
 }
 
@@ -62,6 +68,7 @@ export function stackConfig(
     ),
     extraFunctionDirs: (env.STACK_EXTRA_FUNCTIONS ?? "").split(":").filter(Boolean).map(absolute),
     legacyKeys: env.STACK_LEGACY_KEYS === "1",
+    migrations: env.STACK_MIGRATIONS === "released" ? "released" : "all",
     pgBin: env.STACK_PG_BIN ?? "/usr/lib/postgresql/15/bin",
   };
 }

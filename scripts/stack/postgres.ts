@@ -197,36 +197,81 @@ async function appliedVersions(config: StackConfig): Promise<string[]> {
   return out.split("\n").filter(Boolean);
 }
 
+/** The released migrations (supabase/releases/released.json), in the order they apply. */
+export async function releasedMigrations(root: string): Promise<string[]> {
+  const released = JSON.parse(
+    await Deno.readTextFile(join(root, "supabase/releases/released.json")),
+  ) as { migrations: Record<string, unknown> };
+  return Object.keys(released.migrations).sort();
+}
+
+/**
+ * A throwaway CLI workdir whose supabase/ holds config.toml and only the released migrations,
+ * so `db push` there stops at the last release. The caller removes it.
+ */
+async function releasedWorkdir(root: string): Promise<string> {
+  const workdir = await Deno.makeTempDir({ prefix: "stack-released-" });
+  await Deno.mkdir(join(workdir, "supabase/migrations"), { recursive: true });
+  await Deno.copyFile(join(root, "supabase/config.toml"), join(workdir, "supabase/config.toml"));
+  for (const name of await releasedMigrations(root)) {
+    await Deno.copyFile(
+      join(root, "supabase/migrations", name),
+      join(workdir, "supabase/migrations", name),
+    );
+  }
+  return workdir;
+}
+
 /**
  * Applies the migrations of supabase/migrations that the database has not applied yet with the
  * real Supabase CLI (`db push`: each file and its history row in one transaction), as on a hosted
  * project; on every `start`, so an existing stack takes new migrations without a reset. When every
  * file is applied already (and nothing else is recorded) the CLI is not started: about 2 s saved.
+ * With `migrations: "released"` (the upgrade test) only the released ones.
  */
 export async function pushMigrations(
   config: StackConfig,
 ): Promise<{ applied: string[]; ranCli: boolean }> {
   const files: string[] = [];
-  for await (const entry of Deno.readDir(join(config.root, "supabase/migrations"))) {
-    if (entry.isFile && /^\d+_.*\.sql$/.test(entry.name)) files.push(entry.name);
+  if (config.migrations === "released") files.push(...await releasedMigrations(config.root));
+  else {
+    for await (const entry of Deno.readDir(join(config.root, "supabase/migrations"))) {
+      if (entry.isFile && /^\d+_.*\.sql$/.test(entry.name)) files.push(entry.name);
+    }
   }
   files.sort();
   const before = await appliedVersions(config);
   const pending = files.filter((file) => !before.includes(file.split("_")[0]));
   if (!pending.length && before.length === files.length) return { applied: [], ranCli: false };
   const cli = join(config.root, "scripts/tools/node_modules/.bin/supabase");
-  const out = await new Deno.Command(cli, {
-    args: ["db", "push", "--db-url", dbUrl(config), "--yes", "--include-all"],
-    cwd: config.root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1", ...supabaseCliEnv(config) },
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      "supabase db push failed:\n" + new TextDecoder().decode(out.stdout) +
-        new TextDecoder().decode(out.stderr),
-    );
+  const workdir = config.migrations === "released"
+    ? await releasedWorkdir(config.root)
+    : config.root;
+  try {
+    const out = await new Deno.Command(cli, {
+      args: [
+        "db",
+        "push",
+        "--db-url",
+        dbUrl(config),
+        "--yes",
+        "--include-all",
+        "--workdir",
+        workdir,
+      ],
+      cwd: config.root,
+      stdout: "piped",
+      stderr: "piped",
+      env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1", ...supabaseCliEnv(config) },
+    }).output();
+    if (!out.success) {
+      throw new Error(
+        "supabase db push failed:\n" + new TextDecoder().decode(out.stdout) +
+          new TextDecoder().decode(out.stderr),
+      );
+    }
+  } finally {
+    if (workdir !== config.root) await Deno.remove(workdir, { recursive: true });
   }
   const after = await appliedVersions(config);
   return { applied: pending.filter((file) => after.includes(file.split("_")[0])), ranCli: true };

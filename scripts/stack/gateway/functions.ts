@@ -161,16 +161,29 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     return markReady;
   }
 
+  // The tree whose supabase/functions a (re)start serves: this repository, or the root named in
+  // `<stack dir>/functions.root` (a test serving an earlier release's functions, extracted from
+  // git, with that tree's deno.json). Read at every (re)start, as a deploy would switch code.
+  const sourceRoot = async (fp: FunctionProcess) => {
+    if (fp.dir !== dir) return null;
+    const named = await Deno.readTextFile(join(ctx.config.dir, "functions.root")).catch(() => "");
+    return named.trim() || null;
+  };
+
   async function spawn(fp: FunctionProcess, markReady = notReady(fp)) {
     fp.starts++;
     const env = await functionEnv();
+    const otherRoot = await sourceRoot(fp);
     const { functionCpuMs, functionCpuEnforce } = ctx.config;
     // A test may lower the memory limit of a function through <stack dir>/functions.env.
     const functionMemoryMb = Number((env as Record<string, string>).STACK_FUNCTION_MEMORY_MB) ||
       ctx.config.functionMemoryMb;
     // --- The function's sandbox (scripts/stack/function_sandbox.ts): its bundle, its map, its
     // env only (a cleared environment), a private temp folder removed when the process ends.
-    const bundle = await sourceBundle(fp.dir, fp.name);
+    const bundle = await sourceBundle(
+      otherRoot ? join(otherRoot, "supabase/functions") : fp.dir,
+      fp.name,
+    );
     const tmpDir = await Deno.makeTempDir({ dir: TMP, prefix: `function-${fp.name}-` });
     if (closing) return void await Deno.remove(tmpDir);
     const child = new Deno.Command(Deno.execPath(), {
