@@ -35,9 +35,10 @@ export async function deployFunctions(tree?: string): Promise<string[]> {
   else await Deno.remove(named).catch(() => {});
   const names = await functionNames();
   await Promise.all(names.map((name) => killFunction(name, "SIGTERM")));
-  // Each new process runs in the tree deployed (the gateway starts it there).
-  const want = tree ?? stackConfig().root;
+  // Each new process runs in its folder of the tree deployed (the sandbox's working directory).
+  const root = tree ?? stackConfig().root;
   for (const name of names) {
+    const want = join(root, "supabase/functions", name);
     const cwd = await Deno.readLink(`/proc/${await functionPid(name)}/cwd`);
     if (cwd !== want) throw new Error(`function ${name} runs in ${cwd}, not the deployed ${want}`);
   }
