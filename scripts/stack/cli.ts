@@ -13,6 +13,8 @@ import {
 } from "../lib/vault_secrets.ts";
 import {
   applyBase,
+  applyHostedRoles,
+  configureHostedRoles,
   dbUrl,
   initCluster,
   installExtensions,
@@ -132,11 +134,12 @@ async function configureVault(config: StackConfig, secretKey: string) {
   const statements = Object.entries(secrets).map(([name, value]) =>
     upsertVaultSecretSql(name, value)
   );
+  // As postgres, as `deno task deploy` does on a hosted project (`supabase db query`).
   await psql(config, [
     "-c",
     "create extension if not exists supabase_vault;",
     ...statements.flatMap((s) => ["-c", s]),
-  ]);
+  ], "postgres");
 }
 
 export async function start(config = stackConfig()): Promise<void> {
@@ -146,8 +149,10 @@ export async function start(config = stackConfig()): Promise<void> {
   const keys = await loadKeyRing(config);
   await installExtensions(config);
   if (!(await isClusterInitialised(config))) await initCluster(config);
-  await startPostgres(config);
+  // A changed hosted_roles build or setting (or a cluster made before it) needs a restart.
+  await startPostgres(config, await configureHostedRoles(config));
   await applyBase(config);
+  await applyHostedRoles(config);
   await pushMigrations(config);
   await configureVault(config, keys.keys.secretKey);
 

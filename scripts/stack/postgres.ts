@@ -1,10 +1,13 @@
 /**
  * The stack's own PostgreSQL 15 cluster: Debian's server with the real pg_cron and pgTAP,
  * the stack's pg_net and supabase_vault extensions, and Supabase's base (sql/base.sql).
+ * As on a hosted project, the bootstrap superuser is supabase_admin and `postgres` is not a
+ * superuser: it gets through hosted_roles (the stack's supautils) what hosted lets through.
  */
 import type { StackConfig } from "./config.ts";
 import { join } from "node:path";
 import { supabaseCliEnv } from "./keys.ts";
+import { buildHostedRoles, hostedRolesSettings, SUPERUSER } from "./hosted_roles.ts";
 
 const isRoot = Deno.uid() === 0;
 
@@ -80,7 +83,7 @@ export async function initCluster(config: StackConfig): Promise<void> {
     "-D",
     dataDir(config),
     "-U",
-    "postgres",
+    SUPERUSER,
     "--auth=trust",
     "-E",
     "UTF8",
@@ -92,7 +95,6 @@ export async function initCluster(config: StackConfig): Promise<void> {
     `unix_socket_directories = '${runDir}'`,
     `max_connections = 300`,
     `shared_buffers = 256MB`,
-    `shared_preload_libraries = 'pg_cron'`,
     `cron.database_name = 'postgres'`,
     `cron.use_background_workers = on`,
     `max_worker_processes = 32`,
@@ -112,6 +114,33 @@ export async function initCluster(config: StackConfig): Promise<void> {
   );
 }
 
+const hostedConfName = "hosted_roles.conf";
+const includeHostedConf = `include_if_exists = '${hostedConfName}'`;
+
+/**
+ * Writes the cluster's hosted_roles.conf (shared_preload_libraries with pg_cron and the
+ * freshly built hosted_roles, and its settings) and includes it from postgresql.conf, also in a
+ * cluster made before it existed. Returns whether anything changed (a restart is then due).
+ */
+export async function configureHostedRoles(config: StackConfig): Promise<boolean> {
+  const library = await buildHostedRoles(config);
+  const confPath = join(dataDir(config), hostedConfName);
+  const want = "# Written by `deno task stack start` (scripts/stack/hosted_roles.ts).\n" +
+    hostedRolesSettings(config, library).join("\n") + "\n";
+  let changed = false;
+  if ((await Deno.readTextFile(confPath).catch(() => null)) !== want) {
+    await Deno.writeTextFile(confPath, want);
+    await chownToPostgres(confPath);
+    changed = true;
+  }
+  const mainConf = join(dataDir(config), "postgresql.conf");
+  if (!(await Deno.readTextFile(mainConf)).includes(includeHostedConf)) {
+    await Deno.writeTextFile(mainConf, `\n${includeHostedConf}\n`, { append: true });
+    changed = true;
+  }
+  return changed;
+}
+
 export async function isPostgresRunning(config: StackConfig): Promise<boolean> {
   // pg_ctl refuses to run as root, so ask as the postgres user when we are root.
   const cmd = [join(config.pgBin, "pg_ctl"), "status", "-D", dataDir(config)];
@@ -125,8 +154,11 @@ export async function isPostgresRunning(config: StackConfig): Promise<boolean> {
   return out?.code === 0;
 }
 
-export async function startPostgres(config: StackConfig): Promise<void> {
-  if (await isPostgresRunning(config)) return;
+export async function startPostgres(config: StackConfig, restart = false): Promise<void> {
+  if (await isPostgresRunning(config)) {
+    if (!restart) return;
+    await stopPostgres(config);
+  }
   const log = join(config.dir, "logs", "postgres.log");
   await Deno.writeTextFile(log, "", { append: true });
   await chownToPostgres(log);
@@ -152,8 +184,11 @@ export async function stopPostgres(config: StackConfig, mode: "fast" | "immediat
   });
 }
 
-/** psql against the stack's cluster; throws with psql's output on the first error. */
-export function psql(config: StackConfig, args: string[]): Promise<string> {
+/**
+ * psql against the stack's cluster, as the superuser unless `user` says otherwise; throws with
+ * psql's output on the first error.
+ */
+export function psql(config: StackConfig, args: string[], user = SUPERUSER): Promise<string> {
   return run([
     "psql",
     "-X",
@@ -165,7 +200,7 @@ export function psql(config: StackConfig, args: string[]): Promise<string> {
     "-p",
     String(config.dbPort),
     "-U",
-    "postgres",
+    user,
     "-d",
     "postgres",
     ...args,
@@ -181,6 +216,69 @@ export async function applyBase(config: StackConfig): Promise<void> {
   } catch { /* not yet */ }
   await psql(config, ["-f", join(config.root, "scripts/stack/sql/base.sql")]);
   await Deno.writeTextFile(marker, new Date().toISOString());
+}
+
+/** Where a stack made before this change keeps its old supabase_admin during the switch. */
+const previousAdmin = "stack_previous_admin";
+
+/** The name of the bootstrap superuser (OID 10), asked as whichever superuser can log in. */
+async function bootstrapRole(config: StackConfig): Promise<{ name: string; askedAs: string }> {
+  let lastError: unknown;
+  for (const user of [SUPERUSER, previousAdmin, "postgres"]) {
+    try {
+      const name =
+        (await psql(config, ["-tAc", "select rolname from pg_roles where oid = 10"], user))
+          .trim();
+      return { name, askedAs: user };
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
+/**
+ * Makes `postgres` what it is on a hosted project: in a cluster whose bootstrap superuser is
+ * still named postgres (made before this change), that superuser becomes supabase_admin and a
+ * new postgres takes over the project's objects (sql/bootstrap_to_admin.sql); then, on every
+ * start, sql/hosted_roles.sql gives postgres hosted's attributes, memberships and grants.
+ */
+export async function applyHostedRoles(config: StackConfig): Promise<void> {
+  const bootstrap = await bootstrapRole(config);
+  if (bootstrap.name === "postgres") {
+    if (bootstrap.askedAs !== previousAdmin) {
+      // As the bootstrap superuser: the old supabase_admin steps aside (it cannot rename itself).
+      await psql(config, [
+        "-c",
+        `do $$ begin
+           if exists (select from pg_roles where rolname = '${SUPERUSER}') then
+             alter role ${SUPERUSER} rename to ${previousAdmin};
+           else
+             create role ${previousAdmin} login superuser;
+           end if;
+         end $$`,
+      ], "postgres");
+    }
+    await psql(config, [
+      "-1",
+      "-f",
+      join(config.root, "scripts/stack/sql/bootstrap_to_admin.sql"),
+    ], previousAdmin);
+    await psql(config, [
+      "-c",
+      `do $$ begin
+         if exists (select from pg_extension where extname = 'pg_cron') then
+           execute pg_read_file('${
+        join(config.root, "scripts/stack/hosted_roles/extension-custom-scripts/pg_cron")
+      }/after-create.sql');
+         end if;
+       end $$`,
+    ]);
+    await psql(config, ["-c", `drop role ${previousAdmin}`]);
+  } else if (bootstrap.name !== SUPERUSER) {
+    throw new Error(`unexpected bootstrap superuser ${bootstrap.name}`);
+  }
+  await psql(config, ["-f", join(config.root, "scripts/stack/sql/hosted_roles.sql")]);
 }
 
 /** Applies supabase/migrations with the real Supabase CLI, as on a hosted project. */

@@ -7,11 +7,13 @@
  *   STACK_DB_PORT=... deno test -A scripts/tests/db/schema_equivalence_test.ts
  */
 import { stackConfig } from "../../stack/config.ts";
+import { SUPERUSER } from "../../stack/hosted_roles.ts";
 import { join } from "node:path";
 import { buildMigration, firstMigration, schemaFiles } from "../../db/build_migration.ts";
 
 const config = stackConfig();
-const connection = ["-h", "127.0.0.1", "-p", String(config.dbPort), "-U", "postgres"];
+// The base needs a superuser (it is the platform's part); both databases are built the same way.
+const connection = ["-h", "127.0.0.1", "-p", String(config.dbPort), "-U", SUPERUSER];
 
 async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
   const child = new Deno.Command(cmd, {
