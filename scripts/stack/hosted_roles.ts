@@ -137,6 +137,53 @@ export const RESERVED_MEMBERSHIPS = [
   "authenticator",
 ];
 
+/** supautils.privileged_role_allowed_configs: superuser-only settings postgres may SET. */
+export const ALLOWED_CONFIGS = [
+  "auto_explain.*",
+  "log_lock_waits",
+  "log_min_duration_statement",
+  "log_min_messages",
+  "log_parameter_max_length",
+  "log_replication_commands",
+  "log_statement",
+  "log_temp_files",
+  "pg_net.batch_size",
+  "pg_net.ttl",
+  "pg_stat_statements.*",
+  "pgaudit.log",
+  "pgaudit.log_catalog",
+  "pgaudit.log_client",
+  "pgaudit.log_level",
+  "pgaudit.log_relation",
+  "pgaudit.log_rows",
+  "pgaudit.log_statement",
+  "pgaudit.log_statement_once",
+  "pgaudit.role",
+  "pgrst.*",
+  "plan_filter.*",
+  "safeupdate.enabled",
+  "session_replication_role",
+  "track_io_timing",
+  "wal_compression",
+];
+
+/** The password of the project's postgres role (SUPABASE_DB_URL). */
+export const POSTGRES_PASSWORD = "postgres";
+
+/**
+ * pg_hba.conf: postgres signs in with its password over TCP, as on hosted (so a non-superuser
+ * dblink or postgres_fdw connection works only with it); the stack's own roles are trusted on
+ * loopback.
+ */
+export const PG_HBA = [
+  "# Written by `deno task stack start` (scripts/stack/hosted_roles.ts).",
+  "local all all trust",
+  "host all postgres 127.0.0.1/32 scram-sha-256",
+  "host all postgres ::1/128 scram-sha-256",
+  "host all all 127.0.0.1/32 trust",
+  "host all all ::1/128 trust",
+].join("\n") + "\n";
+
 async function sha256Hex(parts: Uint8Array[]): Promise<string> {
   const total = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -201,5 +248,6 @@ export function hostedRolesSettings(config: StackConfig, library: string): strin
     `hosted_roles.drop_trigger_grants = ${list(GRANTED_TABLES)}`,
     `hosted_roles.reserved_roles = ${list(RESERVED_ROLES)}`,
     `hosted_roles.reserved_memberships = ${list(RESERVED_MEMBERSHIPS)}`,
+    `hosted_roles.privileged_role_allowed_configs = ${list(ALLOWED_CONFIGS)}`,
   ];
 }

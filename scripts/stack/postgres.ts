@@ -7,12 +7,18 @@
 import type { StackConfig } from "./config.ts";
 import { join } from "node:path";
 import { supabaseCliEnv } from "./keys.ts";
-import { buildHostedRoles, hostedRolesSettings, SUPERUSER } from "./hosted_roles.ts";
+import {
+  buildHostedRoles,
+  hostedRolesSettings,
+  PG_HBA,
+  POSTGRES_PASSWORD,
+  SUPERUSER,
+} from "./hosted_roles.ts";
 
 const isRoot = Deno.uid() === 0;
 
 export function dbUrl(config: StackConfig, user = "postgres"): string {
-  return `postgresql://${user}:postgres@127.0.0.1:${config.dbPort}/postgres`;
+  return `postgresql://${user}:${POSTGRES_PASSWORD}@127.0.0.1:${config.dbPort}/postgres`;
 }
 
 export function dataDir(config: StackConfig): string {
@@ -20,12 +26,16 @@ export function dataDir(config: StackConfig): string {
 }
 
 /** Runs a command, as the postgres OS user when we are root (initdb refuses root). */
-async function run(cmd: string[], opts: { asPostgres?: boolean; quiet?: boolean } = {}) {
+async function run(
+  cmd: string[],
+  opts: { asPostgres?: boolean; quiet?: boolean; env?: Record<string, string> } = {},
+) {
   const argv = opts.asPostgres && isRoot ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd;
   const out = await new Deno.Command(argv[0], {
     args: argv.slice(1),
     stdout: "piped",
     stderr: "piped",
+    env: opts.env,
   })
     .output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
@@ -118,7 +128,7 @@ const hostedConfName = "hosted_roles.conf";
 const includeHostedConf = `include_if_exists = '${hostedConfName}'`;
 
 /**
- * Writes the cluster's hosted_roles.conf (shared_preload_libraries with pg_cron and the
+ * Writes the cluster's pg_hba.conf and hosted_roles.conf (shared_preload_libraries with pg_cron and the
  * freshly built hosted_roles, and its settings) and includes it from postgresql.conf, also in a
  * cluster made before it existed. Returns whether anything changed (a restart is then due).
  */
@@ -131,6 +141,12 @@ export async function configureHostedRoles(config: StackConfig): Promise<boolean
   if ((await Deno.readTextFile(confPath).catch(() => null)) !== want) {
     await Deno.writeTextFile(confPath, want);
     await chownToPostgres(confPath);
+    changed = true;
+  }
+  const hbaPath = join(dataDir(config), "pg_hba.conf");
+  if ((await Deno.readTextFile(hbaPath).catch(() => null)) !== PG_HBA) {
+    await Deno.writeTextFile(hbaPath, PG_HBA);
+    await chownToPostgres(hbaPath);
     changed = true;
   }
   const mainConf = join(dataDir(config), "postgresql.conf");
@@ -204,7 +220,7 @@ export function psql(config: StackConfig, args: string[], user = SUPERUSER): Pro
     "-d",
     "postgres",
     ...args,
-  ]);
+  ], { env: { PGPASSWORD: POSTGRES_PASSWORD } });
 }
 
 /** Applies Supabase's base once per cluster. */

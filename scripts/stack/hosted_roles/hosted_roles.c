@@ -11,7 +11,9 @@
  *     (<path>/<extension>/after-create.sql, run as the superuser), the grants hosted adds;
  *   - CREATE / ALTER / DROP / COMMENT ON / ALTER ... RENAME of a POLICY on a table in
  *     hosted_roles.policy_grants;
- *   - DROP TRIGGER on a table in hosted_roles.drop_trigger_grants.
+ *   - DROP TRIGGER on a table in hosted_roles.drop_trigger_grants;
+ *   - SET / RESET of a setting in hosted_roles.privileged_role_allowed_configs (an entry
+ *     `prefix.*` covers all of an extension's settings).
  *
  * And, for every role that is not a superuser, it refuses what supautils refuses: granting
  * membership in a role of hosted_roles.reserved_memberships; creating, altering, renaming,
@@ -54,6 +56,7 @@ static char *drop_trigger_grants = NULL;
 static char *custom_scripts_path = NULL;
 static char *reserved_roles = NULL;
 static char *reserved_memberships = NULL;
+static char *allowed_configs = NULL;
 
 /* Whether `name` is one of the comma-separated entries of `setting` (compared as identifiers). */
 static bool
@@ -254,6 +257,40 @@ all_on_granted_tables(List *objects, const char *grants)
 	return true;
 }
 
+/* Whether hosted_roles.privileged_role_allowed_configs covers the setting `name`. */
+static bool
+allowed_config(const char *name)
+{
+	char	   *copy;
+	List	   *entries = NIL;
+	ListCell   *cell;
+	bool		found = false;
+
+	if (allowed_configs == NULL || allowed_configs[0] == '\0' || name == NULL)
+		return false;
+	copy = pstrdup(allowed_configs);
+	if (!SplitIdentifierString(copy, ',', &entries))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hosted_roles: cannot parse \"%s\"", allowed_configs)));
+	foreach(cell, entries)
+	{
+		char	   *entry = (char *) lfirst(cell);
+		size_t		length = strlen(entry);
+
+		if (length >= 2 && strcmp(entry + length - 2, ".*") == 0
+			? strncmp(entry, name, length - 1) == 0
+			: pg_strcasecmp(entry, name) == 0)
+		{
+			found = true;
+			break;
+		}
+	}
+	list_free(entries);
+	pfree(copy);
+	return found;
+}
+
 static bool
 all_privileged_extensions(List *objects)
 {
@@ -324,6 +361,8 @@ needs_superuser(Node *statement, const char **after_create)
 				table = qualified_table_of(castNode(List, comment->object));
 				return table != NULL && listed(policy_grants, table);
 			}
+		case T_VariableSetStmt:
+			return allowed_config(((VariableSetStmt *) statement)->name);
 		case T_DropStmt:
 			{
 				DropStmt   *drop = (DropStmt *) statement;
@@ -464,6 +503,10 @@ _PG_init(void)
 	DefineCustomStringVariable("hosted_roles.reserved_memberships",
 							   "Roles whose membership only superusers may grant.",
 							   NULL, &reserved_memberships, "", PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("hosted_roles.privileged_role_allowed_configs",
+							   "Superuser-only settings the privileged role may SET.",
+							   NULL, &allowed_configs, "", PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hosted_roles");
 

@@ -6,7 +6,8 @@
 -- (grant_auth_roles_to_postgres, grant_pg_monitor_to_postgres,
 -- grant_predefined_roles_to_postgres). No membership in the services' admin roles
 -- (revoke_admin_roles_from_postgres; supabase/realtime reduce_grants_postgres_user).
-alter role postgres nosuperuser createdb createrole replication bypassrls login;
+alter role postgres nosuperuser createdb createrole replication bypassrls login
+  password 'postgres';
 grant anon, authenticated, service_role, pg_monitor, pg_read_all_data, pg_signal_backend
   to postgres;
 do $$
