@@ -12,17 +12,12 @@ import {
   VAULT_SECRET_KEY,
 } from "../lib/vault_secrets.ts";
 import {
-  applyBase,
-  applyHostedRoles,
-  configureHostedRoles,
   dbUrl,
-  initCluster,
   installExtensions,
-  isClusterInitialised,
   isPostgresRunning,
+  prepareCluster,
   psql,
   pushMigrations,
-  startPostgres,
   stopPostgres,
 } from "./postgres.ts";
 
@@ -148,11 +143,7 @@ export async function start(config = stackConfig()): Promise<void> {
   await Deno.mkdir(config.dir, { recursive: true });
   const keys = await loadKeyRing(config);
   await installExtensions(config);
-  if (!(await isClusterInitialised(config))) await initCluster(config);
-  // A changed hosted_roles build or setting (or a cluster made before it) needs a restart.
-  await startPostgres(config, await configureHostedRoles(config));
-  await applyBase(config);
-  await applyHostedRoles(config);
+  await prepareCluster(config);
   await pushMigrations(config);
   await configureVault(config, keys.keys.secretKey);
 

@@ -230,6 +230,12 @@ export async function buildHostedRoles(config: StackConfig): Promise<string> {
   }
   // The postgres OS user loads it.
   for (const dir of [join(config.dir, "hosted_roles"), buildDir]) await Deno.chmod(dir, 0o755);
+  // Earlier builds are no longer loaded once the server restarts with this one.
+  for await (const entry of Deno.readDir(join(config.dir, "hosted_roles"))) {
+    if (entry.name !== hash.slice(0, 16)) {
+      await Deno.remove(join(config.dir, "hosted_roles", entry.name), { recursive: true });
+    }
+  }
   return library;
 }
 

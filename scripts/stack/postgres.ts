@@ -78,7 +78,14 @@ export async function isClusterInitialised(config: StackConfig): Promise<boolean
   }
 }
 
-export async function initCluster(config: StackConfig): Promise<void> {
+/**
+ * A new cluster, bootstrapped as supabase_admin as on a hosted project (`bootstrapUser` only
+ * lets a test make a cluster the way the stack made them before).
+ */
+export async function initCluster(
+  config: StackConfig,
+  bootstrapUser = SUPERUSER,
+): Promise<void> {
   const pgDir = join(config.dir, "pg");
   const runDir = join(config.dir, "run");
   await Deno.mkdir(pgDir, { recursive: true });
@@ -93,7 +100,7 @@ export async function initCluster(config: StackConfig): Promise<void> {
     "-D",
     dataDir(config),
     "-U",
-    SUPERUSER,
+    bootstrapUser,
     "--auth=trust",
     "-E",
     "UTF8",
@@ -201,8 +208,9 @@ export async function stopPostgres(config: StackConfig, mode: "fast" | "immediat
 }
 
 /**
- * psql against the stack's cluster, as the superuser unless `user` says otherwise; throws with
- * psql's output on the first error.
+ * psql against the stack's cluster through its Unix socket (trusted: the stack's own work, and
+ * an older cluster's postgres has no password), as the superuser unless `user` says otherwise;
+ * throws with psql's output on the first error.
  */
 export function psql(config: StackConfig, args: string[], user = SUPERUSER): Promise<string> {
   return run([
@@ -212,7 +220,7 @@ export function psql(config: StackConfig, args: string[], user = SUPERUSER): Pro
     "-v",
     "ON_ERROR_STOP=1",
     "-h",
-    "127.0.0.1",
+    join(config.dir, "run"),
     "-p",
     String(config.dbPort),
     "-U",
@@ -220,7 +228,7 @@ export function psql(config: StackConfig, args: string[], user = SUPERUSER): Pro
     "-d",
     "postgres",
     ...args,
-  ], { env: { PGPASSWORD: POSTGRES_PASSWORD } });
+  ]);
 }
 
 /** Applies Supabase's base once per cluster. */
@@ -295,6 +303,17 @@ export async function applyHostedRoles(config: StackConfig): Promise<void> {
     throw new Error(`unexpected bootstrap superuser ${bootstrap.name}`);
   }
   await psql(config, ["-f", join(config.root, "scripts/stack/sql/hosted_roles.sql")]);
+}
+
+/**
+ * The cluster, running and ready for migrations: hosted_roles built and loaded (a restart when
+ * that changed), the base once, and postgres as hosted at every start.
+ */
+export async function prepareCluster(config: StackConfig): Promise<void> {
+  if (!(await isClusterInitialised(config))) await initCluster(config);
+  await startPostgres(config, await configureHostedRoles(config));
+  await applyBase(config);
+  await applyHostedRoles(config);
 }
 
 /** Applies supabase/migrations with the real Supabase CLI, as on a hosted project. */
