@@ -13,6 +13,7 @@
  */
 import { capForOfflineEngine } from "./ship/asr/capacity.ts";
 import { start, stop } from "./stack/cli.ts";
+import { POSTGRES_PASSWORD } from "./stack/hosted_roles.ts";
 import { stackConfig } from "./stack/config.ts";
 import { readDotEnv } from "./stack/gateway/functions.ts";
 import { join } from "node:path";
@@ -208,6 +209,7 @@ if (needsStack) {
           join("supabase/tests/database", e.name)
         ).sort();
       if (tests.length) {
+        // As the project's postgres role (SUPABASE_DB_URL's), which is not a superuser.
         await run("pgTAP", [
           "pg_prove",
           "-h",
@@ -219,7 +221,7 @@ if (needsStack) {
           "-d",
           "postgres",
           ...tests,
-        ]);
+        ], { PGPASSWORD: POSTGRES_PASSWORD });
       }
     }
     for (const [stage, dir] of Object.entries(stackSuites)) {

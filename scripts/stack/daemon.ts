@@ -7,6 +7,7 @@ import postgres from "postgres";
 import { stackConfig } from "./config.ts";
 import { loadKeyRing } from "./keys.ts";
 import { dbUrl } from "./postgres.ts";
+import { SUPERUSER } from "./hosted_roles.ts";
 import { handleAuth } from "./gateway/auth.ts";
 import type { GatewayContext } from "./gateway/context.ts";
 import { createFunctionsRuntime } from "./gateway/functions.ts";
@@ -25,7 +26,9 @@ const quiet = () => {};
 const ctx: GatewayContext = {
   config,
   keys,
-  admin: postgres(dbUrl(config), { max: 10, onnotice: quiet }),
+  // The services' own connection (Auth, Storage, Realtime, pg_net's worker) is the superuser's,
+  // never the project's postgres role.
+  admin: postgres(dbUrl(config, SUPERUSER), { max: 10, onnotice: quiet }),
   api: postgres(dbUrl(config, "authenticator"), { max: 60, onnotice: quiet }),
 };
 
