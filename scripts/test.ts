@@ -12,7 +12,7 @@
 import { capForOfflineEngine } from "./ship/asr/capacity.ts";
 import { start, stop } from "./stack/cli.ts";
 import { stackConfig } from "./stack/config.ts";
-import { readDotEnv } from "./stack/gateway/functions.ts";
+import { readEnvFile } from "./lib/env_file.ts";
 import { join } from "node:path";
 import { dbUrl } from "./stack/postgres.ts";
 import { buildWeb } from "./ship/web_build.ts";
@@ -186,7 +186,7 @@ async function withFreshStack(
     // with the cap in place, as on a used dev database.
     await capForOfflineEngine(
       dbUrl(config),
-      await readDotEnv(join(root, "supabase/functions/.env")),
+      readEnvFile(join(root, "supabase/functions/.env")) ?? {},
     );
     await fn(config, env);
   } finally {

@@ -7,7 +7,7 @@
  * Later schema changes get their own migrations (e.g. `supabase db diff`); this script only
  * owns the first one.
  */
-import { repoRoot } from "../stack/config.ts";
+import { repoRoot } from "../lib/repo.ts";
 import { join } from "node:path";
 
 export const schemasDir = join(repoRoot, "supabase/schemas");

@@ -24,9 +24,9 @@
  */
 import { parseArgs } from "node:util";
 import { parse as parseToml } from "smol-toml";
-import { repoRoot, stackConfig } from "../stack/config.ts";
-import { parseEnvFile } from "../lib/env_file.ts";
-import { ensureSupabaseCliEnv } from "../stack/keys.ts";
+import { localStackDir, repoRoot } from "../lib/repo.ts";
+import { readEnvFile } from "../lib/env_file.ts";
+import { ensureSupabaseCliEnv, supabaseCliPath } from "../lib/supabase_cli.ts";
 import { join } from "node:path";
 import {
   upsertVaultSecretSql,
@@ -63,16 +63,8 @@ if (!ref || !/^[a-z0-9]{20}$/.test(ref)) {
   Deno.exit(2);
 }
 
-function readDotEnv(path: string): Record<string, string> {
-  try {
-    return parseEnvFile(Deno.readTextFileSync(path));
-  } catch {
-    return {};
-  }
-}
-
 // The provider settings: the environment wins over supabase/functions/.env.
-const dotEnv = readDotEnv(join(repoRoot, "supabase/functions/.env"));
+const dotEnv = readEnvFile(join(repoRoot, "supabase/functions/.env")) ?? {};
 const providers: Record<string, string> = {};
 for (const name of PROVIDER_VARS) {
   const value = Deno.env.get(name)?.trim() || dotEnv[name]?.trim();
@@ -137,18 +129,10 @@ function objectLimitBytes(): number {
   return Math.round(Number(m[1]) * scale[unit]);
 }
 
-async function supabaseCli(): Promise<string> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    const candidate = join(dir || ".", "supabase");
-    if (await Deno.stat(candidate).then((s) => s.isFile, () => false)) return candidate;
-  }
-  return join(repoRoot, "scripts/tools/node_modules/.bin/supabase");
-}
-
-const cli = await supabaseCli();
+const cli = await supabaseCliPath(repoRoot);
 // The CLI refuses to run while config.toml's signing_keys_path names a missing file (it is
 // local-only and git-ignored): point it at the stack's own key file instead.
-const cliEnv = dryRun ? {} : await ensureSupabaseCliEnv(stackConfig());
+const cliEnv = dryRun ? {} : await ensureSupabaseCliEnv({ root: repoRoot, dir: localStackDir() });
 const temp = dryRun ? null : await Deno.makeTempDir({ prefix: "deploy_" });
 const functionsUrl = `https://${ref}.supabase.co/functions/v1`;
 const projectUrl = `https://${ref}.supabase.co`;

@@ -4,7 +4,7 @@
  * the refusal without a provider, --dry-run, and that no secret is printed.
  */
 import assert from "node:assert/strict";
-import { repoRoot } from "../stack/config.ts";
+import { repoRoot } from "../lib/repo.ts";
 import { join } from "node:path";
 
 const REF = "abcdefghijklmnopqrst";

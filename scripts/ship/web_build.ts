@@ -8,7 +8,7 @@
  * missing key). VITE_SUPABASE_URL is optional: without it the app talks to the origin that
  * served it.
  */
-import { stackConfig } from "../stack/config.ts";
+import { localStackDir, repoRoot } from "../lib/repo.ts";
 import { readStackEnvFile } from "../lib/env_file.ts";
 import { join } from "node:path";
 
@@ -17,7 +17,7 @@ import { join } from "node:path";
  * its Supabase), else from the environment, else from the stack's env file.
  */
 export function webBuildEnv(
-  stackDir = stackConfig().dir,
+  stackDir = localStackDir(),
   publishableKey?: string,
 ): Record<string, string> {
   const env: Record<string, string> = {};
@@ -69,5 +69,5 @@ export async function buildWeb(
 }
 
 if (import.meta.main) {
-  await buildWeb(join(new URL("../..", import.meta.url).pathname));
+  await buildWeb(repoRoot);
 }

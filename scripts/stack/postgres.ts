@@ -4,7 +4,7 @@
  */
 import type { StackConfig } from "./config.ts";
 import { join } from "node:path";
-import { supabaseCliEnv } from "./keys.ts";
+import { supabaseCliEnv } from "../lib/supabase_cli.ts";
 
 const isRoot = Deno.uid() === 0;
 
