@@ -1,9 +1,17 @@
 /** The editor's operations on cues, pure (unit-tested in cue_edits_test.ts). Times in seconds. */
+import type { CaptionDocument } from "../../supabase/functions/_shared/subtitles/caption_document.ts";
+
 export interface EditCue {
   start: number;
   end: number;
   text: string;
   speaker?: string;
+}
+
+/** The cues to edit: the document's caption cues, or one per segment when it has none. */
+export function cuesOf(doc: Pick<CaptionDocument, "segments" | "cues">): EditCue[] {
+  return (doc.cues ?? doc.segments.map((s) => ({ ...s, lines: [s.text] })))
+    .map((c) => ({ start: c.start, end: c.end, text: c.lines.join(" "), ...(c.speaker ? { speaker: c.speaker } : {}) }));
 }
 
 export const round = (seconds: number) => Math.round(seconds * 1000) / 1000;

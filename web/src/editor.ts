@@ -9,8 +9,8 @@
 import { h } from "./html.ts";
 import type { JobRow } from "./jobs.ts";
 import { supabase } from "./supabase.ts";
-import type { CaptionDocument } from "./transcript_viewer.ts";
-import { type EditCue, mergeCues, problemOf, renameSpeaker, round, shiftCues, splitCue } from "./cue_edits.ts";
+import type { CaptionDocument } from "../../supabase/functions/_shared/subtitles/caption_document.ts";
+import { cuesOf, type EditCue, mergeCues, problemOf, renameSpeaker, round, shiftCues, splitCue } from "./cue_edits.ts";
 
 export interface EditorOptions {
   job: JobRow;
@@ -21,11 +21,6 @@ export interface EditorOptions {
   /** The document as saved (laid out again by the server), after `saved`. */
   current(): CaptionDocument | null;
   closed(): void;
-}
-
-function cuesOf(doc: CaptionDocument): EditCue[] {
-  return (doc.cues ?? doc.segments.map((s) => ({ ...s, lines: [s.text] })))
-    .map((c) => ({ start: c.start, end: c.end, text: c.lines.join(" "), ...(c.speaker ? { speaker: c.speaker } : {}) }));
 }
 
 export function openEditor(host: HTMLElement, options: EditorOptions): void {

@@ -8,12 +8,12 @@ import { DOMParser } from "@xmldom/xmldom";
 import { parseSync } from "subtitle";
 import {
   CAPTION_PRESETS,
-  CaptionDocument,
   checkCaptionRules,
   type Cue,
   layoutCues,
   renderJson,
 } from "./captions.ts";
+import { CaptionDocument } from "./caption_document.ts";
 import { StepIO } from "../engine/contract.ts";
 import type { Transcript } from "./transcript.ts";
 import { renderOutputs, renderTranscript } from "./render.ts";
