@@ -153,7 +153,7 @@ const deno = Deno.execPath();
 if (wanted.has("static")) {
   await run("fmt", [deno, "fmt", "--check"]);
   await run("lint", [deno, "lint"]);
-  await run("types", [deno, "check", "scripts", "supabase/functions"]);
+  await run("types", [deno, "check", "scripts", "supabase/functions", "web/src"]);
 }
 if (wanted.has("unit")) {
   const files = await unitTestFiles();

@@ -1,3 +1,4 @@
+/// <reference path="./vite-env.d.ts" />
 /**
  * CAPTCHA for the anonymous sign-in on a hosted project (`[auth.captcha]` in
  * supabase/config.toml, or the dashboard): when the build names a provider and its site key

@@ -32,11 +32,20 @@ Deno.test("problems the server would refuse are caught before saving", () => {
 });
 
 Deno.test("the cues to edit: the document's cues, or one per segment when it has none", () => {
-  const segments = [{ start: 0, end: 2, text: "hello there", speaker: "A" }, { start: 3, end: 4, text: "bye" }];
+  const segments = [{ start: 0, end: 2, text: "hello there", speaker: "A" }, {
+    start: 3,
+    end: 4,
+    text: "bye",
+  }];
   assert.deepEqual(cuesOf({ segments }), [
     { start: 0, end: 2, text: "hello there", speaker: "A" },
     { start: 3, end: 4, text: "bye" },
   ]);
   const cues = [{ start: 0, end: 2, lines: ["hello", "there"], speaker: "A" }];
-  assert.deepEqual(cuesOf({ segments, cues }), [{ start: 0, end: 2, text: "hello there", speaker: "A" }]);
+  assert.deepEqual(cuesOf({ segments, cues }), [{
+    start: 0,
+    end: 2,
+    text: "hello there",
+    speaker: "A",
+  }]);
 });

@@ -11,8 +11,8 @@ import {
   type SubmitOptions,
   type SubmitPhase,
   type SubmitProgress,
-  type SubmitResult,
   submitRecording,
+  type SubmitResult,
   type UploadHandle,
   UploadRefused,
 } from "./upload.ts";
@@ -61,10 +61,14 @@ export function readOptions(form: {
   if (form.force && form.language !== "auto") options.force_language = true;
   const whole = (value: string, what: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > 32) throw new Error(`${what} must be a whole number from 1 to 32.`);
+    if (!Number.isInteger(n) || n < 1 || n > 32) {
+      throw new Error(`${what} must be a whole number from 1 to 32.`);
+    }
     return n;
   };
-  if (form.speakersMode === "exact") options.num_speakers = whole(form.num, "The number of speakers");
+  if (form.speakersMode === "exact") {
+    options.num_speakers = whole(form.num, "The number of speakers");
+  }
   if (form.speakersMode === "range") {
     options.min_speakers = whole(form.min, "The fewest speakers");
     options.max_speakers = whole(form.max, "The most speakers");
@@ -79,7 +83,9 @@ export function readOptions(form: {
     const number = (value: string, low: number, high: number, what: string, whole: boolean) => {
       const n = Number(value);
       if (!Number.isFinite(n) || n < low || n > high || (whole && !Number.isInteger(n))) {
-        throw new Error(`${what} must be ${whole ? "a whole number" : "a number"} from ${low} to ${high}.`);
+        throw new Error(
+          `${what} must be ${whole ? "a whole number" : "a number"} from ${low} to ${high}.`,
+        );
       }
       return n;
     };
@@ -183,13 +189,17 @@ export class SubmitPanel {
     if (!this.#handle) this.#button.disabled = full;
     if (full !== this.#queueFull) {
       this.#queueFull = full;
-      this.events.announce(full ? "System busy: uploads are paused until a job finishes." : "Uploads are open again.");
+      this.events.announce(
+        full ? "System busy: uploads are paused until a job finishes." : "Uploads are open again.",
+      );
     }
   }
 
   #choose(file: File | null): void {
     this.#file = file;
-    this.#chosen.textContent = file ? `Chosen: ${file.name} (${(file.size / 1048576).toFixed(1)} MB)` : "";
+    this.#chosen.textContent = file
+      ? `Chosen: ${file.name} (${(file.size / 1048576).toFixed(1)} MB)`
+      : "";
     this.#formError.textContent = "";
   }
 
@@ -250,7 +260,7 @@ export class SubmitPanel {
     }
     this.#button.disabled = true;
     this.#progress.hidden = false;
-    window.addEventListener("beforeunload", askBeforeLeaving);
+    globalThis.addEventListener("beforeunload", askBeforeLeaving);
     this.#pause.textContent = "Pause";
     this.#renderPhases("queue");
     this.#show(`Sending ${file.name}…`, "info");
@@ -268,10 +278,13 @@ export class SubmitPanel {
       this.#choose(null);
     } catch (error) {
       const aborted = error instanceof UploadRefused && error.code === "aborted";
-      this.#show(aborted ? "The upload was cancelled; nothing was submitted." : userMessage(error), "error");
+      this.#show(
+        aborted ? "The upload was cancelled; nothing was submitted." : userMessage(error),
+        "error",
+      );
       this.events.announce(this.#message.textContent ?? "");
     } finally {
-      window.removeEventListener("beforeunload", askBeforeLeaving);
+      globalThis.removeEventListener("beforeunload", askBeforeLeaving);
       this.#handle = null;
       this.#button.disabled = this.#queueFull;
       this.#progress.hidden = true;
@@ -286,7 +299,11 @@ export class SubmitPanel {
       return h(
         "li",
         { className: `step step-${state}`, dataset: { phase: p.phase } },
-        h("span", { className: "mark", textContent: { done: "✓", running: "…", waiting: "○" }[state], attrs: { "aria-hidden": "true" } }),
+        h("span", {
+          className: "mark",
+          textContent: { done: "✓", running: "…", waiting: "○" }[state],
+          attrs: { "aria-hidden": "true" },
+        }),
         p.label,
       );
     }));
@@ -297,7 +314,9 @@ export class SubmitPanel {
       this.#renderPhases(p.phase);
     }
     const label = PHASES.find((x) => x.phase === p.phase)?.label ?? p.phase;
-    this.#phaseLabel.textContent = `${label}${p.detail ? ` (${p.detail})` : ""}: ${Math.round(p.fraction * 100)}%`;
+    this.#phaseLabel.textContent = `${label}${p.detail ? ` (${p.detail})` : ""}: ${
+      Math.round(p.fraction * 100)
+    }%`;
     this.#phaseBar.value = p.fraction;
   }
 }

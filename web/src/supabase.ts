@@ -1,3 +1,4 @@
+/// <reference path="./vite-env.d.ts" />
 /** The one Supabase client of the app, and the anonymous sign-in on first visit. */
 import { createClient, type User } from "@supabase/supabase-js";
 import { captchaConfig, captchaToken } from "./captcha.ts";
@@ -5,7 +6,7 @@ import type { Database } from "../../supabase/functions/_shared/database.types.t
 
 // Same origin as the page unless the build says otherwise. The publishable key
 // (`sb_publishable_…`) is public by design; a browser must never hold the secret key.
-const url = import.meta.env.VITE_SUPABASE_URL || window.location.origin;
+const url = import.meta.env.VITE_SUPABASE_URL || globalThis.location.origin;
 const publishableKey = import.meta.env.VITE_SUPABASE_PUBLISHABLE_KEY as string | undefined;
 
 /** Where the Supabase APIs are (for clients other than supabase-js, e.g. TUS uploads). */

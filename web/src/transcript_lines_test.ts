@@ -4,7 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { CaptionDocument } from "../../supabase/functions/_shared/subtitles/caption_document.ts";
-import { CAPTION_RULES, type Cue, renderJson } from "../../supabase/functions/_shared/subtitles/captions.ts";
+import {
+  CAPTION_RULES,
+  type Cue,
+  renderJson,
+} from "../../supabase/functions/_shared/subtitles/captions.ts";
 import type { Transcript } from "../../supabase/functions/_shared/subtitles/transcript.ts";
 import { clock, lineAt, linesOf, matchingLines, styleCheck } from "./transcript_lines.ts";
 
@@ -26,7 +30,11 @@ const cues: Cue[] = [
 
 const rendered = (withCues: boolean) =>
   CaptionDocument.parse(
-    JSON.parse(withCues ? renderJson(transcript, cues, { ...CAPTION_RULES, preset: "bbc" }) : renderJson(transcript)),
+    JSON.parse(
+      withCues
+        ? renderJson(transcript, cues, { ...CAPTION_RULES, preset: "bbc" })
+        : renderJson(transcript),
+    ),
   );
 
 Deno.test("lines are the caption cues, their lines joined, with the rules each one breaks", () => {
@@ -45,7 +53,10 @@ Deno.test("lines are the caption cues, their lines joined, with the rules each o
 });
 
 Deno.test("without cues (a partial transcript, or a document without layout) lines are the segments", () => {
-  assert.deepEqual(linesOf(rendered(false)).map((l) => l.text), transcript.segments.map((s) => s.text));
+  assert.deepEqual(
+    linesOf(rendered(false)).map((l) => l.text),
+    transcript.segments.map((s) => s.text),
+  );
   const partial = linesOf({ segments: [{ start: 1, end: 2, text: "so far" }] });
   assert.deepEqual(partial, [{ start: 1, end: 2, text: "so far", problems: [] }]);
 });

@@ -16,11 +16,19 @@ import {
   fetchOutputs,
   isActive,
   type JobRow,
-  type OutputRow,
   outputLanguages,
+  type OutputRow,
   partialTranscript,
 } from "./jobs.ts";
-import { clock, type Line, lineAt, type LineSource, linesOf, matchingLines, styleCheck } from "./transcript_lines.ts";
+import {
+  clock,
+  type Line,
+  lineAt,
+  linesOf,
+  type LineSource,
+  matchingLines,
+  styleCheck,
+} from "./transcript_lines.ts";
 
 export const PRESET_NAMES: Record<string, string> = {
   default: "standard",
@@ -137,7 +145,9 @@ export class TranscriptViewer {
       this.#source = { segments: partial.segments };
       this.#renderSegments();
     } catch (error) {
-      this.#count.textContent = `Could not load the transcript: ${String((error as Error).message)}`;
+      this.#count.textContent = `Could not load the transcript: ${
+        String((error as Error).message)
+      }`;
     }
   }
 
@@ -147,7 +157,9 @@ export class TranscriptViewer {
     try {
       this.#outputs = await fetchOutputs(job.id);
     } catch (error) {
-      this.#count.textContent = `Could not load the transcript: ${String((error as Error).message)}`;
+      this.#count.textContent = `Could not load the transcript: ${
+        String((error as Error).message)
+      }`;
       return;
     }
     const languages = outputLanguages(job, this.#outputs);
@@ -347,11 +359,19 @@ export class TranscriptViewer {
         : null;
       // A line is a button only when there is a video to seek.
       const content = canSeek
-        ? h("button", {
-          type: "button",
-          className: "segment-line",
-          onclick: () => this.#seek(line.start),
-        }, time, " ", speaker, text, warning)
+        ? h(
+          "button",
+          {
+            type: "button",
+            className: "segment-line",
+            onclick: () => this.#seek(line.start),
+          },
+          time,
+          " ",
+          speaker,
+          text,
+          warning,
+        )
         : h("div", { className: "segment-line" }, time, " ", speaker, text, warning);
       return h("li", {
         className: line.problems.length ? "broken" : "",
@@ -362,7 +382,9 @@ export class TranscriptViewer {
     const noun = doc.cues ? (total === 1 ? "caption" : "captions") : total === 1 ? "line" : "lines";
     this.#count.textContent = query
       ? `${shown.length} of ${this.#lines.length} ${noun} match “${this.#search.value.trim()}”.`
-      : `${this.#lines.length} ${noun}${canSeek ? " — select one to play the video from there" : ""}.`;
+      : `${this.#lines.length} ${noun}${
+        canSeek ? " — select one to play the video from there" : ""
+      }.`;
     this.#follow();
   }
 }
