@@ -220,8 +220,9 @@ if (needsStack) {
     for (const [stage, dir] of Object.entries(stackSuites)) {
       if (!wanted.has(stage)) continue;
       const files = await suiteFiles(dir);
-      // The browser tests need web/dist built with this stack's publishable key.
-      if (files.length && stage === "e2e") await buildWeb(root, config.dir);
+      // The browser tests need web/dist (one build for every stack: each serves its own
+      // config.json, so a running `deno task dev` keeps working).
+      if (files.length && stage === "e2e") await buildWeb(root);
       if (files.length) await run(`${stage} tests`, [deno, "test", "-A", ...files], env);
     }
   });

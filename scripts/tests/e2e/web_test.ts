@@ -10,7 +10,7 @@
  * Jobs are held in `pending` deterministically by a "blocker": the global parallelism cap set
  * to 1 and occupied by a running task of another user's job (settings restored at the end).
  *
- * Needs web/dist built for this stack (`deno task web:build`; the test command does it).
+ * Needs web/dist built (`deno task web:build`; the test command does it).
  */
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Page } from "playwright-core";
