@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Json, Tables } from "../../supabase/functions/_shared/database.types.ts";
+import { type CaptionPreset, PRESET_COLUMNS, presetsOf } from "./caption_presets.ts";
 import { filenamePattern, PAGE_SIZE } from "./job_list.ts";
 import { supabase } from "./supabase.ts";
 
@@ -321,4 +322,17 @@ export function saveOutput(job: JobRow, output: OutputRow, primaryLanguage: stri
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+let presets: Promise<CaptionPreset[]> | null = null;
+
+/** The project's caption style presets (public.caption_presets), read once per page. */
+export function captionPresets(): Promise<CaptionPreset[]> {
+  presets ??= (async () => {
+    const { data, error } = await supabase.from("caption_presets").select(PRESET_COLUMNS);
+    if (error) throw error;
+    return presetsOf(data);
+  })();
+  presets.catch(() => (presets = null));
+  return presets;
 }

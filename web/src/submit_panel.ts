@@ -6,7 +6,8 @@
 import { userMessage } from "./errors.ts";
 import { h } from "./html.ts";
 import { formatDate } from "./job_card.ts";
-import { queueStatus } from "./jobs.ts";
+import { presetSummary } from "./caption_presets.ts";
+import { captionPresets, queueStatus } from "./jobs.ts";
 import {
   type SubmitOptions,
   type SubmitPhase,
@@ -164,6 +165,39 @@ export class SubmitPanel {
   start(userId: string): void {
     this.#userId = userId;
     void this.refreshQueue();
+    void this.#showPresets();
+  }
+
+  /** The project's presets in the style select (before "Custom…"); custom starts from default. */
+  async #showPresets(): Promise<void> {
+    let presets;
+    try {
+      presets = await captionPresets();
+    } catch {
+      return; // The form still offers the server's default and custom numbers.
+    }
+    const select = $<HTMLSelectElement>("caption-preset");
+    const chosen = select.value;
+    select.replaceChildren(
+      ...presets.map((p) => h("option", { value: p.name, textContent: presetSummary(p) })),
+      h("option", { value: "custom", textContent: "Custom…" }),
+    );
+    select.value = presets.some((p) => p.name === chosen) || chosen === "custom"
+      ? chosen
+      : presets[0]?.name ?? "custom";
+    const base = presets.find((p) => p.name === "default") ?? presets[0];
+    if (base) {
+      for (
+        const [id, value] of [
+          ["caption-line-chars", base.max_line_chars],
+          ["caption-lines", base.max_lines],
+          ["caption-cps", base.max_chars_per_second],
+        ] as const
+      ) {
+        const input = $<HTMLInputElement>(id);
+        if (!input.value) input.value = String(value);
+      }
+    }
   }
 
   #queueFull = false;

@@ -13,6 +13,7 @@ import { trapFocus } from "./focus_trap.ts";
 import { h } from "./html.ts";
 import { languageName } from "./job_card.ts";
 import {
+  captionPresets,
   fetchOutputs,
   isActive,
   type JobRow,
@@ -20,6 +21,7 @@ import {
   type OutputRow,
   partialTranscript,
 } from "./jobs.ts";
+import { type CaptionPreset, presetLabel } from "./caption_presets.ts";
 import {
   clock,
   type Line,
@@ -29,14 +31,6 @@ import {
   matchingLines,
   styleCheck,
 } from "./transcript_lines.ts";
-
-export const PRESET_NAMES: Record<string, string> = {
-  default: "standard",
-  netflix_en: "Netflix English",
-  bbc: "BBC",
-  dcmp: "DCMP",
-  custom: "custom",
-};
 
 /** The summarize step's output (providers/types.ts Summary), stored as format "summary". */
 const SummaryDocument = z.object({
@@ -70,6 +64,8 @@ export class TranscriptViewer {
   #job: JobRow | null = null;
   #trackUrls: string[] = [];
   #onClose: () => void = () => {};
+  /** The project's caption presets, for the name of a document's style. */
+  #presets: CaptionPreset[] = [];
 
   constructor(private readonly scrim: HTMLElement) {
     $("close-viewer").addEventListener("click", () => this.close());
@@ -156,6 +152,7 @@ export class TranscriptViewer {
     this.#partial.hidden = true;
     try {
       this.#outputs = await fetchOutputs(job.id);
+      this.#presets = await captionPresets().catch(() => this.#presets);
     } catch (error) {
       this.#count.textContent = `Could not load the transcript: ${
         String((error as Error).message)
@@ -259,7 +256,7 @@ export class TranscriptViewer {
   #renderRules(): void {
     const doc = this.#document;
     const preset = doc?.rules?.preset;
-    const check = doc && styleCheck(doc, PRESET_NAMES[preset ?? "custom"] ?? preset ?? "custom");
+    const check = doc && styleCheck(doc, presetLabel(preset, this.#presets));
     this.#rules.hidden = !check;
     if (!check) return;
     this.#rules.textContent = check.text;

@@ -578,31 +578,6 @@ export const CaptionStyle = z.object({
 });
 export type CaptionStyle = z.infer<typeof CaptionStyle>;
 
-/**
- * Named caption styles. The numbers and their sources are listed in the README ("Caption
- * styles"); `private.caption_presets()` in supabase/schemas/050_submit.sql holds the same table
- * (a pgTAP test compares the two).
- */
-export const CAPTION_PRESETS = {
-  default: { ...CAPTION_RULES },
-  netflix_en: {
-    maxLineChars: 42,
-    maxLines: 2,
-    maxCharsPerSecond: 17,
-    minDuration: 0.833,
-    maxDuration: 7,
-  },
-  bbc: {
-    maxLineChars: 37,
-    maxLines: 2,
-    maxCharsPerSecond: 15.3,
-    minDuration: 0.833,
-    maxDuration: 7,
-  },
-  dcmp: { maxLineChars: 32, maxLines: 2, maxCharsPerSecond: 13.6, minDuration: 2, maxDuration: 7 },
-} as const satisfies Record<string, CaptionRules>;
-export type CaptionPresetName = keyof typeof CAPTION_PRESETS;
-
 /** The caption rules of a stored style (missing or invalid: the default rules). */
 export function rulesOfStyle(style: unknown): CaptionRules {
   const parsed = CaptionStyle.safeParse(style);
