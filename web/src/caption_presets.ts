@@ -31,6 +31,11 @@ export function presetSummary(p: CaptionPreset): string {
   }, ${p.max_chars_per_second}/s, ${p.min_duration}–${p.max_duration} s)`;
 }
 
+/** The form's short option text (it must fit a 360 px screen): "BBC (37, 15.3/s)". */
+export function presetChoice(p: CaptionPreset): string {
+  return `${p.label} (${p.max_line_chars}, ${p.max_chars_per_second}/s)`;
+}
+
 /** Why `name` cannot be used as a preset (naming the ones that can), or null. */
 export function presetProblem(name: string, presets: CaptionPreset[]): string | null {
   if (presets.some((p) => p.name === name)) return null;

@@ -1,6 +1,12 @@
 /** Presets as the form, the viewer and the CLI show and check them (caption_presets.ts). */
 import assert from "node:assert/strict";
-import { presetLabel, presetProblem, presetsOf, presetSummary } from "./caption_presets.ts";
+import {
+  presetChoice,
+  presetLabel,
+  presetProblem,
+  presetsOf,
+  presetSummary,
+} from "./caption_presets.ts";
 
 // Rows as PostgREST may give them (numeric columns as strings), out of order.
 const rows = [
@@ -37,6 +43,7 @@ Deno.test("a summary names the label and every number", () => {
   const [wide, narrow] = presetsOf(rows);
   assert.equal(presetSummary(wide), "Wide (50 per line, 2 lines, 20/s, 0.833–7 s)");
   assert.equal(presetSummary(narrow), "Narrow (30 per line, 1 line, 12.5/s, 1.5–6 s)");
+  assert.equal(presetChoice(narrow), "Narrow (30, 12.5/s)");
 });
 
 Deno.test("an unknown name is refused with the names that work; labels for stored styles", () => {

@@ -6,7 +6,7 @@
 import { userMessage } from "./errors.ts";
 import { h } from "./html.ts";
 import { formatDate } from "./job_card.ts";
-import { presetSummary } from "./caption_presets.ts";
+import { presetChoice, presetSummary } from "./caption_presets.ts";
 import { captionPresets, queueStatus } from "./jobs.ts";
 import {
   type SubmitOptions,
@@ -179,7 +179,9 @@ export class SubmitPanel {
     const select = $<HTMLSelectElement>("caption-preset");
     const chosen = select.value;
     select.replaceChildren(
-      ...presets.map((p) => h("option", { value: p.name, textContent: presetSummary(p) })),
+      ...presets.map((p) =>
+        h("option", { value: p.name, textContent: presetChoice(p), title: presetSummary(p) })
+      ),
       h("option", { value: "custom", textContent: "Custom…" }),
     );
     select.value = presets.some((p) => p.name === chosen) || chosen === "custom"

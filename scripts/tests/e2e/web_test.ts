@@ -260,11 +260,14 @@ Deno.test({
       ).catch(async (e) => {
         throw new Error(`insert race: ${await page.textContent("#submit-message")} (${e})`);
       });
-      await page.unroute(/\/rest\/v1\/rpc\/queue_status/);
 
       // Accepted: the drawer opens on submit with the pending job and the safe-close promise.
+      // The route goes only after the click: the page re-checks the queue once the refused
+      // submission ends, and that answer enables the button; unrouted earlier, it could be the
+      // real "full" of the lowered limit, read before the limit is raised again.
       await sql`update private.settings set active_job_limit = 3`;
       await page.click("#submit-button");
+      await page.unroute(/\/rest\/v1\/rpc\/queue_status/);
       await page.waitForSelector("#drawer:not([hidden])", { timeout: 30_000 });
       const job = card(page, "morning.mp4");
       await job.waitFor({ timeout: 15_000 });
