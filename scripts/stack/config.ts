@@ -9,6 +9,9 @@ import {
 } from "../../supabase/functions/_shared/engine/limits.ts";
 import { absolutePath, localStackDir, repoRoot } from "../lib/repo.ts";
 
+/** The repository root (scripts/lib/repo.ts); re-exported for the stack's own tooling. */
+export { repoRoot };
+
 export interface StackConfig {
   /** Repository root. */
   root: string;
