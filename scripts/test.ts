@@ -15,7 +15,7 @@ import { capForOfflineEngine } from "./ship/asr/capacity.ts";
 import { start, stop } from "./stack/cli.ts";
 import { POSTGRES_PASSWORD } from "./stack/hosted_roles.ts";
 import { stackConfig } from "./stack/config.ts";
-import { readDotEnv } from "./stack/gateway/functions.ts";
+import { readEnvFile } from "./lib/env_file.ts";
 import { join } from "node:path";
 import { dbUrl } from "./stack/postgres.ts";
 import { buildWeb } from "./ship/web_build.ts";
@@ -159,7 +159,7 @@ const deno = Deno.execPath();
 if (wanted.has("static")) {
   await run("fmt", [deno, "fmt", "--check"]);
   await run("lint", [deno, "lint"]);
-  await run("types", [deno, "check", "scripts", "supabase/functions"]);
+  await run("types", [deno, "check", "scripts", "supabase/functions", "web/src"]);
 }
 if (wanted.has("unit")) {
   const files = await unitTestFiles();
@@ -192,7 +192,7 @@ async function withFreshStack(
     // with the cap in place, as on a used dev database.
     await capForOfflineEngine(
       dbUrl(config),
-      await readDotEnv(join(root, "supabase/functions/.env")),
+      readEnvFile(join(root, "supabase/functions/.env")) ?? {},
     );
     await fn(config, env);
   } finally {
@@ -227,8 +227,9 @@ if (needsStack) {
     for (const [stage, dir] of Object.entries(stackSuites)) {
       if (!wanted.has(stage)) continue;
       const files = await suiteFiles(dir);
-      // The browser tests need web/dist built with this stack's publishable key.
-      if (files.length && stage === "e2e") await buildWeb(root, config.dir);
+      // The browser tests need web/dist (one build for every stack: each serves its own
+      // config.json, so a running `deno task dev` keeps working).
+      if (files.length && stage === "e2e") await buildWeb(root);
       if (files.length) await run(`${stage} tests`, [deno, "test", "-A", ...files], env);
     }
   });

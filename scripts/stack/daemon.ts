@@ -14,7 +14,7 @@ import { createFunctionsRuntime } from "./gateway/functions.ts";
 import { corsHeaders, HttpError, json, withCors } from "./gateway/http.ts";
 import { createRealtime } from "./gateway/realtime.ts";
 import { handleRest } from "./gateway/rest.ts";
-import { serveStatic } from "./gateway/static.ts";
+import { serveStatic, stackAppConfig } from "./gateway/static.ts";
 import { createStorage } from "./gateway/storage.ts";
 import { startNetWorker } from "./net_worker.ts";
 import { startAsr } from "./asr.ts";
@@ -37,6 +37,7 @@ const realtime = await createRealtime(ctx);
 const storage = createStorage(ctx);
 const functions = await createFunctionsRuntime(ctx);
 const asr = startAsr(config);
+const appConfig = stackAppConfig(keys.keys.publishableKey);
 
 async function route(req: Request): Promise<Response> {
   const url = new URL(req.url);
@@ -58,7 +59,7 @@ async function route(req: Request): Promise<Response> {
   if (path.startsWith("/functions/v1/")) {
     return await functions.handle(req, path.slice("/functions/v1/".length));
   }
-  return await serveStatic(req, config.root);
+  return await serveStatic(req, config.root, appConfig);
 }
 
 const server = Deno.serve({

@@ -6,7 +6,7 @@
  */
 import type { StackConfig } from "./config.ts";
 import { join } from "node:path";
-import { supabaseCliEnv } from "./keys.ts";
+import { supabaseCliEnv } from "../lib/supabase_cli.ts";
 import {
   buildHostedRoles,
   hostedRolesSettings,

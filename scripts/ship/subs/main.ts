@@ -4,6 +4,7 @@
  *   subs <file-or-folder>... [options]   submit, show progress, write the subtitles
  *   subs --resume [file...]              continue unfinished uploads of this config folder
  *   subs list | get <id> | cancel <id>   the jobs of this config folder's user
+ *   subs presets                         the project's caption style presets
  *   subs webhook-secret [--rotate]       the secret that signs this user's webhooks
  *
  * Run `deno task subs --help` for the options. See README.md ("Command-line client").
@@ -11,6 +12,14 @@
 import { parseArgs } from "node:util";
 import type { Json } from "../../../supabase/functions/_shared/database.types.ts";
 import { isMediaName } from "../../../web/src/media/media_files.ts";
+import {
+  type CaptionPreset,
+  PRESET_COLUMNS,
+  presetProblem,
+  presetsOf,
+  presetSummary,
+} from "../../../web/src/caption_presets.ts";
+import { createClient } from "@supabase/supabase-js";
 import { dirname, join } from "node:path";
 import { type Client, configDir, project, signedIn } from "./config.ts";
 import { Display } from "./display.ts";
@@ -23,7 +32,7 @@ import { discardUpload, insertJob, prepareUpload, uploadChunks } from "./submit.
 const HELP = `Usage:
   deno task subs <file-or-folder>... [options]
   deno task subs --resume [file...]
-  deno task subs list | get <id> | cancel <id> | webhook-secret [--rotate]
+  deno task subs list | get <id> | cancel <id> | presets | webhook-secret [--rotate]
 
 Options (as in the web form):
   -l, --language CODE      spoken language ("auto" by default), e.g. en, pt-BR
@@ -31,7 +40,7 @@ Options (as in the web form):
       --speakers N         number of speakers (or --min-speakers N / --max-speakers N)
       --translate LANGS    translations, comma-separated, e.g. fr,de (at most 5)
       --summary            also a summary, chapters and key points
-      --preset NAME        caption style preset, e.g. netflix, bbc, dcmp
+      --preset NAME        caption style preset of the project (\`subs presets\` lists them)
   -f, --format LIST        files to write: ${FORMATS.join(",")} (default srt)
   -o, --out DIR            write them into DIR instead of beside the input
       --webhook URL        post a signed event to URL when the job completes or fails
@@ -237,11 +246,32 @@ async function submitState(
   return { file: state.input, job_id: job.id, status: "completed", files };
 }
 
+/** The project's caption presets (public.caption_presets; the publishable key may read them). */
+async function projectPresets(c?: Client): Promise<CaptionPreset[]> {
+  const reader = c ?? createClient(project().url, project().key, {
+    auth: { persistSession: false, autoRefreshToken: false },
+  });
+  const { data, error } = await reader.from("caption_presets").select(PRESET_COLUMNS);
+  if (error) throw fromApiError(error);
+  return presetsOf(data);
+}
+
+async function listPresets(c: Client) {
+  const presets = await projectPresets(c);
+  if (flags.json) return print(presets);
+  for (const p of presets) print(`${p.name.padEnd(12)} ${presetSummary(p)}`);
+}
+
 async function submitFiles(): Promise<number> {
   const p = project();
   const dir = configDir();
   const session = await signedIn(p, dir);
   client = session.client;
+  if (flags.preset && !flags.resume) {
+    // Checked before any upload: a name the server refuses would fail the job after it.
+    const problem = presetProblem(flags.preset, await projectPresets(session.client));
+    if (problem) throw new CliError("invalid_options", `--preset: ${problem}`);
+  }
   const results: FileResult[] = [];
   let work: { input: string; state?: UploadState }[];
   if (flags.resume) {
@@ -343,6 +373,15 @@ async function webhookSecret(c: Client) {
 async function main(): Promise<number> {
   if (flags.help) {
     print(HELP);
+    // The presets are the project's: shown when it can be reached, from its table.
+    const presets = await Promise.race([
+      projectPresets().catch(() => null),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 3000)),
+    ]);
+    if (presets) {
+      print(`\nCaption style presets (--preset) of ${project().url}:`);
+      for (const p of presets) print(`  ${p.name.padEnd(12)} ${presetSummary(p)}`);
+    }
     return 0;
   }
   const [command, arg] = positionals;
@@ -351,6 +390,7 @@ async function main(): Promise<number> {
     get: (c) => getJob(c, arg),
     cancel: (c) => cancelJob(c, arg),
     "webhook-secret": webhookSecret,
+    presets: listPresets,
   };
   if (!flags.resume && command in commands && !(await Deno.stat(command).catch(() => null))) {
     const { client: c } = await signedIn();

@@ -31,7 +31,7 @@ import type { GatewayContext } from "./context.ts";
 import { json } from "./http.ts";
 import { apiKeyOf, invalidApiKey, verifyBearer } from "./request_role.ts";
 import { HttpError } from "./http.ts";
-import { parseEnvFile } from "../../lib/env_file.ts";
+import { readEnvFile } from "../../lib/env_file.ts";
 import { sandboxArgs, sandboxEnv, sandboxRuntime, sourceBundle, TMP } from "../function_sandbox.ts";
 
 interface FunctionProcess {
@@ -53,10 +53,6 @@ interface FunctionProcess {
 export interface FunctionsRuntime {
   handle(req: Request, rest: string): Promise<Response>;
   close(): Promise<void>;
-}
-
-export async function readDotEnv(path: string): Promise<Record<string, string>> {
-  return parseEnvFile(await Deno.readTextFile(path).catch(() => ""));
 }
 
 /** The env vars the platform gives every function (the keys as on hosted, see above). */
@@ -147,9 +143,9 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   const processes = new Map<string, FunctionProcess>();
 
   // Read at every (re)start, so a restarted process sees the current overrides.
-  const functionEnv = async () => ({
-    ...(await readDotEnv(join(dir, ".env"))),
-    ...(await readDotEnv(join(ctx.config.dir, "functions.env"))),
+  const functionEnv = () => ({
+    ...readEnvFile(join(dir, ".env")),
+    ...readEnvFile(join(ctx.config.dir, "functions.env")),
     ...stackEnv,
   });
 
@@ -172,7 +168,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
 
   async function spawn(fp: FunctionProcess, markReady = notReady(fp)) {
     fp.starts++;
-    const env = await functionEnv();
+    const env = functionEnv();
     const otherRoot = await sourceRoot(fp);
     const { functionCpuMs, functionCpuEnforce } = ctx.config;
     // A test may lower the memory limit of a function through <stack dir>/functions.env.

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { stackEnv } from "../support/stack_env.ts";
 import { stackConfig } from "../../stack/config.ts";
-import { supabaseCliEnv } from "../../stack/keys.ts";
+import { supabaseCliEnv } from "../../lib/supabase_cli.ts";
 
 const sql = () => postgres(stackEnv().SUPABASE_DB_URL, { max: 1, onnotice: () => {} });
 

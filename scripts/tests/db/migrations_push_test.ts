@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { repoRoot, stackConfig } from "../../stack/config.ts";
 import { pushMigrations } from "../../stack/postgres.ts";
-import { ensureSupabaseCliEnv } from "../../stack/keys.ts";
+import { ensureSupabaseCliEnv } from "../../lib/supabase_cli.ts";
 import { sqlFiles, withScratchDatabases } from "../../db/scratch.ts";
 import { cronMigration } from "../../db/diff.ts";
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import postgres from "postgres";
 import { stackConfig } from "../../stack/config.ts";
-import { ensureSupabaseCliEnv } from "../../stack/keys.ts";
+import { ensureSupabaseCliEnv } from "../../lib/supabase_cli.ts";
 import {
   dataDir,
   dbUrl,

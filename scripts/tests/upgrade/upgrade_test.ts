@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { createClient } from "@supabase/supabase-js";
 import type { Database } from "../../../supabase/functions/_shared/database.types.ts";
 import { makeLongAudio } from "../../ship/asr/fixtures.ts";
-import { supabaseCliEnv } from "../../stack/keys.ts";
+import { supabaseCliEnv } from "../../lib/supabase_cli.ts";
 import { stackConfig } from "../../stack/config.ts";
 import { releasedMigrations } from "../../stack/postgres.ts";
 import { makeWav } from "../fakes/deterministic.ts";

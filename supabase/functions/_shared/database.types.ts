@@ -4,6 +4,43 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "caption_presets": {
+        Row: {
+          "label": string;
+          "max_chars_per_second": number;
+          "max_duration": number;
+          "max_line_chars": number;
+          "max_lines": number;
+          "min_duration": number;
+          "name": string;
+          "position": number;
+          "source": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "label": string;
+          "max_chars_per_second": number;
+          "max_duration": number;
+          "max_line_chars": number;
+          "max_lines": number;
+          "min_duration": number;
+          "name": string;
+          "position": number;
+          "source": string;
+        };
+        Update: {
+          "label"?: string;
+          "max_chars_per_second"?: number;
+          "max_duration"?: number;
+          "max_line_chars"?: number;
+          "max_lines"?: number;
+          "min_duration"?: number;
+          "name"?: string;
+          "position"?: number;
+          "source"?: string;
+        };
+        Relationships: [];
+      };
       "job_outputs": {
         Row: {
           "content": string;

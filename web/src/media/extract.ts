@@ -10,10 +10,10 @@
  * mediabunny is imported on demand, so the first page stays small.
  */
 import {
+  CHUNK_SECONDS,
   chunkCount,
   chunkSecondsFor,
   chunksOfPacket,
-  CHUNK_SECONDS,
   manifestChunk,
   OVERLAP_SECONDS,
 } from "./chunk_plan.ts";
@@ -93,7 +93,10 @@ const REMUX_TARGETS: Record<string, RemuxTarget> = {
 };
 
 /** Extracts and chunks the audio of `file`. Throws NoAudioError when there is none. */
-export async function extractAudio(file: File, options: ExtractOptions = {}): Promise<ExtractedAudio> {
+export async function extractAudio(
+  file: File,
+  options: ExtractOptions = {},
+): Promise<ExtractedAudio> {
   const mb = await import("mediabunny");
   const input = new mb.Input({
     source: new mb.BlobSource(file, { maxCacheSize: 32 * 1024 * 1024 }),
@@ -132,7 +135,10 @@ async function viaFfmpeg(file: File, options: ExtractOptions): Promise<Extracted
 /** One output chunk being written: its packets rebased to start at 0. */
 interface OpenChunk {
   index: number;
-  output: import("mediabunny").Output<import("mediabunny").OutputFormat, import("mediabunny").BufferTarget>;
+  output: import("mediabunny").Output<
+    import("mediabunny").OutputFormat,
+    import("mediabunny").BufferTarget
+  >;
   source: import("mediabunny").EncodedAudioPacketSource;
   first: number;
   last: number;
@@ -203,7 +209,9 @@ async function remux(
         signal?.throwIfAborted();
       }
     }
-    for (const chunk of [...open.values()].sort((a, b) => a.index - b.index)) await closeChunk(chunk);
+    for (const chunk of [...open.values()].sort((a, b) => a.index - b.index)) {
+      await closeChunk(chunk);
+    }
   } catch (error) {
     await Promise.all([...open.values()].map((c) => c.output.cancel().catch(() => {})));
     throw error;
@@ -233,7 +241,10 @@ async function transcode(
     await gate?.passage(signal);
     const from = index === 0 ? 0 : index * CHUNK_SECONDS - OVERLAP_SECONDS;
     const to = Math.min(duration, (index + 1) * CHUNK_SECONDS);
-    const output = new mb.Output({ format: new mb.OggOutputFormat(), target: new mb.BufferTarget() });
+    const output = new mb.Output({
+      format: new mb.OggOutputFormat(),
+      target: new mb.BufferTarget(),
+    });
     const conversion = await mb.Conversion.init({
       input,
       output,
@@ -255,7 +266,11 @@ async function transcode(
     }
     signal?.throwIfAborted();
     const plan = manifestChunk(index, `chunk-${String(index).padStart(3, "0")}.ogg`, from, to);
-    chunks.push({ ...plan, name: plan.path, blob: new Blob([output.target.buffer!], { type: "audio/ogg" }) });
+    chunks.push({
+      ...plan,
+      name: plan.path,
+      blob: new Blob([output.target.buffer!], { type: "audio/ogg" }),
+    });
   }
   onProgress?.(1);
   return { duration, codec: "opus", container: "ogg", method: "transcode", chunks };

@@ -104,7 +104,7 @@ const WithTranscript = z.object({ transcript: Transcript });
 
 /**
  * Each step's input and output (given to complete_task). The input is built by SQL
- * (task_input, 040_pipeline.sql) the same way for every step: the task's own params (`chunk`,
+ * (task_input, 041_planning.sql) the same way for every step: the task's own params (`chunk`,
  * `language`: private.steps.map_as) and, under each predecessor's name, its output, or for a
  * mapped predecessor the array of its tasks' params merged with their outputs, in order.
  */
