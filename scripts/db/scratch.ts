@@ -56,8 +56,8 @@ function freePort(): number {
   return port;
 }
 
-function scratchDb(port: number): ScratchDb {
-  const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+function scratchDb(port: number, user = "postgres"): ScratchDb {
+  const url = `postgresql://${user}@127.0.0.1:${port}/postgres`;
   const psql = (args: string[], stdin?: string) =>
     run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, ...args], { stdin });
   return {
@@ -90,8 +90,9 @@ export async function withScratchDatabases<T>(
       join(pgBin, "initdb"),
       "-D",
       dataDirs[0],
+      // As on the stack, the bootstrap superuser is supabase_admin: base.sql creates postgres.
       "-U",
-      "postgres",
+      "supabase_admin",
       "--auth=trust",
       "-E",
       "UTF8",
@@ -137,7 +138,12 @@ export async function withScratchDatabases<T>(
         });
         started.push(data);
         const db = scratchDb(port);
-        await db.psql(["-f", "-"], base);
+        const admin = scratchDb(port, "supabase_admin");
+        await admin.psql(["-f", "-"], base);
+        // A scratch database compares schemas, not privileges: postgres applies everything as the
+        // superuser it was before the stack made it hosted-like (scripts/tests/db/hosted_roles_test
+        // checks the migrations as the non-superuser on the stack itself).
+        await admin.psql(["-c", "alter role postgres superuser"]);
         return db;
       })),
     );
