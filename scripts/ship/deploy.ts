@@ -1,7 +1,7 @@
 /**
- * `deno task deploy --project-ref <ref> [--dry-run]` — puts this repository on a hosted
- * Supabase project with the real Supabase CLI (`supabase` on PATH, else the pinned one in
- * scripts/tools), in this order:
+ * `deno task deploy --project-ref <ref> [--dry-run] [--profile <file>] [--project-url <url>]
+ * [--db-url <url>]` — puts this repository on a hosted Supabase project with the real Supabase
+ * CLI (`supabase` on PATH, else the pinned one in scripts/tools), in this order:
  *
  *  1. `link` the project;
  *  2. `config push`: supabase/config.toml (auth with anonymous sign-ins, storage's object limit,
@@ -20,7 +20,14 @@
  * script refuses and names what to set. SUPABASE_PUBLISHABLE_KEY is read from the project
  * (`projects api-keys`) unless set. SUPABASE_DB_PASSWORD, when set, is passed on to the CLI
  * in its environment. `--dry-run` prints every command, one per line, and runs none.
- * Secrets are never printed: they travel in files only the CLI reads.
+ * Secrets are never printed: they travel in files only the CLI reads. Every CLI call runs with
+ * DO_NOT_TRACK=1 and SUPABASE_TELEMETRY_DISABLED=1.
+ *
+ * Another Management API (the local stack's, scripts/stack/control_plane): `--profile <file>`
+ * is handed to every CLI call (the CLI's profile YAML: name, api_url, dashboard_url,
+ * project_host); `--project-url` replaces `https://<ref>.supabase.co` for the dispatcher's
+ * Vault secret and the web build; `--db-url` makes `db push` dial that database instead of
+ * `db.<ref>.<project_host>`.
  */
 import { parseArgs } from "node:util";
 import { parse as parseToml } from "smol-toml";
@@ -54,12 +61,18 @@ const { values } = parseArgs({
   options: {
     "project-ref": { type: "string" },
     "dry-run": { type: "boolean", default: false },
+    profile: { type: "string" },
+    "project-url": { type: "string" },
+    "db-url": { type: "string" },
   },
 });
 const ref = values["project-ref"];
 const dryRun = values["dry-run"];
 if (!ref || !/^[a-z0-9]{20}$/.test(ref)) {
-  console.error("usage: deno task deploy --project-ref <20-letter project ref> [--dry-run]");
+  console.error(
+    "usage: deno task deploy --project-ref <20-letter project ref> [--dry-run] " +
+      "[--profile <file>] [--project-url <url>] [--db-url <url>]",
+  );
   Deno.exit(2);
 }
 
@@ -150,8 +163,12 @@ const cli = await supabaseCli();
 // local-only and git-ignored): point it at the stack's own key file instead.
 const cliEnv = dryRun ? {} : await ensureSupabaseCliEnv(stackConfig());
 const temp = dryRun ? null : await Deno.makeTempDir({ prefix: "deploy_" });
-const functionsUrl = `https://${ref}.supabase.co/functions/v1`;
-const projectUrl = `https://${ref}.supabase.co`;
+const projectUrl = (values["project-url"] ?? `https://${ref}.supabase.co`).replace(/\/+$/, "");
+const functionsUrl = `${projectUrl}/functions/v1`;
+/** Flags every CLI call gets: the Management API to talk to, when not the default one. */
+const profileArgs = values.profile ? ["--profile", values.profile] : [];
+/** Where `db push` finds the database: the URL given, else the linked project's host. */
+const dbTarget = [`--remote=${values["db-url"] ?? ref}`];
 
 /** Runs (or, with --dry-run, prints) one command; `shown` is what is printed instead of secrets. */
 async function run(
@@ -163,12 +180,18 @@ async function run(
     .filter(([k]) => k.startsWith("VITE_"))
     .map(([k, v]) => `${k}=${v} `).join("");
   const where = options.cwd && options.cwd !== repoRoot ? `(cd ${options.cwd} && ` : "";
-  console.log(`${where}${envShown}${cmd.split("/").pop()} ${args.join(" ")}${where ? ")" : ""}`);
+  // A database URL's password is never printed.
+  const argsShown = args.map((a) => a.replace(/(:\/\/[^:/@\s]+:)[^@\s]+@/, "$1***@"));
+  console.log(
+    `${where}${envShown}${cmd.split("/").pop()} ${argsShown.join(" ")}${where ? ")" : ""}`,
+  );
   if (dryRun) return "";
   const out = await new Deno.Command(cmd, {
     args,
     cwd: options.cwd ?? repoRoot,
-    env: cmd === cli ? { ...cliEnv, ...options.env } : options.env,
+    env: cmd === cli
+      ? { DO_NOT_TRACK: "1", SUPABASE_TELEMETRY_DISABLED: "1", ...cliEnv, ...options.env }
+      : options.env,
     stdout: options.capture ? "piped" : "inherit",
     stderr: "inherit",
   }).output();
@@ -197,16 +220,24 @@ function findPublishable(value: unknown): string | null {
 }
 
 try {
-  await run(cli, ["link", "--project-ref", ref]);
-  await run(cli, ["config", "push", `--remote=${ref}`, "--yes"]);
-  await run(cli, ["db", "push", `--remote=${ref}`, "--yes"]);
-  await run(cli, ["functions", "deploy", `--remote=${ref}`, "--use-api", "--yes"]);
+  await run(cli, ["link", "--project-ref", ref, ...profileArgs]);
+  await run(cli, ["config", "push", `--remote=${ref}`, "--yes", ...profileArgs]);
+  await run(cli, ["db", "push", ...dbTarget, "--yes", ...profileArgs]);
+  await run(cli, ["functions", "deploy", `--remote=${ref}`, "--use-api", "--yes", ...profileArgs]);
   const secrets = { ...providers, AI_SUBS_HOSTED: "1" };
   const envFile = await privateFile(
     "functions.env",
     Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(""),
   );
-  await run(cli, ["secrets", "set", "--env-file", envFile, `--remote=${ref}`, "--yes"]);
+  await run(cli, [
+    "secrets",
+    "set",
+    "--env-file",
+    envFile,
+    `--remote=${ref}`,
+    "--yes",
+    ...profileArgs,
+  ]);
   const sqlFile = await privateFile(
     "vault.sql",
     [
@@ -215,13 +246,13 @@ try {
       `update storage.buckets set file_size_limit = ${objectLimitBytes()} where id = 'media';`,
     ].join("\n"),
   );
-  await run(cli, ["db", "query", `--remote=${ref}`, "--file", sqlFile, "--yes"]);
+  await run(cli, ["db", "query", `--remote=${ref}`, "--file", sqlFile, "--yes", ...profileArgs]);
 
   let publishable = Deno.env.get("SUPABASE_PUBLISHABLE_KEY")?.trim();
   if (!publishable) {
     const listed = await run(
       cli,
-      ["projects", "api-keys", `--remote=${ref}`, "--output", "json"],
+      ["projects", "api-keys", `--remote=${ref}`, "--output", "json", ...profileArgs],
       { capture: true },
     );
     publishable = dryRun ? "<publishable key>" : findPublishable(JSON.parse(listed)) ?? undefined;
