@@ -8,9 +8,12 @@
  *
  * Cached by content: a SHA-256 over the files of each source (and config.toml) is kept in
  * `<stack dir>/control_plane/deployed.json`; a source whose digest is unchanged and whose
- * functions are all live is not deployed again, so an unchanged start runs no CLI at all.
+ * functions are all live is not deployed again, so an unchanged start runs no CLI at all. When
+ * supabase/functions changed, only the functions whose live upload differs from the repository
+ * are deployed again.
  */
 import { basename, join, relative } from "node:path";
+import { parse as parseToml } from "smol-toml";
 import type { StackConfig } from "../config.ts";
 import { parseEnvFile } from "../../lib/env_file.ts";
 import { runCliAgainstStack } from "./access.ts";
@@ -102,6 +105,43 @@ interface Source {
   functionsDir: string;
   /** The project folder the CLI deploys from. */
   project: () => Promise<string>;
+  /** Of these slugs, the ones whose live upload differs from the project (all when absent). */
+  changed?: (slugs: string[]) => Promise<string[]>;
+}
+
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([Deno.readFile(a), Deno.readFile(b)]).catch(() => [null, null]);
+  return !!x && !!y && x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/**
+ * The slugs of the repository whose live upload is not what the CLI would upload now: not
+ * live, verify_jwt changed in config.toml, or a file of the upload (the entrypoint, its import
+ * map, everything they import) differs from the repository's copy. A file newly imported shows
+ * as a change of the file importing it.
+ */
+async function changedInRepo(config: StackConfig, slugs: string[]): Promise<string[]> {
+  const store = new ControlPlaneStore(config.dir);
+  const live = await store.active();
+  const toml = parseToml(
+    await Deno.readTextFile(join(config.root, "supabase/config.toml")).catch(() => ""),
+  ) as { functions?: Record<string, { verify_jwt?: boolean }> };
+  const changed: string[] = [];
+  for (const slug of slugs) {
+    const deployment = live[slug];
+    if (!deployment || (toml.functions?.[slug]?.verify_jwt ?? true) !== deployment.verify_jwt) {
+      changed.push(slug);
+      continue;
+    }
+    const { bundleDir } = store.resolve(deployment);
+    const files = await filesBelow(bundleDir).catch(() => null);
+    let same = files !== null;
+    for (const file of files ?? []) {
+      if (!(same = await sameBytes(join(bundleDir, file), join(config.root, file)))) break;
+    }
+    if (!same) changed.push(slug);
+  }
+  return changed;
 }
 
 export interface DeployReport {
@@ -148,6 +188,7 @@ export async function deployToStack(config: StackConfig): Promise<DeployReport> 
       inputs: [functionsDir, join(config.root, "supabase/config.toml")],
       functionsDir,
       project: () => Promise.resolve(config.root),
+      changed: (slugs) => changedInRepo(config, slugs),
     },
     ...config.extraFunctionDirs.map((folder) => ({
       key: folder,
@@ -161,15 +202,19 @@ export async function deployToStack(config: StackConfig): Promise<DeployReport> 
     const digest = await contentDigest(source.inputs);
     const slugs = await functionSlugs(source.functionsDir);
     if (state[source.key] === digest && slugs.every((s) => s in live)) continue;
+    const changed = source.changed ? await source.changed(slugs) : slugs;
     const project = await source.project();
-    await runCliAgainstStack(
-      config,
-      ["functions", "deploy", "--use-api", "--workdir", project],
-      { cwd: project },
-    );
+    if (changed.length > 0) {
+      // One slug is one upload that goes live; several are uploaded bundleOnly, then one PUT.
+      await runCliAgainstStack(
+        config,
+        ["functions", "deploy", ...changed, "--use-api", "--workdir", project],
+        { cwd: project },
+      );
+      report.deployed.push(`${source.key} (${changed.join(", ")})`);
+    }
     state[source.key] = digest;
     await saveState();
-    report.deployed.push(source.key);
   }
   return report;
 }
