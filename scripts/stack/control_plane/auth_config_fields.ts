@@ -1,7 +1,8 @@
 /**
- * The fields of the Management API's AuthConfigResponse (its OpenAPI document in the Supabase
- * CLI's repository, packages/api/src/generated/openapi.json): the CLI decodes GET and PATCH
- * /v1/projects/{ref}/config/auth strictly, so every field must be present. These may be null.
+ * The fields of the Management API's AuthConfigResponse as the pinned Supabase CLI (3.1.0)
+ * decodes GET and PATCH /v1/projects/{ref}/config/auth: every field must be present (the
+ * OpenAPI document in the CLI's repository, packages/api/src/generated/openapi.json, lists the
+ * same but one, security_update_password_require_current_password). These may be null.
  */
 export const NULLABLE_AUTH_FIELDS = [
   "api_max_request_duration",
@@ -197,6 +198,7 @@ export const NULLABLE_AUTH_FIELDS = [
   "security_captcha_secret",
   "security_manual_linking_enabled",
   "security_refresh_token_reuse_interval",
+  "security_update_password_require_current_password",
   "security_update_password_require_reauthentication",
   "sessions_inactivity_timeout",
   "sessions_single_per_user",

@@ -211,9 +211,10 @@ export async function createFunctionsRuntime(
     child.status.then((s) => {
       if (closing) return;
       if (stale) return void spawn(fp, markReady);
-      if (fp.port === null) {
+      if (fp.port === null && s.signal === null) {
         // A function that cannot boot (say, an import its upload cannot resolve) is not
         // restarted in a loop: requests get BOOT_ERROR, as hosted, and the next one retries.
+        // (One killed while it started, by a test or a new deployment, starts again.)
         console.error(
           JSON.stringify({ msg: "function failed to boot", function: fp.name, code: s.code }),
         );
@@ -224,7 +225,8 @@ export async function createFunctionsRuntime(
       console.error(
         JSON.stringify({ msg: "function exited; restarting", function: fp.name, code: s.code }),
       );
-      const markNext = notReady(fp);
+      // Requests waiting for this one (killed while it started) wait for the next.
+      const markNext = fp.port === null ? markReady : notReady(fp);
       setTimeout(() => !closing && void spawn(fp, markNext), 200);
     });
   }
