@@ -1,7 +1,7 @@
 /**
- * `deno task deploy --project-ref <ref> [--dry-run]` — puts this repository on a hosted
- * Supabase project with the real Supabase CLI (`supabase` on PATH, else the pinned one in
- * scripts/tools), in this order:
+ * `deno task deploy --project-ref <ref> [--dry-run] [--profile <file>] [--project-url <url>]
+ * [--db-url <url>]` — puts this repository on a hosted Supabase project with the real Supabase
+ * CLI (`supabase` on PATH, else the pinned one in scripts/tools), in this order:
  *
  *  1. `link` the project;
  *  2. `config push`: supabase/config.toml (auth with anonymous sign-ins, storage's object limit,
@@ -22,7 +22,14 @@
  * script refuses and names what to set. SUPABASE_PUBLISHABLE_KEY is read from the project
  * (`projects api-keys`) unless set. SUPABASE_DB_PASSWORD, when set, is passed on to the CLI
  * in its environment. `--dry-run` prints every step, one per line, and runs none.
- * Secrets are never printed: they travel in files only the CLI reads.
+ * Secrets are never printed: they travel in files only the CLI reads. Every CLI call runs with
+ * DO_NOT_TRACK=1 and SUPABASE_TELEMETRY_DISABLED=1.
+ *
+ * Another Management API (the local stack's, scripts/stack/control_plane): `--profile <file>`
+ * is handed to every CLI call (the CLI's profile YAML: name, api_url, dashboard_url,
+ * project_host); `--project-url` replaces `https://<ref>.supabase.co` for the dispatcher's
+ * Vault secret and the web build; `--db-url` makes `db push` dial that database instead of
+ * `db.<ref>.<project_host>`.
  */
 import { parseArgs } from "node:util";
 import { isAbsolute } from "node:path";
@@ -58,13 +65,17 @@ const { values } = parseArgs({
     "project-ref": { type: "string" },
     "dry-run": { type: "boolean", default: false },
     "web-out": { type: "string" },
+    profile: { type: "string" },
+    "project-url": { type: "string" },
+    "db-url": { type: "string" },
   },
 });
 const ref = values["project-ref"];
 const dryRun = values["dry-run"];
 if (!ref || !/^[a-z0-9]{20}$/.test(ref)) {
   console.error(
-    "usage: deno task deploy --project-ref <20-letter project ref> [--web-out DIR] [--dry-run]",
+    "usage: deno task deploy --project-ref <20-letter project ref> [--web-out DIR] [--dry-run] " +
+      "[--profile <file>] [--project-url <url>] [--db-url <url>]",
   );
   Deno.exit(2);
 }
@@ -140,8 +151,12 @@ const cli = await supabaseCliPath(repoRoot);
 // local-only and git-ignored): point it at the stack's own key file instead.
 const cliEnv = dryRun ? {} : await ensureSupabaseCliEnv({ root: repoRoot, dir: localStackDir() });
 const temp = dryRun ? null : await Deno.makeTempDir({ prefix: "deploy_" });
-const functionsUrl = `https://${ref}.supabase.co/functions/v1`;
-const projectUrl = `https://${ref}.supabase.co`;
+const projectUrl = (values["project-url"] ?? `https://${ref}.supabase.co`).replace(/\/+$/, "");
+const functionsUrl = `${projectUrl}/functions/v1`;
+/** Flags every CLI call gets: the Management API to talk to, when not the default one. */
+const profileArgs = values.profile ? ["--profile", values.profile] : [];
+/** Where `db push` finds the database: the URL given, else the linked project's host. */
+const dbTarget = [`--remote=${values["db-url"] ?? ref}`];
 
 /** Runs (or, with --dry-run, prints) one command; `shown` is what is printed instead of secrets. */
 async function run(
@@ -150,12 +165,16 @@ async function run(
   options: { cwd?: string; env?: Record<string, string>; capture?: boolean } = {},
 ): Promise<string> {
   const where = options.cwd && options.cwd !== repoRoot ? `(cd ${options.cwd} && ` : "";
-  console.log(`${where}${cmd.split("/").pop()} ${args.join(" ")}${where ? ")" : ""}`);
+  // A database URL's password is never printed.
+  const argsShown = args.map((a) => a.replace(/(:\/\/[^:/@\s]+:)[^@\s]+@/, "$1***@"));
+  console.log(`${where}${cmd.split("/").pop()} ${argsShown.join(" ")}${where ? ")" : ""}`);
   if (dryRun) return "";
   const out = await new Deno.Command(cmd, {
     args,
     cwd: options.cwd ?? repoRoot,
-    env: cmd === cli ? { ...cliEnv, ...options.env } : options.env,
+    env: cmd === cli
+      ? { DO_NOT_TRACK: "1", SUPABASE_TELEMETRY_DISABLED: "1", ...cliEnv, ...options.env }
+      : options.env,
     stdout: options.capture ? "piped" : "inherit",
     stderr: "inherit",
   }).output();
@@ -184,16 +203,24 @@ function findPublishable(value: unknown): string | null {
 }
 
 try {
-  await run(cli, ["link", "--project-ref", ref]);
-  await run(cli, ["config", "push", `--remote=${ref}`, "--yes"]);
-  await run(cli, ["db", "push", `--remote=${ref}`, "--yes"]);
-  await run(cli, ["functions", "deploy", `--remote=${ref}`, "--use-api", "--yes"]);
+  await run(cli, ["link", "--project-ref", ref, ...profileArgs]);
+  await run(cli, ["config", "push", `--remote=${ref}`, "--yes", ...profileArgs]);
+  await run(cli, ["db", "push", ...dbTarget, "--yes", ...profileArgs]);
+  await run(cli, ["functions", "deploy", `--remote=${ref}`, "--use-api", "--yes", ...profileArgs]);
   const secrets = { ...providers, AI_SUBS_HOSTED: "1" };
   const envFile = await privateFile(
     "functions.env",
     Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(""),
   );
-  await run(cli, ["secrets", "set", "--env-file", envFile, `--remote=${ref}`, "--yes"]);
+  await run(cli, [
+    "secrets",
+    "set",
+    "--env-file",
+    envFile,
+    `--remote=${ref}`,
+    "--yes",
+    ...profileArgs,
+  ]);
   const sqlFile = await privateFile(
     "vault.sql",
     [
@@ -202,13 +229,13 @@ try {
       `update storage.buckets set file_size_limit = ${objectLimitBytes()} where id = 'media';`,
     ].join("\n"),
   );
-  await run(cli, ["db", "query", `--remote=${ref}`, "--file", sqlFile, "--yes"]);
+  await run(cli, ["db", "query", `--remote=${ref}`, "--file", sqlFile, "--yes", ...profileArgs]);
 
   let publishable = Deno.env.get("SUPABASE_PUBLISHABLE_KEY")?.trim();
   if (!publishable) {
     const listed = await run(
       cli,
-      ["projects", "api-keys", `--remote=${ref}`, "--output", "json"],
+      ["projects", "api-keys", `--remote=${ref}`, "--output", "json", ...profileArgs],
       { capture: true },
     );
     publishable = dryRun ? "<publishable key>" : findPublishable(JSON.parse(listed)) ?? undefined;

@@ -1,7 +1,8 @@
 /**
- * scripts/ship/deploy.ts against fake `supabase` and `npm` executables on PATH that record their
- * arguments (and the files and env vars they are given): the commands, their order and flags,
- * the refusal without a provider, --dry-run, and that no secret is printed.
+ * scripts/ship/deploy.ts where no Management API is needed: --dry-run (every command printed,
+ * none run) and the refusals before any command, with fake `supabase` and `npm` executables on
+ * PATH that record any call. The real run, with the real CLI against the stack's Management
+ * API, is scripts/tests/integration/deploy_test.ts.
  */
 import assert from "node:assert/strict";
 import { repoRoot } from "../lib/repo.ts";
@@ -10,33 +11,21 @@ import { join } from "node:path";
 const REF = "abcdefghijklmnopqrst";
 const SECRET = "sb_secret_TESTSECRETVALUE0123456789";
 const OPENAI_KEY = "sk-test-PROVIDERKEY0123456789";
-const PUBLISHABLE = "sb_publishable_TESTPUBLISHABLE0123";
 
 interface Call {
   tool: string;
   args: string[];
-  file?: string;
-  /** Every VITE_ variable the tool got: the web build must get none (nothing baked in). */
-  vite?: string[];
 }
 
 async function fakeTools(dir: string): Promise<string> {
   const log = join(dir, "calls.jsonl");
-  // One recorder for both tools: appends a JSON line per call (files named by --env-file and
-  // --file copied in, the names of any VITE_ variables); `projects api-keys` lists keys.
+  // One recorder for both tools: a JSON line per call (there should be none).
   await Deno.writeTextFile(
     join(dir, "record.ts"),
     `const [tool, ...args] = Deno.args;
-const at = args.findIndex((a) => a === "--env-file" || a === "--file");
-const file = at >= 0 ? Deno.readTextFileSync(args[at + 1]) : undefined;
-Deno.writeTextFileSync(${JSON.stringify(log)}, JSON.stringify({
-  tool, args, file,
-  vite: Object.keys(Deno.env.toObject()).filter((k) => k.startsWith("VITE_")),
-}) + "\\n", { append: true });
-if (tool === "supabase" && args[0] === "projects") {
-  console.log(JSON.stringify([{ name: "anon", api_key: "eyJx" },
-    { name: "default", type: "publishable", api_key: ${JSON.stringify(PUBLISHABLE)} }]));
-}
+Deno.writeTextFileSync(${
+      JSON.stringify(log)
+    }, JSON.stringify({ tool, args }) + "\\n", { append: true });
 `,
   );
   for (const tool of ["supabase", "npm"]) {
@@ -78,61 +67,6 @@ async function calls(log: string): Promise<Call[]> {
 
 const provider = { TRANSCRIBE_PROVIDER: "openai", OPENAI_API_KEY: OPENAI_KEY };
 
-Deno.test("deploy runs link, config push, db push, functions, secrets, Vault, web build in order", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const log = await fakeTools(dir);
-    const site = join(dir, "site");
-    const result = await deploy(dir, ["--project-ref", REF, "--web-out", site], {
-      ...provider,
-      SUPABASE_SECRET_KEY: SECRET,
-    });
-    assert.equal(result.code, 0, result.stderr);
-    const got = await calls(log);
-    const line = (c: Call) => `${c.tool} ${c.args.join(" ")}`.replace(/\/tmp\/\S+/g, "<tmp>");
-    assert.deepEqual(got.map(line), [
-      `supabase link --project-ref ${REF}`,
-      `supabase config push --remote=${REF} --yes`,
-      `supabase db push --remote=${REF} --yes`,
-      `supabase functions deploy --remote=${REF} --use-api --yes`,
-      `supabase secrets set --env-file <tmp> --remote=${REF} --yes`,
-      `supabase db query --remote=${REF} --file <tmp> --yes`,
-      `supabase projects api-keys --remote=${REF} --output json`,
-      "npm install --no-audit --no-fund --loglevel=error",
-      "npm run build -- --outDir <tmp> --emptyOutDir",
-    ]);
-    assert.equal(got[8].args[4], site);
-    // The provider key and the hosted switch reach the functions' secrets through a file.
-    const secrets = got[4].file!;
-    assert.match(secrets, new RegExp(`^OPENAI_API_KEY=${OPENAI_KEY}$`, "m"));
-    assert.match(secrets, /^TRANSCRIBE_PROVIDER=openai$/m);
-    assert.match(secrets, /^AI_SUBS_HOSTED=1$/m);
-    // The dispatcher's Vault secrets and the plan's object limit on the bucket.
-    const sql = got[5].file!;
-    assert.match(sql, new RegExp(`'https://${REF}\\.supabase\\.co/functions/v1'`));
-    assert.match(sql, /'functions_url'/);
-    assert.match(sql, new RegExp(`'${SECRET}'`));
-    assert.match(sql, /'secret_key'/);
-    assert.match(sql, /set file_size_limit = 52428800 where id = 'media'/);
-    // The one web build (nothing baked in), and beside it the project's config.json, which the
-    // output also shows for a build hosted elsewhere.
-    assert.deepEqual(got.map((c) => c.vite ?? []).flat(), []);
-    const config = JSON.parse(await Deno.readTextFile(join(site, "config.json")));
-    assert.deepEqual(config, {
-      supabaseUrl: `https://${REF}.supabase.co`,
-      publishableKey: PUBLISHABLE,
-    });
-    assert.match(result.stdout, /static host/);
-    assert(result.stdout.includes(JSON.stringify(config)), "config.json not shown");
-    for (const secret of [SECRET, OPENAI_KEY]) {
-      assert(!result.stdout.includes(secret) && !result.stderr.includes(secret), "secret printed");
-      assert(!got.some((c) => c.args.some((a) => a.includes(secret))), "secret on a command line");
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 Deno.test("deploy --dry-run prints every command, one per line, and runs none", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -144,17 +78,12 @@ Deno.test("deploy --dry-run prints every command, one per line, and runs none", 
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(await calls(log), []);
     const lines = result.stdout.trim().split("\n");
-    assert.equal(lines.length, 10, result.stdout);
+    assert.equal(lines.length, 9, result.stdout);
     assert.match(lines[0], new RegExp(`^supabase link --project-ref ${REF}$`));
     assert.match(lines[5], /^supabase db query --remote=\S+ --file <vault\.sql> --yes$/);
-    assert.match(lines[8], /npm run build -- --outDir \S+\/web\/dist-abcdefghijklmnopqrst /);
     assert.match(
-      lines[9],
-      /^write web\/dist-abcdefghijklmnopqrst\/config\.json: \{"supabaseUrl":"https:\/\/abcdefghijklmnopqrst\.supabase\.co","publishableKey":"<publishable key>"\}$/,
-    );
-    assert(
-      !(await Deno.stat(join(repoRoot, "web/dist-abcdefghijklmnopqrst")).then(() => 1, () => 0)),
-      "dry run wrote the site",
+      lines[8],
+      /VITE_SUPABASE_URL=https:\/\/abcdefghijklmnopqrst\.supabase\.co .*npm run build/,
     );
     assert(
       !result.stdout.includes(SECRET) && !result.stdout.includes(OPENAI_KEY),
@@ -191,6 +120,39 @@ Deno.test("deploy refuses without a transcription provider and names the variabl
     assert.equal(noSecret.code, 1);
     assert.match(noSecret.stderr, /SUPABASE_SECRET_KEY/);
     assert.deepEqual(await calls(log), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deploy --dry-run with another Management API passes its profile, URL and database", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const log = await fakeTools(dir);
+    const result = await deploy(dir, [
+      "--project-ref",
+      REF,
+      "--dry-run",
+      "--profile",
+      "/tmp/profile.yaml",
+      "--project-url",
+      "http://127.0.0.1:54321",
+      "--db-url",
+      "postgresql://postgres:hunter2@127.0.0.1:54322/postgres",
+    ], { ...provider, SUPABASE_SECRET_KEY: SECRET });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(await calls(log), []);
+    const lines = result.stdout.trim().split("\n");
+    const supabaseLines = lines.filter((l) => l.startsWith("supabase "));
+    assert.equal(supabaseLines.length, 7, result.stdout);
+    for (const line of supabaseLines) assert.match(line, / --profile \/tmp\/profile\.yaml\b/);
+    assert.equal(
+      lines[2],
+      "supabase db push --remote=postgresql://postgres:***@127.0.0.1:54322/postgres --yes " +
+        "--profile /tmp/profile.yaml",
+    );
+    assert(!result.stdout.includes("hunter2"), "database password printed");
+    assert.match(lines[8], /VITE_SUPABASE_URL=http:\/\/127\.0\.0\.1:54321 .*npm run build/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

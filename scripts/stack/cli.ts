@@ -5,6 +5,7 @@
  */
 import { type StackConfig, stackConfig } from "./config.ts";
 import { type KeyRing, loadKeyRing } from "./keys.ts";
+import { deployToStack } from "./control_plane/deploy_to_stack.ts";
 import { join } from "node:path";
 import {
   upsertVaultSecretSql,
@@ -161,6 +162,7 @@ export async function start(config = stackConfig()): Promise<void> {
         STACK_API_PORT: String(config.apiPort),
         STACK_DB_PORT: String(config.dbPort),
         STACK_ASR_PORT: String(config.asrPort),
+        STACK_CONTROL_PORT: String(config.controlPort),
         STACK_FUNCTION_WALL_CLOCK_S: String(config.functionWallClockSeconds),
         STACK_FUNCTION_WALL_CLOCK_OVERRIDES: Object.entries(config.functionWallClockOverrides)
           .map(([k, v]) => `${k}=${v}`).join(","),
@@ -181,6 +183,11 @@ export async function start(config = stackConfig()): Promise<void> {
       throw new Error(`stack did not become healthy; daemon log:\n${tail.slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
+  }
+  // Every function reaches the stack as it reaches a hosted project: uploaded by the real CLI.
+  const deployed = await deployToStack(config);
+  if (deployed.deployed.length > 0) {
+    console.error(`stack: deployed ${deployed.deployed.join(", ")} with supabase functions deploy`);
   }
   const env = envBlock(config, keys);
   await Deno.writeTextFile(join(config.dir, "env"), env);

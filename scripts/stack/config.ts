@@ -21,6 +21,8 @@ export interface StackConfig {
   dbPort: number;
   /** Port of the offline transcription server the stack starts. */
   asrPort: number;
+  /** Port of the local Management API (scripts/stack/control_plane; STACK_CONTROL_PORT). */
+  controlPort: number;
   /** Wall-clock limit of one Edge Function request, in seconds (hosted: 150 free, 400 paid). */
   functionWallClockSeconds: number;
   /** Memory of one invocation in MB (limits.ts; STACK_FUNCTION_MEMORY_MB). */
@@ -58,6 +60,7 @@ export function stackConfig(
     apiPort,
     dbPort: Number(env.STACK_DB_PORT ?? 54322),
     asrPort: Number(env.STACK_ASR_PORT ?? apiPort + 8),
+    controlPort: Number(env.STACK_CONTROL_PORT ?? apiPort + 2),
     functionWallClockSeconds: Number(env.STACK_FUNCTION_WALL_CLOCK_S ?? FUNCTION_WALL_CLOCK_S),
     functionMemoryMb: Number(env.STACK_FUNCTION_MEMORY_MB ?? FUNCTION_MEMORY_BYTES / 2 ** 20),
     functionCpuMs: Number(env.STACK_FUNCTION_CPU_MS ?? FUNCTION_CPU_MS),

@@ -1,7 +1,8 @@
 /**
  * The stack's one long-running process (started in the background by `deno task stack start`):
- * the API gateway on one port (rest, auth, storage, realtime, functions, web/dist), the pg_net
- * worker, the Edge Function processes and the offline transcription server.
+ * the API gateway on one port (rest, auth, storage, realtime, functions, web/dist), the local
+ * Management API on another (scripts/stack/control_plane), the pg_net worker, the Edge Function
+ * processes and the offline transcription server.
  */
 import postgres from "postgres";
 import { stackConfig } from "./config.ts";
@@ -19,6 +20,8 @@ import { createStorage } from "./gateway/storage.ts";
 import { startNetWorker } from "./net_worker.ts";
 import { startAsr } from "./asr.ts";
 import { rememberClientAddress } from "./gateway/rate_limit.ts";
+import { createControlPlane } from "./control_plane/server.ts";
+import { ControlPlaneStore } from "./control_plane/store.ts";
 
 const config = stackConfig();
 const keys = await loadKeyRing(config);
@@ -35,7 +38,20 @@ const ctx: GatewayContext = {
 const netWorker = await startNetWorker(ctx);
 const realtime = await createRealtime(ctx);
 const storage = createStorage(ctx);
-const functions = await createFunctionsRuntime(ctx);
+const functions = await createFunctionsRuntime(ctx, new ControlPlaneStore(config.dir));
+const controlPlane = await createControlPlane({
+  config,
+  keys,
+  admin: ctx.admin,
+  onDeployed: functions.deployed,
+  onSecretsChanged: functions.secretsChanged,
+});
+const controlServer = Deno.serve({
+  hostname: "127.0.0.1",
+  port: config.controlPort,
+  onListen: () =>
+    console.log(JSON.stringify({ msg: "management api listening", port: config.controlPort })),
+}, controlPlane.handle);
 const asr = startAsr(config);
 const appConfig = stackAppConfig(keys.keys.publishableKey);
 
@@ -88,6 +104,7 @@ async function shutdown() {
     netWorker.close(),
     asr.close(),
     server.shutdown(),
+    controlServer.shutdown(),
   ]);
   await Promise.allSettled([ctx.admin.end({ timeout: 1 }), ctx.api.end({ timeout: 1 })]);
   Deno.exit(0);

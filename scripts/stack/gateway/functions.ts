@@ -1,7 +1,11 @@
 /**
- * /functions/v1/<name>: every folder of supabase/functions served by its own Deno process
- * (scripts/stack/function_host.ts) with Supabase's env vars plus supabase/functions/.env,
- * verify_jwt from supabase/config.toml, restart after a crash or a kill at a hosted limit
+ * /functions/v1/<name>: every function live on the stack's Management API
+ * (scripts/stack/control_plane: what the real CLI uploaded with `functions deploy --use-api`)
+ * served by its own Deno process (scripts/stack/function_host.ts) from exactly that upload:
+ * cwd is the upload's folder, the entrypoint and import map are the uploaded ones (never the
+ * repository's deno.json), verify_jwt is the upload's metadata, and the env is Supabase's env
+ * vars plus the project's secrets (`secrets set`). A new deployment replaces the function's
+ * process. Restart after a crash or a kill at a hosted limit
  * (wall clock, memory, CPU: enforced inside the process by function_host.ts; as guards against
  * runaway growth between its samples, V8 gets a heap limit of 4 × the memory limit, and here
  * the process is killed when its resident set grows past 4 × the limit above what it had when
@@ -15,16 +19,14 @@
  * with a short-lived JWT of the key's role in `Authorization`, as the hosted gateway hands it.
  *
  * Each process runs in the sandbox of scripts/stack/function_sandbox.ts (what the Edge Runtime
- * grants: network, its env, its bundle, /tmp) with the function's own import map. A process that
- * exits before it listens failed to boot: requests get the platform's 503 BOOT_ERROR at once, and
- * the next request boots it again (as the platform boots a worker per request), so a function
- * that cannot start costs nothing while nobody calls it.
+ * grants: network, its env, its upload, /tmp) with the upload's own import map.
  *
- * For tests, each (re)start also reads `<stack dir>/functions.env` (overrides such as a
- * provider fake's URL, or STACK_FUNCTION_MEMORY_MB to lower a function's memory limit) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
- * a test can switch providers or kill a function mid-task (scripts/tests/support/function_processes.ts).
+ * Stack-only, for tests (hosted has nothing like it): each (re)start also reads
+ * `<stack dir>/functions.env` over the secrets (overrides such as a provider fake's URL, or
+ * STACK_FUNCTION_MEMORY_MB to lower a function's memory limit) and writes the process id to
+ * `<stack dir>/run/functions/<name>.pid`, so a test can switch providers or kill a function
+ * mid-task (scripts/tests/support/function_processes.ts).
  */
-import { parse as parseToml } from "smol-toml";
 import { join } from "node:path";
 import { dbUrl } from "../postgres.ts";
 import type { GatewayContext } from "./context.ts";
@@ -32,16 +34,17 @@ import { json } from "./http.ts";
 import { apiKeyOf, invalidApiKey, verifyBearer } from "./request_role.ts";
 import { HttpError } from "./http.ts";
 import { readEnvFile } from "../../lib/env_file.ts";
-import { sandboxArgs, sandboxEnv, sandboxRuntime, sourceBundle, TMP } from "../function_sandbox.ts";
+import { sandboxArgs, sandboxEnv, sandboxRuntime, TMP } from "../function_sandbox.ts";
+import type { ActiveFunction, ControlPlaneStore } from "../control_plane/store.ts";
 
 interface FunctionProcess {
   name: string;
-  dir: string;
-  verifyJwt: boolean;
+  /** The live upload this process serves (its bundleDir is all the function may read). */
+  upload: ActiveFunction;
   port: number | null;
-  /** Settles when the current process listens (true) or exits before it does (false). */
+  /** true once the current process listens; false when it exited before (a boot error). */
   ready: Promise<boolean>;
-  /** The last process exited before it listened; the next request boots a new one. */
+  /** The last process exited before it listened; the next request tries again. */
   bootFailed: boolean;
   child: Deno.ChildProcess | null;
   /** Settles once the current process has ended and its private temp folder (TMPDIR) is gone. */
@@ -52,6 +55,10 @@ interface FunctionProcess {
 
 export interface FunctionsRuntime {
   handle(req: Request, rest: string): Promise<Response>;
+  /** Serves the now-live uploads of `slugs` (the control plane calls it after a deploy). */
+  deployed(slugs: string[]): Promise<void>;
+  /** Starts every function again with the project's current secrets (after `secrets set`). */
+  secretsChanged(): void;
   close(): Promise<void>;
 }
 
@@ -68,13 +75,6 @@ export function platformEnv(ctx: GatewayContext): Record<string, string> {
       : {}),
     SUPABASE_DB_URL: dbUrl(ctx.config),
   };
-}
-
-type FunctionsToml = { functions?: Record<string, { verify_jwt?: boolean }> };
-
-async function readFunctionsToml(path: string): Promise<FunctionsToml> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  return parseToml(text) as FunctionsToml;
 }
 
 /** The guards' limit, in multiples of the memory limit (concurrent invocations share it). */
@@ -117,39 +117,26 @@ function watchResidentSet(child: Deno.ChildProcess, limitMb: number): void {
   child.status.finally(() => clearInterval(timer));
 }
 
-async function functionNames(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (!e.isDirectory || e.name.startsWith("_") || e.name.startsWith(".")) continue;
-    try {
-      await Deno.stat(join(dir, e.name, "index.ts"));
-      names.push(e.name);
-    } catch { /* not a function */ }
-  }
-  return names.sort();
-}
-
-export async function createFunctionsRuntime(ctx: GatewayContext): Promise<FunctionsRuntime> {
-  const dir = join(ctx.config.root, "supabase/functions");
-  const toml = await readFunctionsToml(join(ctx.config.root, "supabase/config.toml"));
+export async function createFunctionsRuntime(
+  ctx: GatewayContext,
+  store: ControlPlaneStore,
+): Promise<FunctionsRuntime> {
   const pidDir = join(ctx.config.dir, "run", "functions");
   await Deno.mkdir(pidDir, { recursive: true });
   const runtime = await sandboxRuntime();
-  const stackEnv = {
-    ...platformEnv(ctx),
-    OFFLINE_ASR_URL: `http://127.0.0.1:${ctx.config.asrPort}`,
-  };
   let closing = false;
   const processes = new Map<string, FunctionProcess>();
+  /** Counts `secrets set` calls: a process started before the last one has stale env. */
+  let secretsGeneration = 0;
 
-  // Read at every (re)start, so a restarted process sees the current overrides.
-  const functionEnv = () => ({
-    ...readEnvFile(join(dir, ".env")),
+  // Read at every (re)start, so a restarted process sees the current secrets and overrides.
+  const functionEnv = async () => ({
+    ...(await store.secrets()),
     ...readEnvFile(join(ctx.config.dir, "functions.env")),
-    ...stackEnv,
+    ...platformEnv(ctx),
   });
 
-  /** Requests from now on wait for the next process to listen (or to fail to boot). */
+  /** Requests from now on wait for the next process to listen. */
   function notReady(fp: FunctionProcess): (listening: boolean) => void {
     let markReady!: (listening: boolean) => void;
     fp.ready = new Promise((r) => (markReady = r));
@@ -157,29 +144,23 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     return markReady;
   }
 
-  // The tree whose supabase/functions a (re)start serves: this repository, or the root named in
-  // `<stack dir>/functions.root` (a test serving an earlier release's functions, extracted from
-  // git, with that tree's deno.json). Read at every (re)start, as a deploy would switch code.
-  const sourceRoot = async (fp: FunctionProcess) => {
-    if (fp.dir !== dir) return null;
-    const named = await Deno.readTextFile(join(ctx.config.dir, "functions.root")).catch(() => "");
-    return named.trim() || null;
-  };
-
   async function spawn(fp: FunctionProcess, markReady = notReady(fp)) {
     fp.starts++;
-    const env = functionEnv();
-    const otherRoot = await sourceRoot(fp);
+    const generation = secretsGeneration;
+    let stale = false;
+    const env = await functionEnv();
     const { functionCpuMs, functionCpuEnforce } = ctx.config;
     // A test may lower the memory limit of a function through <stack dir>/functions.env.
     const functionMemoryMb = Number((env as Record<string, string>).STACK_FUNCTION_MEMORY_MB) ||
       ctx.config.functionMemoryMb;
-    // --- The function's sandbox (scripts/stack/function_sandbox.ts): its bundle, its map, its
-    // env only (a cleared environment), a private temp folder removed when the process ends.
-    const bundle = await sourceBundle(
-      otherRoot ? join(otherRoot, "supabase/functions") : fp.dir,
-      fp.name,
-    );
+    // --- The function's sandbox (scripts/stack/function_sandbox.ts): the upload is its bundle
+    // (entrypoint and import map as uploaded), its env only (a cleared environment), a private
+    // temp folder removed when the process ends.
+    const bundle = {
+      dirs: [fp.upload.bundleDir],
+      entrypoint: fp.upload.entrypoint,
+      importMap: fp.upload.importMap,
+    };
     const tmpDir = await Deno.makeTempDir({ dir: TMP, prefix: `function-${fp.name}-` });
     if (closing) return void await Deno.remove(tmpDir);
     const child = new Deno.Command(Deno.execPath(), {
@@ -193,7 +174,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
         String(functionCpuMs),
         functionCpuEnforce ? "1" : "0",
       ], [`--max-old-space-size=${GUARD_FACTOR * ctx.config.functionMemoryMb}`]),
-      cwd: bundle.dirs[0],
+      cwd: fp.upload.bundleDir,
       clearEnv: true,
       env: {
         ...sandboxEnv(runtime, tmpDir),
@@ -221,7 +202,11 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
           const ready = line.match(/^READY (\d+)$/);
-          if (ready && fp.port === null) {
+          if (ready && fp.port === null && generation !== secretsGeneration) {
+            // The secrets changed while it booted: the requests waiting go to the next one.
+            stale = true;
+            child.kill("SIGTERM");
+          } else if (ready && fp.port === null) {
             fp.port = Number(ready[1]);
             markReady(true);
             watchResidentSet(child, ctx.config.functionMemoryMb);
@@ -231,15 +216,14 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     })().catch(() => {});
     child.status.then((s) => {
       if (closing) return;
-      // Exited on its own before listening (a signal is a kill, restarted below): a boot error,
-      // whose cause the process wrote to the log above.
+      if (stale) return void spawn(fp, markReady);
       if (fp.port === null && s.signal === null) {
-        console.error(JSON.stringify({
-          level: "error",
-          msg: "function failed to boot; the next request tries again",
-          function: fp.name,
-          code: s.code,
-        }));
+        // A function that cannot boot (say, an import its upload cannot resolve) is not
+        // restarted in a loop: requests get BOOT_ERROR, as hosted, and the next one retries.
+        // (One killed while it started, by a test or a new deployment, starts again.)
+        console.error(
+          JSON.stringify({ msg: "function failed to boot", function: fp.name, code: s.code }),
+        );
         fp.bootFailed = true;
         markReady(false);
         return;
@@ -247,30 +231,48 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
       console.error(
         JSON.stringify({ msg: "function exited; restarting", function: fp.name, code: s.code }),
       );
-      const markNextReady = notReady(fp);
-      setTimeout(() => !closing && void spawn(fp, markNextReady), 200);
+      // Requests waiting for this one (killed while it started) wait for the next.
+      const markNext = fp.port === null ? markReady : notReady(fp);
+      setTimeout(() => !closing && void spawn(fp, markNext), 200);
     });
   }
 
-  for (const folder of [dir, ...ctx.config.extraFunctionDirs]) {
-    // Test-only folders may carry their own config.toml ([functions.<name>] verify_jwt).
-    const settings = folder === dir ? toml : await readFunctionsToml(join(folder, "config.toml"));
-    for (const name of await functionNames(folder)) {
-      const fp: FunctionProcess = {
-        name,
-        dir: folder,
-        verifyJwt: settings.functions?.[name]?.verify_jwt ?? true,
-        port: null,
-        ready: Promise.resolve(false),
-        bootFailed: false,
-        child: null,
-        tmpRemoved: null,
-        starts: 0,
-      };
-      processes.set(name, fp);
-      await spawn(fp);
+  /** Serves the live upload of each slug: a new process, or the old one replaced. */
+  async function deployed(slugs: string[]) {
+    const live = await store.active();
+    for (const slug of slugs) {
+      const deployment = live[slug];
+      if (!deployment) continue;
+      const upload = store.resolve(deployment);
+      const fp = processes.get(slug);
+      if (!fp) {
+        const created: FunctionProcess = {
+          name: slug,
+          upload,
+          port: null,
+          ready: Promise.resolve(false),
+          bootFailed: false,
+          child: null,
+          tmpRemoved: null,
+          starts: 0,
+        };
+        processes.set(slug, created);
+        await spawn(created);
+      } else if (fp.upload.deployment.version !== deployment.version) {
+        // The exit handler starts the next process, now from the new upload.
+        fp.upload = upload;
+        if (fp.bootFailed) {
+          fp.bootFailed = false;
+          await spawn(fp);
+        } else {
+          try {
+            fp.child?.kill("SIGTERM");
+          } catch { /* already gone: restarting */ }
+        }
+      }
     }
   }
+  await deployed(Object.keys(await store.active()));
 
   // The JWT the gateway hands a function for a request that carried only an API key, per role:
   // minted for 300 s and reused while it has a minute left (an ES256 signature per request
@@ -310,19 +312,19 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     let headers = req.headers;
     if (req.method !== "OPTIONS") {
       try {
-        headers = await gatewayHeaders(req, fp.verifyJwt);
+        headers = await gatewayHeaders(req, fp.upload.deployment.verify_jwt);
       } catch (e) {
         if (!(e instanceof HttpError)) throw e;
         return json({ code: e.status, message: e.message, ...e.body }, e.status);
       }
     }
+    // Waits only for a process that is (re)starting; a running one answers at once, without
+    // leaving a 15-second timer behind for every request.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     if (fp.bootFailed) {
       fp.bootFailed = false;
       void spawn(fp);
     }
-    // Waits only for a process that is (re)starting; a running one answers at once, without
-    // leaving a 15-second timer behind for every request.
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const ready = fp.port !== null || await Promise.race([
       fp.ready,
       new Promise<false>((r) => (timer = setTimeout(() => r(false), 15_000))),
@@ -357,8 +359,22 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     }
   }
 
+  function secretsChanged() {
+    secretsGeneration++;
+    for (const fp of processes.values()) {
+      // One that is booting restarts once it listens; one that failed to boot reads them when
+      // the next request starts it.
+      if (fp.port === null) continue;
+      try {
+        fp.child?.kill("SIGTERM");
+      } catch { /* gone: restarting */ }
+    }
+  }
+
   return {
     handle,
+    deployed,
+    secretsChanged,
     async close() {
       closing = true;
       await Promise.allSettled([...processes.values()].map(async (fp) => {

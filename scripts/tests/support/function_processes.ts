@@ -19,7 +19,11 @@ export async function functionPid(name: string): Promise<number> {
 }
 
 /** Waits until the gateway reaches a new process of `name` (any answer means it listens). */
-async function waitForRestart(name: string, oldPid: number, timeoutMs = 20_000): Promise<void> {
+export async function waitForRestart(
+  name: string,
+  oldPid: number,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (await functionPid(name).catch(() => oldPid) === oldPid) {
     if (Date.now() > deadline) throw new Error(`function ${name} did not restart`);

@@ -1,18 +1,18 @@
 /**
- * "Deploy the functions" of the upgrade test, in one place. Today the local stack serves
- * supabase/functions of a tree from disk (this repository, or the one named in
- * `<stack dir>/functions.root`: scripts/stack/gateway/functions.ts), so a deploy names the tree
- * and restarts every function process (each loads the code again; a task running in a killed
- * process is recovered by the engine's stale-heartbeat path). When the stack deploys through
- * the real Supabase CLI, this becomes `supabase functions deploy --use-api --workdir <tree>`.
+ * "Deploy the functions" of the upgrade test, as a user deploys them: the real Supabase CLI
+ * (`supabase functions deploy --use-api`) run in a tree (a checkout's root: the last release's, or
+ * this repository), against the stack's own Management API (scripts/stack/control_plane). The
+ * stack then serves each function from that upload and replaces its running process (a task
+ * running in the old process is recovered by the engine's stale-heartbeat path).
  */
 import { join } from "node:path";
 import { stackConfig } from "../../stack/config.ts";
-import { functionPid, killFunction } from "../support/function_processes.ts";
+import { runCliAgainstStack } from "../../stack/control_plane/access.ts";
+import { functionPid, waitForRestart } from "../support/function_processes.ts";
 
-/** The functions of supabase/functions (folders with an index.ts, not `_shared`). */
-export async function functionNames(): Promise<string[]> {
-  const dir = join(stackConfig().root, "supabase/functions");
+/** The functions of a tree's supabase/functions (folders with an index.ts, not `_shared`). */
+export async function functionNames(root = stackConfig().root): Promise<string[]> {
+  const dir = join(root, "supabase/functions");
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.isDirectory || entry.name.startsWith("_") || entry.name.startsWith(".")) continue;
@@ -26,21 +26,18 @@ export async function functionNames(): Promise<string[]> {
 }
 
 /**
- * Deploys the functions of `tree` (a checkout's root; this repository when absent) to the
- * stack; returns once every one answers.
+ * Deploys the functions of `tree` (this repository when absent) to the stack with the CLI;
+ * returns once every one runs in a new process that answers.
  */
 export async function deployFunctions(tree?: string): Promise<string[]> {
-  const named = join(stackConfig().dir, "functions.root");
-  if (tree && tree !== stackConfig().root) await Deno.writeTextFile(named, tree);
-  else await Deno.remove(named).catch(() => {});
-  const names = await functionNames();
-  await Promise.all(names.map((name) => killFunction(name, "SIGTERM")));
-  // Each new process runs in its folder of the tree deployed (the sandbox's working directory).
-  const root = tree ?? stackConfig().root;
-  for (const name of names) {
-    const want = join(root, "supabase/functions", name);
-    const cwd = await Deno.readLink(`/proc/${await functionPid(name)}/cwd`);
-    if (cwd !== want) throw new Error(`function ${name} runs in ${cwd}, not the deployed ${want}`);
-  }
+  const config = stackConfig();
+  const root = tree ?? config.root;
+  const names = await functionNames(root);
+  const before = new Map<string, number>();
+  for (const name of names) before.set(name, await functionPid(name).catch(() => 0));
+  await runCliAgainstStack(config, ["functions", "deploy", "--use-api", "--workdir", root], {
+    cwd: root,
+  });
+  for (const name of names) await waitForRestart(name, before.get(name)!, 60_000);
   return names;
 }
