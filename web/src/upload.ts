@@ -174,7 +174,7 @@ async function runSubmission(
     });
   } catch (error) {
     signal.throwIfAborted();
-    if (error instanceof NoAudioError) throw new UploadRefused(error.message, "no_audio");
+    if (error instanceof NoAudioError) throw new UploadRefused(error.message, error.code);
     throw new UploadRefused(
       `This file could not be read as audio or video (${userMessage(error)}).`,
       "unreadable_media",
@@ -209,7 +209,13 @@ async function runSubmission(
       });
       before += chunk.blob.size;
     }
-    const source = { filename: file.name, bytes: file.size, sha256, duration: audio.duration };
+    const source = {
+      filename: file.name,
+      bytes: file.size,
+      sha256,
+      duration: audio.duration,
+      audio_start: audio.audioStart,
+    };
     const manifestPath = objectPath(folder, MANIFEST_NAME);
     const manifest = buildManifest(folder, source, audio, audio.chunks);
     uploaded.push(manifestPath);

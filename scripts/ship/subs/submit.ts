@@ -146,6 +146,7 @@ const manifestSource = (state: UploadState) => ({
   bytes: state.bytes,
   sha256: state.sha256,
   duration: state.audio.duration,
+  audio_start: state.audio.audioStart,
 });
 
 /** Inserts the job of an uploaded state; waits for a slot while the queue is full. */

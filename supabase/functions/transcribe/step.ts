@@ -5,25 +5,12 @@ import { AUDIO_UPLOAD_BYTES } from "../_shared/engine/limits.ts";
 import { mergeChunks } from "../_shared/subtitles/chunk_merge.ts";
 import { transcriptionProviderFromEnv } from "../_shared/providers/config.ts";
 import type { StepContext } from "../_shared/engine/step_runtime.ts";
-import type { Transcript } from "../_shared/subtitles/transcript.ts";
+import { shiftTranscript } from "../_shared/subtitles/transcript.ts";
 import { type AudioFormat, detectUrlFormat, mimeTypeOf } from "../_shared/audio/audio_format.ts";
 import { cutAudioWindow, urlSource } from "../_shared/audio/audio_window.ts";
 import { readRange, signedMediaUrl, streamRange } from "../_shared/audio/media.ts";
 import { mp3Window, mp3WindowRange } from "../_shared/audio/mp3_frames.ts";
 import { SpeechDownmix, wavFile } from "../_shared/audio/wav.ts";
-
-export function shiftTranscript(t: Transcript, offset: number): Transcript {
-  const at = (s: number) => Math.round((s + offset) * 1000) / 1000;
-  return {
-    ...t,
-    segments: t.segments.map((s) => ({
-      ...s,
-      start: at(s.start),
-      end: at(s.end),
-      words: s.words?.map((w) => ({ ...w, start: at(w.start), end: at(w.end) })),
-    })),
-  };
-}
 
 /** The audio of one upload to the engine and where it starts and ends in its file. */
 export interface ChunkAudio {

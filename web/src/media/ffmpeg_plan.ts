@@ -59,11 +59,23 @@ export function ffmpegChunks(
   return { target, copy, seconds, chunks };
 }
 
-/** ffmpeg's arguments that write `chunk` of `input` to `output`: a seek, then copy or encode. */
-export function ffmpegChunkArgs(input: string, chunk: FfmpegChunk, copy: boolean, output: string): string[] {
+/**
+ * ffmpeg's arguments that write `chunk` of `input` to `output`: a seek, then copy or encode.
+ * `stream` is the audio track (ffmpeg's specifier; the first one by default) and `audioStart`
+ * where it starts in the file, so the seek is on the audio's own timeline (recording_windows.ts).
+ */
+export function ffmpegChunkArgs(
+  input: string,
+  chunk: FfmpegChunk,
+  copy: boolean,
+  output: string,
+  stream = "0:a:0",
+  audioStart = 0,
+): string[] {
   const codecArgs = copy ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "64k", "-ac", "1"];
+  const from = Math.round((audioStart + chunk.from) * 1000) / 1000;
   return [
-    "-hide_banner", "-ss", String(chunk.from), "-t", String(chunk.to - chunk.from), "-i", input,
-    "-vn", "-sn", "-map", "0:a:0", ...codecArgs, output,
+    "-hide_banner", "-ss", String(from), "-t", String(chunk.to - chunk.from), "-i", input,
+    "-vn", "-sn", "-map", stream, ...codecArgs, output,
   ];
 }

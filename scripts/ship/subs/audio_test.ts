@@ -1,0 +1,108 @@
+/**
+ * The CLI's extraction (both extractors: the native ffmpeg, and mediabunny — the web app's own
+ * extract.ts) on recordings whose audio and picture differ: the manifest it makes passes
+ * prepare's rules, with each chunk probed by prepare's own probe, and says where the audio
+ * starts. Issue 24: an MP4 whose audio is 0.7 s shorter than its video was refused after the
+ * whole upload; one whose audio starts 2 s late too.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { buildManifest } from "../../../web/src/media/manifest.ts";
+import {
+  planRefusal,
+  probedRefusal,
+} from "../../../supabase/functions/_shared/audio/recording_windows.ts";
+import { probeDuration } from "../../../supabase/functions/prepare/step.ts";
+import { startRangeServer } from "../../tests/support/range_server.ts";
+import {
+  mp4WithAudioLength,
+  mp4WithLateAudio,
+  mp4WithoutAudio,
+  type Recording,
+  toneWav,
+} from "../../tests/support/recordings.ts";
+import { extractToFiles, probeRecording } from "./audio.ts";
+import { CliError } from "./errors.ts";
+
+const EXTRACTORS = ["ffmpeg", "mediabunny"] as const;
+
+async function withDir(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "subs-audio-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Extracts `rec` with `extractor` and checks the manifest as prepare would. */
+async function assertAccepted(rec: Recording, extractor: string, dir: string) {
+  const out = join(dir, `${extractor}-chunks`);
+  const audio = await extractToFiles(rec.path, out, () => {}, extractor);
+  const source = {
+    filename: "x.mp4",
+    bytes: 1,
+    sha256: "0".repeat(64),
+    duration: audio.duration,
+    audio_start: audio.audioStart,
+  };
+  const manifest = buildManifest("u/j", source, audio, audio.chunks);
+  const what = `${extractor} on ${rec.path}`;
+  assert.equal(planRefusal(manifest, 4 * 3600), null, what);
+  const server = startRangeServer();
+  try {
+    const probed = await Promise.all(
+      audio.chunks.map(async (c) =>
+        await probeDuration(server.file(c.name, await Deno.readFile(c.file)))
+      ),
+    );
+    assert.equal(probedRefusal(manifest.chunks, probed), null, what);
+  } finally {
+    await server.close();
+  }
+  assert.ok(Math.abs(audio.duration - rec.audioSeconds) < 0.1, `${what}: ${audio.duration} s`);
+  assert.ok(
+    Math.abs(audio.audioStart - rec.audioStart) < 0.1,
+    `${what}: starts ${audio.audioStart}`,
+  );
+}
+
+Deno.test("an MP4 whose audio is 0.7 s shorter than its video is accepted, both extractors", async () => {
+  await withDir(async (dir) => {
+    const rec = await mp4WithAudioLength(
+      join(dir, "short.mp4"),
+      await toneWav(dir, 30),
+      25.4,
+      24.7,
+    );
+    for (const extractor of EXTRACTORS) await assertAccepted(rec, extractor, dir);
+  });
+});
+
+Deno.test("an MP4 whose audio is longer than its video is accepted, both extractors", async () => {
+  await withDir(async (dir) => {
+    const rec = await mp4WithAudioLength(join(dir, "long.mp4"), await toneWav(dir, 30), 20, 26);
+    for (const extractor of EXTRACTORS) await assertAccepted(rec, extractor, dir);
+  });
+});
+
+Deno.test("an MP4 whose audio starts 2 s after the video: windows from the audio, audio_start 2", async () => {
+  await withDir(async (dir) => {
+    const rec = await mp4WithLateAudio(join(dir, "late.mp4"), await toneWav(dir, 20), 2);
+    for (const extractor of EXTRACTORS) await assertAccepted(rec, extractor, dir);
+  });
+});
+
+Deno.test("a video without an audio track is refused by the probe, before any hashing", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "silent-film.mp4");
+    await mp4WithoutAudio(path, 5);
+    for (const extractor of EXTRACTORS) {
+      await assert.rejects(
+        () => probeRecording(path, extractor),
+        (e) => e instanceof CliError && e.code === "no_audio" && /no sound track/i.test(e.message),
+        extractor,
+      );
+    }
+  });
+});
