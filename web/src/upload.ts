@@ -4,8 +4,14 @@
  * machine), the chunks and a manifest uploaded with TUS to `media/<user>/<upload id>/`, then the
  * direct insert into `jobs`. Every phase reports progress and obeys pause, resume and abort.
  */
+import type { Json } from "../../supabase/functions/_shared/database.types.ts";
 import { userMessage } from "./errors.ts";
-import { extractAudio as extractWithMediabunny, type ExtractOptions, NoAudioError } from "./media/extract.ts";
+import {
+  extractAudio as extractWithMediabunny,
+  type ExtractOptions,
+  NoAudioError,
+  probeAudioTrack,
+} from "./media/extract.ts";
 import { buildManifest, jobMedia, MANIFEST_NAME, objectPath } from "./media/manifest.ts";
 import { isMediaName } from "./media/media_files.ts";
 import { recordingHashOfBlob } from "./media/recording_hash.ts";
@@ -153,6 +159,16 @@ async function runSubmission(
       "queue_full",
     );
   }
+  // The options as the insert would check them (unknown preset or language), and whether the
+  // file has audio at all: refused now, before hashing or uploading anything.
+  const { error: optionsError } = await supabase.rpc("check_options", {
+    options: options as unknown as Json,
+  });
+  if (optionsError) throw refusalOf(optionsError);
+  await probeAudioTrack(file).catch((error) => {
+    if (error instanceof NoAudioError) throw new UploadRefused(error.message, error.code);
+    // Files mediabunny cannot read go to ffmpeg.wasm during extraction, which decides then.
+  });
   onProgress({ phase: "queue", fraction: 1 });
   await gate.passage(signal);
 

@@ -23,7 +23,7 @@ import { discardUpload, insertJob, prepareUpload, uploadChunks } from "./submit.
 const HELP = `Usage:
   deno task subs <file-or-folder>... [options]
   deno task subs --resume [file...]
-  deno task subs list | get <id> | cancel <id> | webhook-secret [--rotate]
+  deno task subs list | get <id> | cancel <id> | presets | webhook-secret [--rotate]
 
 Options (as in the web form):
   -l, --language CODE      spoken language ("auto" by default), e.g. en, pt-BR
@@ -31,7 +31,8 @@ Options (as in the web form):
       --speakers N         number of speakers (or --min-speakers N / --max-speakers N)
       --translate LANGS    translations, comma-separated, e.g. fr,de (at most 5)
       --summary            also a summary, chapters and key points
-      --preset NAME        caption style preset, e.g. netflix, bbc, dcmp
+      --preset NAME        caption style preset: netflix_en, bbc, dcmp or default
+                           (\`deno task subs presets\` lists the server's)
   -f, --format LIST        files to write: ${FORMATS.join(",")} (default srt)
   -o, --out DIR            write them into DIR instead of beside the input
       --webhook URL        post a signed event to URL when the job completes or fails
@@ -237,11 +238,25 @@ async function submitState(
   return { file: state.input, job_id: job.id, status: "completed", files };
 }
 
+/**
+ * The options as the server would store them, or its refusal (unknown preset, language, option),
+ * before anything is hashed or uploaded: the insert's own validation (rpc check_options).
+ */
+async function checkOptions(c: Client, settings: SubmitSettings): Promise<void> {
+  const { error } = await c.rpc("check_options", { options: settings.options as Json });
+  if (error) throw fromApiError(error);
+}
+
 async function submitFiles(): Promise<number> {
   const p = project();
   const dir = configDir();
+  if (!flags.resume && !positionals.length) {
+    throw new CliError("invalid_options", `Name a file or folder.\n\n${HELP}`);
+  }
+  const settings = flags.resume ? null : settingsFromFlags();
   const session = await signedIn(p, dir);
   client = session.client;
+  if (settings) await checkOptions(session.client, settings);
   const results: FileResult[] = [];
   let work: { input: string; state?: UploadState }[];
   if (flags.resume) {
@@ -253,12 +268,8 @@ async function submitFiles(): Promise<number> {
     }
     work = states.map((state) => ({ input: state.input, state }));
   } else {
-    if (!positionals.length) {
-      throw new CliError("invalid_options", `Name a file or folder.\n\n${HELP}`);
-    }
     work = (await expandInputs(positionals)).map((input) => ({ input }));
   }
-  const settings = flags.resume ? null : settingsFromFlags();
   for (const item of work) {
     display.begin(item.input);
     try {
@@ -334,6 +345,20 @@ async function cancelJob(c: Client, id: string | undefined) {
   else print(`Cancelled job ${id}.`);
 }
 
+/** The caption presets the server knows, with their numbers. */
+async function listPresets(c: Client) {
+  const { data, error } = await c.rpc("caption_presets");
+  if (error) throw fromApiError(error);
+  if (flags.json) return print(data);
+  for (const [name, rules] of Object.entries(data as Record<string, Record<string, number>>)) {
+    print(
+      `${
+        name.padEnd(11)
+      } ${rules.max_line_chars} chars × ${rules.max_lines} lines, ${rules.max_chars_per_second} chars/s, ${rules.min_duration}-${rules.max_duration} s`,
+    );
+  }
+}
+
 async function webhookSecret(c: Client) {
   const { data, error } = await c.rpc(flags.rotate ? "rotate_webhook_secret" : "webhook_secret");
   if (error) throw fromApiError(error);
@@ -350,6 +375,7 @@ async function main(): Promise<number> {
     list: listJobs,
     get: (c) => getJob(c, arg),
     cancel: (c) => cancelJob(c, arg),
+    presets: listPresets,
     "webhook-secret": webhookSecret,
   };
   if (!flags.resume && command in commands && !(await Deno.stat(command).catch(() => null))) {

@@ -12,7 +12,7 @@ import {
 } from "../../../web/src/media/manifest.ts";
 import { isMediaName } from "../../../web/src/media/media_files.ts";
 import { join } from "node:path";
-import { basename, extractToFiles, recordingHash } from "./audio.ts";
+import { basename, extractToFiles, probeRecording, recordingHash } from "./audio.ts";
 import type { Client, Project } from "./config.ts";
 import { CliError, fromApiError } from "./errors.ts";
 import type { Display } from "./display.ts";
@@ -52,6 +52,8 @@ export async function prepareUpload(
   const info = await Deno.stat(input).catch(() => null);
   if (!info?.isFile) throw new CliError("not_found", `${input}: no such file.`);
   if (info.size === 0) throw new CliError("empty_file", `${filename}: this file is empty.`);
+  // No audio track, an unreadable one or an empty one: refused before hashing or uploading.
+  await probeRecording(input);
   await waitForRoom(client, display);
 
   display.phase("hashing", 0);

@@ -262,6 +262,8 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "caption_presets": { Args: Record<PropertyKey, never>; Returns: Json };
+      "check_options": { Args: { "options": Json }; Returns: Json };
       "claim_task": { Args: { "task_id": string }; Returns: Json };
       "cleanup_targets": { Args: { "job_ids": (string)[] }; Returns: Json };
       "complete_task": {
