@@ -207,7 +207,7 @@ async function withFfmpeg(
     const held = bytes > 0 ? await chunkSeconds(file) : 0;
     if (!out.success || !(held > 0)) {
       throw new CliError(
-        "unreadable_audio",
+        "unreadable_media",
         `We could not read the sound of this recording; it may be damaged, or its codec (${probe.codec}) unreadable here (ffmpeg: ${
           decoder.decode(out.stderr).trim().slice(0, 200)
         }).`,

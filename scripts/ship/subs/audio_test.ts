@@ -20,6 +20,9 @@ import {
   mp4WithoutAudio,
   type Recording,
   toneWav,
+  truncatedMp4,
+  unknownCodecMka,
+  zeroLengthWav,
 } from "../../tests/support/recordings.ts";
 import { extractToFiles, probeRecording } from "./audio.ts";
 import { CliError } from "./errors.ts";
@@ -103,6 +106,28 @@ Deno.test("a video without an audio track is refused by the probe, before any ha
         (e) => e instanceof CliError && e.code === "no_audio" && /no sound track/i.test(e.message),
         extractor,
       );
+    }
+  });
+});
+
+Deno.test("what cannot work is refused with a stable code and what to do, both extractors", async () => {
+  await withDir(async (dir) => {
+    const wav = await toneWav(dir, 5);
+    const cases: [string, (path: string) => Promise<void>, string, RegExp][] = [
+      ["damaged.mp4", (p) => truncatedMp4(p, wav), "unreadable_media", /damaged/],
+      ["opaque.mka", (p) => unknownCodecMka(p, wav), "unsupported_codec", /convert it to AAC/i],
+      ["zero.wav", zeroLengthWav, "empty_audio", /empty/],
+    ];
+    for (const [name, make, code, message] of cases) {
+      const path = join(dir, name);
+      await make(path);
+      for (const extractor of EXTRACTORS) {
+        await assert.rejects(
+          () => probeRecording(path, extractor),
+          (e) => e instanceof CliError && e.code === code && message.test(e.message),
+          `${name} with ${extractor}`,
+        );
+      }
     }
   });
 });

@@ -60,7 +60,13 @@ export async function prepareUpload(
   const sha256 = await recordingHash(input, (f) => display.phase("hashing", f));
   const id = crypto.randomUUID();
   const dir = stateDir(configDir, id);
-  const audio = await extractToFiles(input, dir, (f) => display.phase("extracting", f));
+  const audio = await extractToFiles(input, dir, (f) => display.phase("extracting", f)).catch(
+    async (error) => {
+      // Nothing was uploaded; the chunk files cut so far go too, so nothing is left behind.
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw error;
+    },
+  );
   const state: UploadState = {
     id,
     input,

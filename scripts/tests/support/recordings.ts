@@ -81,3 +81,33 @@ export async function probeSeconds(path: string): Promise<number> {
   }).output();
   return Number(new TextDecoder().decode(stdout).trim());
 }
+
+/** A WAV whose audio track holds no samples (a header only). */
+export async function zeroLengthWav(out: string): Promise<void> {
+  await ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "0", out]);
+}
+
+/**
+ * A Matroska audio file whose codec no reader knows: an AAC track relabelled `A_ZZZ` (the codec
+ * ID is plain text in the file), as a codec neither extractor has would look.
+ */
+export async function unknownCodecMka(out: string, wav: string): Promise<void> {
+  const aac = `${out}.aac.mka`;
+  await ffmpeg(["-i", wav, "-c:a", "aac", aac]);
+  const bytes = await Deno.readFile(aac);
+  await Deno.remove(aac);
+  const id = new TextEncoder().encode("A_AAC");
+  const at = bytes.findIndex((_, i) => id.every((b, j) => bytes[i + j] === b));
+  if (at < 0) throw new Error("no A_AAC codec ID in the file");
+  bytes.set(new TextEncoder().encode("A_ZZZ"), at);
+  await Deno.writeFile(out, bytes);
+}
+
+/** The first half of an MP4 made from `wav`: its index (moov, at the end) is missing. */
+export async function truncatedMp4(out: string, wav: string): Promise<void> {
+  const whole = `${out}.whole.mp4`;
+  await ffmpeg(["-i", wav, "-c:a", "aac", whole]);
+  const bytes = await Deno.readFile(whole);
+  await Deno.remove(whole);
+  await Deno.writeFile(out, bytes.subarray(0, Math.floor(bytes.length / 2)));
+}

@@ -96,6 +96,6 @@ export async function probeDuration(url: string): Promise<number> {
     : format.kind === "mp3"
     ? format.mp3.duration
     : (await probeAudio(urlSource(url))).duration;
-  if (!(duration > 0)) throw new StepError("no_speech", "the recording is empty");
+  if (!(duration > 0)) throw new StepError("empty_audio", "the audio track is empty");
   return duration;
 }

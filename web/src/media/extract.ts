@@ -55,12 +55,13 @@ export interface ExtractOptions {
 
 /**
  * The file has no audio that can be sent for transcription: no audio track (`no_audio`), an
- * empty one (`empty_audio`), or one in a codec that cannot be read here (`unreadable_audio`).
+ * empty one (`empty_audio`), or one in a codec that cannot be read here (`unsupported_codec`, the server's codes).
  */
 export class NoAudioError extends Error {
   constructor(
     message: string,
-    readonly code: "no_audio" | "empty_audio" | "unreadable_audio" = "no_audio",
+    readonly code: "no_audio" | "empty_audio" | "unsupported_codec" | "unreadable_media" =
+      "no_audio",
   ) {
     super(message);
     this.name = "NoAudioError";
@@ -69,6 +70,13 @@ export class NoAudioError extends Error {
 
 /** The audio track to transcribe: the one marked default when there are several. */
 async function audioTrackOf(input: import("mediabunny").Input): Promise<AudioTrack | null> {
+  // A container with no tracks at all is damaged (an MP4 cut before its index), not silent.
+  if (!(await input.getTracks()).length) {
+    throw new NoAudioError(
+      "This file could not be read; it may be damaged. Check that it plays, or convert it to MP4, MP3 or WAV.",
+      "unreadable_media",
+    );
+  }
   const tracks = await input.getAudioTracks();
   return tracks.find((t) => t.disposition.default && tracks.length > 1) ??
     await input.getPrimaryAudioTrack();
@@ -104,7 +112,7 @@ export async function probeAudioTrack(
     if (!codec) {
       throw new NoAudioError(
         "The sound track of this file is in a format we cannot read; convert it to AAC, MP3 or WAV.",
-        "unreadable_audio",
+        "unsupported_codec",
       );
     }
     const { seconds, audioStart } = await audioTimeline(input, track);
@@ -212,7 +220,7 @@ async function remux(
   const duration = timeline.seconds;
   const decoderConfig = await track.getDecoderConfig();
   if (!decoderConfig) {
-    throw new NoAudioError("This file's sound track cannot be read.", "unreadable_audio");
+    throw new NoAudioError("This file's sound track cannot be read.", "unsupported_codec");
   }
   // Copied packets keep their bitrate: high-bitrate audio gets shorter chunks (CHUNK_BYTES).
   const stats = await track.computePacketStats(2000).catch(() => null);
@@ -320,7 +328,7 @@ async function transcode(
     if (!conversion.isValid) {
       throw new NoAudioError(
         "This file's sound track cannot be converted in this browser.",
-        "unreadable_audio",
+        "unsupported_codec",
       );
     }
     conversion.onProgress = (p) => onProgress?.((index + p) / count);

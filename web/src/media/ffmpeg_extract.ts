@@ -47,7 +47,7 @@ export async function extractWithFfmpeg(
       if (code !== 0) {
         throw new NoAudioError(
           `We could not read the sound of this recording (ffmpeg exit ${code}).`,
-          "unreadable_audio",
+          "unsupported_codec",
         );
       }
       // The window is what the chunk holds (its own report: an audio-only file), not the plan.

@@ -74,8 +74,13 @@ export function urlSource(url: string): Source {
 async function openAudio(source: Source): Promise<{ input: Input; track: InputAudioTrack }> {
   const input = new Input({ source, formats: ALL_FORMATS });
   try {
-    const track = await input.getPrimaryAudioTrack();
-    if (!track) throw new StepError("unreadable_media", "the recording has no audio track");
+    // The default audio track when there are several (as the clients choose).
+    const tracks = await input.getTracks();
+    if (!tracks.length) throw new StepError("unreadable_media", "no tracks: a damaged container");
+    const audio = tracks.filter((t): t is InputAudioTrack => t.isAudioTrack());
+    const track = audio.find((t) => t.disposition.default && audio.length > 1) ??
+      await input.getPrimaryAudioTrack();
+    if (!track) throw new StepError("no_audio", "the recording has no audio track");
     return { input, track };
   } catch (e) {
     input.dispose();
@@ -99,8 +104,8 @@ export async function probeAudio(source: Source): Promise<MediaProbe> {
   try {
     const duration = await input.computeDuration();
     const codec = track.codec;
-    if (!codec) throw new StepError("unreadable_media", "the audio codec is not recognised");
-    if (!(duration > 0)) throw new StepError("no_speech", "the recording is empty");
+    if (!codec) throw new StepError("unsupported_codec", "the audio codec is not recognised");
+    if (!(duration > 0)) throw new StepError("empty_audio", "the audio track is empty");
     return { duration, codec, container: (await input.getFormat()).name };
   } catch (e) {
     if (e instanceof StepError) throw e;
