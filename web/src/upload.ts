@@ -165,10 +165,15 @@ async function runSubmission(
     options: options as unknown as Json,
   });
   if (optionsError) throw refusalOf(optionsError);
-  await probeAudioTrack(file).catch((error) => {
+  const found = await probeAudioTrack(file).catch((error) => {
     if (error instanceof NoAudioError) throw new UploadRefused(error.message, error.code);
     // Files mediabunny cannot read go to ffmpeg.wasm during extraction, which decides then.
+    return null;
   });
+  // With several audio tracks, the page says which one is transcribed (the default one).
+  const track = found && found.tracks > 1
+    ? `audio track ${found.track} of ${found.tracks}, the default`
+    : undefined;
   onProgress({ phase: "queue", fraction: 1 });
   await gate.passage(signal);
 
@@ -180,13 +185,13 @@ async function runSubmission(
     onProgress: (fraction) => onProgress({ phase: "hashing", fraction }),
   });
 
-  onProgress({ phase: "extracting", fraction: 0 });
+  onProgress({ phase: "extracting", fraction: 0, detail: track });
   let audio;
   try {
     audio = await extractAudio(file, {
       gate,
       signal,
-      onProgress: (fraction) => onProgress({ phase: "extracting", fraction }),
+      onProgress: (fraction) => onProgress({ phase: "extracting", fraction, detail: track }),
     });
   } catch (error) {
     signal.throwIfAborted();

@@ -57,6 +57,9 @@ export interface RecordingProbe {
   audioStart: number;
   /** ffmpeg's stream specifier of that track (the default audio track), e.g. "0:2". */
   stream: string;
+  /** Which of the file's audio tracks that is (1-based), and how many there are. */
+  track: number;
+  tracks: number;
 }
 
 const chooseExtractor = async (extractor = Deno.env.get("SUBS_EXTRACTOR")) =>
@@ -76,7 +79,7 @@ export async function probeRecording(
   const file = new File([await Deno.readFile(input)], basename(input));
   try {
     const found = await probeAudioTrack(file);
-    return { ...found, kbps: null, stream: "0:a:0" };
+    return { ...found, kbps: null, stream: `0:a:${found.track - 1}` };
   } catch (error) {
     throw asMediaError(error);
   }
@@ -151,6 +154,8 @@ async function probeWithFfprobe(input: string): Promise<RecordingProbe> {
     audioSeconds: seconds,
     audioStart: Math.max(0, start - zero),
     stream: `0:${track.index}`,
+    track: audio.indexOf(track) + 1,
+    tracks: audio.length,
   };
 }
 

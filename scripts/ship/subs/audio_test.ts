@@ -15,6 +15,7 @@ import {
 import { probeDuration } from "../../../supabase/functions/prepare/step.ts";
 import { startRangeServer } from "../../tests/support/range_server.ts";
 import {
+  ffmpeg,
   mp4WithAudioLength,
   mp4WithLateAudio,
   mp4WithoutAudio,
@@ -128,6 +129,24 @@ Deno.test("what cannot work is refused with a stable code and what to do, both e
           `${name} with ${extractor}`,
         );
       }
+    }
+  });
+});
+
+Deno.test("two audio tracks: the default one is used, and the probe says which", async () => {
+  await withDir(async (dir) => {
+    const wav = await toneWav(dir, 6);
+    const path = join(dir, "two-tracks.mkv");
+    await ffmpeg([
+      ...["-f", "lavfi", "-i", "sine=f=300:r=16000:d=3", "-i", wav, "-map", "0:a", "-map", "1:a"],
+      ...["-c:a", "aac", "-disposition:a:0", "0", "-disposition:a:1", "default", path],
+    ]);
+    for (const extractor of EXTRACTORS) {
+      const probe = await probeRecording(path, extractor);
+      assert.deepEqual([probe.track, probe.tracks], [2, 2], extractor);
+      assert.ok(Math.abs(probe.audioSeconds - 6) < 0.1, `${extractor}: ${probe.audioSeconds} s`);
+      const audio = await extractToFiles(path, join(dir, extractor), () => {}, extractor);
+      assert.ok(Math.abs(audio.duration - 6) < 0.1, `${extractor}: extracted ${audio.duration} s`);
     }
   });
 });

@@ -53,7 +53,10 @@ export async function prepareUpload(
   if (!info?.isFile) throw new CliError("not_found", `${input}: no such file.`);
   if (info.size === 0) throw new CliError("empty_file", `${filename}: this file is empty.`);
   // No audio track, an unreadable one or an empty one: refused before hashing or uploading.
-  await probeRecording(input);
+  const probe = await probeRecording(input);
+  if (probe.tracks > 1) {
+    display.note(`Using audio track ${probe.track} of ${probe.tracks} (the default one).`);
+  }
   await waitForRoom(client, display);
 
   display.phase("hashing", 0);

@@ -102,22 +102,27 @@ async function audioTimeline(
  */
 export async function probeAudioTrack(
   file: File,
-): Promise<{ codec: string; audioSeconds: number; audioStart: number }> {
+): Promise<
+  { codec: string; audioSeconds: number; audioStart: number; track: number; tracks: number }
+> {
   const mb = await import("mediabunny");
   const input = new mb.Input({ source: new mb.BlobSource(file), formats: mb.ALL_FORMATS });
   try {
-    const track = await audioTrackOf(input);
-    if (!track) throw new NoAudioError("This file has no sound track to transcribe.");
-    const codec = await track.getCodec();
+    const chosen = await audioTrackOf(input);
+    if (!chosen) throw new NoAudioError("This file has no sound track to transcribe.");
+    const codec = await chosen.getCodec();
     if (!codec) {
       throw new NoAudioError(
         "The sound track of this file is in a format we cannot read; convert it to AAC, MP3 or WAV.",
         "unsupported_codec",
       );
     }
-    const { seconds, audioStart } = await audioTimeline(input, track);
+    const { seconds, audioStart } = await audioTimeline(input, chosen);
     if (!(seconds > 0)) throw new NoAudioError("The sound track of this file is empty.", "empty_audio");
-    return { codec, audioSeconds: seconds, audioStart };
+    // Which of the file's audio tracks is used (1-based), for the page to say so.
+    const all = await input.getAudioTracks();
+    const track = all.findIndex((t) => t.id === chosen.id) + 1;
+    return { codec, audioSeconds: seconds, audioStart, track, tracks: all.length };
   } finally {
     input.dispose();
   }
