@@ -15,9 +15,17 @@ import {
   type HookWindow,
   launchChromium,
   openAppWithHooks,
+  startSubmission,
+  submissionOutcome,
 } from "../support/browser.ts";
 import { startRangeServer } from "../support/range_server.ts";
-import { ffmpeg, mp4WithAudioLength, mp4WithLateAudio, toneWav } from "../support/recordings.ts";
+import {
+  ffmpeg,
+  mp4WithAudioLength,
+  mp4WithLateAudio,
+  mp4WithoutAudio,
+  toneWav,
+} from "../support/recordings.ts";
 import { stackEnv } from "../support/stack_env.ts";
 import { assert } from "../support/submissions.ts";
 
@@ -73,6 +81,54 @@ Deno.test("web app: late and short audio become windows on the audio's timeline"
     await app.close();
   } finally {
     await server.close();
+    await browser.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("web form: an unknown preset and a video without sound are refused before hashing; the page names the audio track", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ai-subs-recordings-e2e-" });
+  const browser = await launchChromium();
+  try {
+    const silent = join(dir, "silent-film.mp4");
+    await mp4WithoutAudio(silent, 3);
+    const wav = await toneWav(dir, 4);
+    const twoTracks = join(dir, "two-tracks.mkv");
+    await ffmpeg([
+      ...["-f", "lavfi", "-i", "sine=f=300:r=16000:d=4", "-i", wav, "-map", "0:a", "-map", "1:a"],
+      ...["-c:a", "aac", "-disposition:a:0", "0", "-disposition:a:1", "default", twoTracks],
+    ]);
+    const app = await openAppWithHooks(browser, stackEnv().SUPABASE_URL);
+    const phases = () =>
+      app.page.evaluate(() => (globalThis as unknown as HookWindow).__progress.map((p) => p));
+
+    await chooseFile(app.page, twoTracks);
+    await startSubmission(app.page, { caption_style: { preset: "netflix" } });
+    const preset = await submissionOutcome(app.page);
+    assert(
+      !preset.ok && preset.code === "invalid_options" &&
+        preset.message.includes("bbc, dcmp, default, netflix_en"),
+      JSON.stringify(preset),
+    );
+    assert(!(await phases()).some((p) => p.phase === "hashing"), "hashed before refusing");
+
+    await chooseFile(app.page, silent);
+    await startSubmission(app.page, {});
+    const silence = await submissionOutcome(app.page);
+    assert(!silence.ok && silence.code === "no_audio", JSON.stringify(silence));
+    assert(!(await phases()).some((p) => p.phase === "hashing"), "hashed before refusing");
+
+    await chooseFile(app.page, twoTracks);
+    await startSubmission(app.page, {});
+    await app.page.waitForFunction(() =>
+      (globalThis as unknown as HookWindow).__progress.some((p) => p.phase === "uploading")
+    );
+    const extracting = (await phases()).find((p) => p.phase === "extracting");
+    await app.page.evaluate(() => (globalThis as unknown as HookWindow).__handle.abort());
+    await submissionOutcome(app.page);
+    assert(extracting?.detail === "audio track 2 of 2, the default", JSON.stringify(extracting));
+    await app.close();
+  } finally {
     await browser.close();
     await Deno.remove(dir, { recursive: true });
   }
