@@ -1,4 +1,4 @@
--- Issue 24: public.caption_presets() and public.check_options(jsonb) (schemas/055_submission_checks.sql).
+-- Issue 24: public.caption_presets() and public.check_options(jsonb) (schemas/055_prechecks.sql).
 -- What a client checks before it hashes or uploads anything, with the server's own rules: the
 -- caption presets it knows (the CLI's --preset, the web form's list) and whether a set of options
 -- would be accepted by the insert (the same private.normalize_options, the same errors).

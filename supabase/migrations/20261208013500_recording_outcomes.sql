@@ -1,6 +1,6 @@
 -- Issue 24: stable outcomes for recordings that cannot work (no_audio, empty_audio,
 -- unsupported_codec; unreadable_media says what to do) and the manifest rule named in
--- invalid_manifest's message (schemas/010_settings.sql, schemas/056_failure_detail.sql).
+-- invalid_manifest's message (schemas/010_settings.sql, schemas/056_why_failed.sql).
 insert into private.error_codes (code, message, retryable, http_status) values
   ('invalid_manifest', 'The chunk manifest breaks a rule: {detail}. Fix the manifest or its chunks and upload the recording again.', false, 422),
   ('unreadable_media', 'We could not read this recording. The file may be damaged or in an unsupported format: check that it plays, or convert it to MP4, MP3 or WAV, and try again.', false, 422),

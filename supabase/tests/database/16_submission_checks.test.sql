@@ -1,4 +1,4 @@
--- What clients check before uploading (055_submission_checks.sql): the presets the server knows
+-- What clients check before uploading (055_prechecks.sql): the presets the server knows
 -- and the insert's own option validation, callable by anon and users, writing nothing.
 begin;
 \ir _helpers.sql
