@@ -31,7 +31,7 @@ Deno.test("recordings that cannot work end with their own code and what to do", 
     const messages = new Map<string, string>(
       (await sql`select code, message from private.error_codes`).map((r) => [r.code, r.message]),
     );
-    async function endsAs(name: string, path: string, code: string, message?: string) {
+    const endsAs = async (name: string, path: string, code: string, message?: string) => {
       const { job, error } = await submit(client, {
         filename: name,
         media: { path, bytes: 1000, sha256: randomSha256() },
@@ -47,7 +47,7 @@ Deno.test("recordings that cannot work end with their own code and what to do", 
       const [{ open }] = await sql`select count(*)::int as open from private.tasks
         where job_id = ${job.id} and status in ('pending', 'dispatched', 'running')`;
       assert(open === 0, `${name}: ${open} tasks left open`);
-    }
+    };
 
     const wav = await toneWav(dir, 5);
     const files: [string, (p: string) => Promise<void>, string, string][] = [
