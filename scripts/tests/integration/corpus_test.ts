@@ -4,7 +4,8 @@
  * MKV, MOV/PCM, MP3 with ID3 and cover art, M4A, FLAC, Ogg Vorbis, 8 kHz µ-law WAV, 5.1, two audio
  * tracks, one recording longer than a chunk, and a video without sound) goes through
  * `deno task subs` as a user runs it — two processes sharing the files, one extracting with the
- * native ffmpeg, the other with mediabunny (the web app's extract.ts) — and the offline engine on
+ * native ffmpeg, the other with mediabunny (the web app's extract.ts) — four of them also as a
+ * plain script sends them (the whole file uploaded, a row inserted), and the offline engine on
  * real speech (Debian's LibriVox clips). Each file's words are scored against the authors'
  * transcription (WER, printed as a table) and its first cue must sit where the speech starts on
  * the video's timeline (2 s later for the late audio). The silent film is refused before upload.
@@ -12,12 +13,19 @@
 import { join } from "node:path";
 import { wordErrorRate } from "../../ship/asr/wer.ts";
 import { CORPUS, librivoxClips, librivoxSpeech, longRecording } from "../support/corpus.ts";
-import { adminSql, stackEnv } from "../support/stack_env.ts";
-import { assert } from "../support/submissions.ts";
+import { adminSql, signedInClient, stackEnv } from "../support/stack_env.ts";
+import { assert, mediaHash, submit, upload } from "../support/submissions.ts";
 
 const root = new URL("../../..", import.meta.url).pathname;
 /** Offline PocketSphinx on one LibriVox reader: measured 10-35 % per file; well above is a bug. */
 const MAX_WER = 0.5;
+/** Sent as a plain script would: the file itself uploaded and a row inserted (prepare probes it). */
+const AS_SCRIPT: Record<string, string> = {
+  "audio-late.mp4": "video/mp4",
+  "voice-memo.m4a": "audio/mp4",
+  "podcast-id3-cover.mp3": "audio/mpeg",
+  "radio.ogg": "audio/ogg",
+};
 /** Cue placement: the first cue starts within this of where the speech starts. */
 const PLACEMENT_SECONDS = 1.0;
 
@@ -74,6 +82,22 @@ Deno.test("corpus: every unusual recording gives its spoken words, cues where th
       subs(join(dir, "config-a"), halves[0], "ffmpeg"),
       subs(join(dir, "config-b"), halves[1], "mediabunny"),
     ])).flat();
+    // A plain script: no extraction, the whole file to its own folder, then the row.
+    const script = await signedInClient();
+    const scripted = await Promise.all(
+      Object.entries(AS_SCRIPT).map(async ([name, type]) => {
+        const bytes = await Deno.readFile(join(dir, name));
+        const path = `${script.userId}/${crypto.randomUUID()}/${name}`;
+        await upload(script.client, path, bytes, type);
+        const { job, error } = await submit(script.client, {
+          filename: name,
+          media: { path, bytes: bytes.length, sha256: await mediaHash(bytes) },
+          options: { language: "en" },
+        });
+        assert(job, `${name} as a script: ${error?.message}`);
+        return { file: `script/${name}`, job_id: job.id as string | null, extractor: "script" };
+      }),
+    );
 
     const byName = new Map(results.map((r) => [r.file.split("/").pop()!, r]));
     const ids: string[] = [];
@@ -89,6 +113,7 @@ Deno.test("corpus: every unusual recording gives its spoken words, cues where th
     const longResult = byName.get("lecture-long.mp4")!;
     assert(longResult.job_id, `long: ${JSON.stringify(longResult.error)}`);
     ids.push(longResult.job_id);
+    ids.push(...scripted.map((r) => r.job_id!));
 
     const deadline = Date.now() + 600_000;
     let jobs: {
@@ -107,7 +132,7 @@ Deno.test("corpus: every unusual recording gives its spoken words, cues where th
       where job_id = any(${ids}) and format = 'json' and language = 'en'`;
     const rows: string[] = [];
     const failures: string[] = [];
-    for (const r of [...results].filter((r) => r.job_id)) {
+    for (const r of [...results, ...scripted].filter((r) => r.job_id)) {
       const name = r.file.split("/").pop()!;
       const job = jobs.find((j) => j.id === r.job_id)!;
       const c = CORPUS.find((c) => c.name === name);

@@ -115,6 +115,25 @@ export async function probeAudio(source: Source): Promise<MediaProbe> {
   }
 }
 
+/**
+ * Where the audio track starts after the file's other tracks (audio recorded after the picture
+ * started: 2), seconds, 0 when it starts with them. Engines given the whole file decode from its
+ * first audio sample, so their times are this much earlier than the file's.
+ */
+export async function audioLeadOf(source: Source): Promise<number> {
+  const { input, track } = await openAudio(source);
+  try {
+    const first = await track.getFirstTimestamp();
+    const zero = Math.min(first, await input.getFirstTimestamp());
+    return Math.max(0, first - Math.max(0, zero));
+  } catch (e) {
+    if (e instanceof StepError) throw e;
+    throw unreadable(e);
+  } finally {
+    input.dispose();
+  }
+}
+
 /** The audio between `start` and `end` seconds, as a file of its own with the same codec. */
 export async function cutAudioWindow(
   source: Source,
