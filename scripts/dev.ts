@@ -6,19 +6,19 @@
 import { capForOfflineEngine } from "./ship/asr/capacity.ts";
 import { start } from "./stack/cli.ts";
 import { stackConfig } from "./stack/config.ts";
-import { readDotEnv } from "./stack/gateway/functions.ts";
+import { readEnvFile } from "./lib/env_file.ts";
 import { join } from "node:path";
 import { dbUrl } from "./stack/postgres.ts";
 import { buildWeb } from "./ship/web_build.ts";
 
 const config = stackConfig();
-// The stack first: the build bakes in its anon key; the gateway serves web/dist from disk.
+// The gateway serves web/dist from disk, and its own config.json (the stack's publishable key).
 await start(config);
 // The offline engine takes one chunk at a time (scripts/ship/asr/capacity.ts).
 await capForOfflineEngine(
   dbUrl(config),
-  await readDotEnv(join(config.root, "supabase/functions/.env")),
+  readEnvFile(join(config.root, "supabase/functions/.env")) ?? {},
 );
-await buildWeb(config.root, config.dir);
+await buildWeb(config.root);
 console.log(`\nAI-Subs is running: open http://127.0.0.1:${config.apiPort}/`);
 console.log("Stop it with: deno task stack stop");

@@ -5,14 +5,17 @@
  * browser tests — all on the key model of a project created today (publishable/secret keys,
  * ES256 tokens). Then the `legacy` stage: a fresh stack with the legacy JWT keys switched on
  * (STACK_LEGACY_KEYS=1, as a project created earlier) runs the conformance, integration and
- * security suites again with clients on the legacy anon / service_role keys.
+ * security suites again with clients on the legacy anon / service_role keys. Then the `upgrade`
+ * stage: a fresh stack at the last release (STACK_MIGRATIONS=released) holding work in every
+ * state is upgraded with `supabase db push` and a function redeploy (scripts/tests/upgrade).
  * Ends with one line "N passed, N failed" summing every runner.
  * Name stages to run only those, e.g. `deno task test unit pgtap` or `deno task test legacy`.
  */
 import { capForOfflineEngine } from "./ship/asr/capacity.ts";
 import { start, stop } from "./stack/cli.ts";
+import { POSTGRES_PASSWORD } from "./stack/hosted_roles.ts";
 import { stackConfig } from "./stack/config.ts";
-import { readDotEnv } from "./stack/gateway/functions.ts";
+import { readEnvFile } from "./lib/env_file.ts";
 import { join } from "node:path";
 import { dbUrl } from "./stack/postgres.ts";
 import { buildWeb } from "./ship/web_build.ts";
@@ -36,6 +39,9 @@ Deno.env.set(
   "STACK_AUTH_RATE_LIMIT_ANONYMOUS_USERS",
   testEnv.STACK_AUTH_RATE_LIMIT_ANONYMOUS_USERS,
 );
+
+/** The upgrade stage's tests: they need a stack at the last release (STACK_MIGRATIONS). */
+const upgradeSuite = "scripts/tests/upgrade";
 
 /** Folders of tests that need the running stack; every other *_test.ts is a unit test. */
 const stackSuites = {
@@ -120,7 +126,7 @@ function countTests(output: string): { passed: number; failed: number } | null {
 
 async function unitTestFiles(): Promise<string[]> {
   const files: string[] = [];
-  const skip = new Set(Object.values(stackSuites).map((p) => join(root, p)));
+  const skip = new Set([...Object.values(stackSuites), upgradeSuite].map((p) => join(root, p)));
   async function walk(dir: string) {
     for await (const e of Deno.readDir(dir)) {
       const path = join(dir, e.name);
@@ -146,14 +152,14 @@ const legacySuites = ["conformance", "integration", "security"] as const;
  */
 const legacySkip = new Set(["scripts/tests/integration/chunked_pipeline_test.ts"]);
 
-const all = ["static", "unit", "pgtap", ...Object.keys(stackSuites), "legacy"];
+const all = ["static", "unit", "pgtap", ...Object.keys(stackSuites), "legacy", "upgrade"];
 const wanted = new Set(Deno.args.length ? Deno.args : all);
 const deno = Deno.execPath();
 
 if (wanted.has("static")) {
   await run("fmt", [deno, "fmt", "--check"]);
   await run("lint", [deno, "lint"]);
-  await run("types", [deno, "check", "scripts", "supabase/functions"]);
+  await run("types", [deno, "check", "scripts", "supabase/functions", "web/src"]);
 }
 if (wanted.has("unit")) {
   const files = await unitTestFiles();
@@ -186,7 +192,7 @@ async function withFreshStack(
     // with the cap in place, as on a used dev database.
     await capForOfflineEngine(
       dbUrl(config),
-      await readDotEnv(join(root, "supabase/functions/.env")),
+      readEnvFile(join(root, "supabase/functions/.env")) ?? {},
     );
     await fn(config, env);
   } finally {
@@ -203,6 +209,7 @@ if (needsStack) {
           join("supabase/tests/database", e.name)
         ).sort();
       if (tests.length) {
+        // As the project's postgres role (SUPABASE_DB_URL's), which is not a superuser.
         await run("pgTAP", [
           "pg_prove",
           "-h",
@@ -214,14 +221,15 @@ if (needsStack) {
           "-d",
           "postgres",
           ...tests,
-        ]);
+        ], { PGPASSWORD: POSTGRES_PASSWORD });
       }
     }
     for (const [stage, dir] of Object.entries(stackSuites)) {
       if (!wanted.has(stage)) continue;
       const files = await suiteFiles(dir);
-      // The browser tests need web/dist built with this stack's publishable key.
-      if (files.length && stage === "e2e") await buildWeb(root, config.dir);
+      // The browser tests need web/dist (one build for every stack: each serves its own
+      // config.json, so a running `deno task dev` keeps working).
+      if (files.length && stage === "e2e") await buildWeb(root);
       if (files.length) await run(`${stage} tests`, [deno, "test", "-A", ...files], env);
     }
   });
@@ -237,6 +245,17 @@ if (wanted.has("legacy")) {
       if (files.length) {
         await run("legacy keys: " + legacySuites.join(", "), [deno, "test", "-A", ...files], env);
       }
+    },
+  );
+}
+
+if (wanted.has("upgrade")) {
+  // A project at the last release (only released.json's migrations) upgraded to this tree.
+  await withFreshStack(
+    { STACK_DIR: join(root, ".stack-test-upgrade"), STACK_MIGRATIONS: "released" },
+    async (_config, env) => {
+      const files = await suiteFiles(upgradeSuite);
+      if (files.length) await run("upgrade", [deno, "test", "-A", ...files], env);
     },
   );
 }

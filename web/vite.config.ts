@@ -8,6 +8,9 @@ export default defineConfig({
   // Workers are ES modules: the hash worker imports the SHA-256 module, and ffmpeg.wasm's worker
   // import()s its core from web/dist at run time (both loaded only when a file is submitted).
   worker: { format: "es" },
+  // The caption document schema lives with the server (supabase/functions/_shared/subtitles) and
+  // imports zod from outside this folder: resolve it from this app's node_modules.
+  resolve: { dedupe: ["zod"] },
   // ffmpeg.wasm finds its worker relative to its own module; pre-bundling (dev server) would
   // move the module away from the worker file.
   optimizeDeps: { exclude: ["@ffmpeg/ffmpeg"] },

@@ -420,11 +420,7 @@ export const browser: BenchSuite = {
   async run(ctx: BenchContext): Promise<BenchResult> {
     await Deno.mkdir(cacheDir, { recursive: true });
     ctx.log("browser: building web/dist");
-    await buildWeb(
-      new URL("../..", import.meta.url).pathname,
-      undefined,
-      ctx.env.SUPABASE_PUBLISHABLE_KEY,
-    );
+    await buildWeb();
     const chromium = await launchChromium();
     const notes: string[] = [];
     try {

@@ -18,9 +18,10 @@ import {
   prepareUploads,
   requireProvider,
   submitJob,
-  waitForJobs,
+  UNTIL_COMPLETED,
   withSettings,
 } from "./job_fixtures.ts";
+import { waitForJobs } from "../tests/support/submissions.ts";
 import { median, percentile, round, RunFigures } from "./statistics.ts";
 import type { BenchSuite } from "./suite.ts";
 
@@ -53,14 +54,16 @@ export const dispatch: BenchSuite = {
       const parts = { trigger: [] as number[], delivery: [] as number[] };
       await withSettings(sql, { active_job_limit: 1000, per_user_active_limit: 1000 }, async () => {
         // Warm-up: the first request of each function process pays for JIT compilation.
-        for (let i = 0; i < 2; i++) await waitForJobs(sql, [await submitJob(uploads, 1)]);
+        for (let i = 0; i < 2; i++) {
+          await waitForJobs(sql, [await submitJob(uploads, 1)], UNTIL_COMPLETED);
+        }
         for (let run = 0; run < ctx.runs; run++) {
           const samples: number[] = [];
           for (let i = 0; i < samplesPerRun; i++) {
             const id = await submitJob(uploads, 1);
             // One job at a time, finished before the next, so samples do not queue behind
             // each other's work.
-            await waitForJobs(sql, [id]);
+            await waitForJobs(sql, [id], UNTIL_COMPLETED);
             const [row] = await sql<{ total: number; trigger: number; delivery: number }[]>`
               select extract(epoch from t.claimed_at - j.created_at) * 1000 as total,
                      extract(epoch from t.dispatched_at - j.created_at) * 1000 as trigger,

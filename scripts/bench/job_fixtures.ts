@@ -1,13 +1,14 @@
 /**
  * What the pipeline suites share: a signed-in user with uploaded recordings (chunk manifests
  * of tiny real audio, like the web app uploads), job submission the way a client submits
- * (supabase-js insert under RLS), waiting on the database, and temporary engine settings.
+ * (supabase-js insert under RLS), how it waits for them, and temporary engine settings.
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
 import { makeM4a, makeSilence } from "../ship/asr/fixtures.ts";
 import type { FakeServer } from "../tests/fakes/fake_server.ts";
 import { signedInClient } from "../tests/support/stack_env.ts";
+import type { WaitOptions } from "../tests/support/submissions.ts";
 
 /** A user with recordings of 1 and of 6 ten-minute chunks in their storage folder. */
 export interface BenchUploads {
@@ -82,28 +83,15 @@ export async function submitJob(uploads: BenchUploads, chunks: 1 | 6): Promise<s
   return data.id as string;
 }
 
-/** Polls the database until every job is terminal; throws on a job that did not complete. */
-export async function waitForJobs(
-  sql: postgres.Sql,
-  ids: string[],
-  timeoutMs = 120_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const rows = await sql<{ id: string; status: string; error_code: string | null }[]>`
-      select id, status, error_code from public.jobs where id = any(${ids}::uuid[])`;
-    const open = rows.filter((r) => r.status === "pending" || r.status === "processing");
-    const bad = rows.filter((r) => r.status === "failed" || r.status === "cancelled");
-    if (bad.length) {
-      throw new Error(`job ${bad[0].id} ended ${bad[0].status} (${bad[0].error_code})`);
-    }
-    if (rows.length === ids.length && open.length === 0) return;
-    if (Date.now() > deadline) {
-      throw new Error(`${open.length} of ${ids.length} jobs still open after ${timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/**
+ * How the bench waits for its jobs (waitForJobs of scripts/tests/support/submissions.ts, through
+ * SQL): every job must complete, and the poll is short since end-to-end times are measured.
+ */
+export const UNTIL_COMPLETED: WaitOptions = {
+  mustComplete: true,
+  intervalMs: 50,
+  timeoutMs: 120_000,
+};
 
 type Settings = Record<string, number | string>;
 

@@ -10,9 +10,10 @@ import {
   prepareUploads,
   requireProvider,
   submitJob,
-  waitForJobs,
+  UNTIL_COMPLETED,
   withSettings,
 } from "./job_fixtures.ts";
+import { waitForJobs } from "../tests/support/submissions.ts";
 import { round, RunFigures } from "./statistics.ts";
 import type { BenchSuite } from "./suite.ts";
 
@@ -37,7 +38,10 @@ export const parallel: BenchSuite = {
               ...Array.from({ length: CHUNKS }, () => ({ kind: "ok" as const, latencyMs })),
             );
             const id = await submitJob(uploads, CHUNKS);
-            await waitForJobs(sql, [id], 20 * latencyMs + 60_000);
+            await waitForJobs(sql, [id], {
+              ...UNTIL_COMPLETED,
+              timeoutMs: 20 * latencyMs + 60_000,
+            });
             assertProviderUsed(provider, before, CHUNKS);
             if (provider.pending !== 0) throw new Error("scripted latencies were not all used");
             const [{ seconds }] = await sql<{ seconds: number }[]>`

@@ -59,9 +59,10 @@ import {
   prepareUploads,
   requireProvider,
   submitJob,
-  waitForJobs,
+  UNTIL_COMPLETED,
   withSettings,
 } from "./job_fixtures.ts";
+import { waitForJobs } from "../tests/support/submissions.ts";
 import { median, percentile, round, RunFigures } from "./statistics.ts";
 import type { BenchSuite } from "./suite.ts";
 
@@ -91,14 +92,14 @@ export const pipeline: BenchSuite = {
       await withSettings(sql, { active_job_limit: 1000, per_user_active_limit: 1000 }, async () => {
         [{ parallelism }] = await sql<{ parallelism: number }[]>`
           select global_parallelism as parallelism from private.settings`;
-        await waitForJobs(sql, [await submitJob(uploads, 1)]); // warm-up
+        await waitForJobs(sql, [await submitJob(uploads, 1)], UNTIL_COMPLETED); // warm-up
         for (let run = 0; run < ctx.runs; run++) {
           const before = provider.requests.length;
           const ids: string[] = [];
           await sql`select pg_stat_reset()`;
           for (let i = 0; i < jobsPerRun; i++) {
             const id = await submitJob(uploads, 1);
-            await waitForJobs(sql, [id]);
+            await waitForJobs(sql, [id], UNTIL_COMPLETED);
             ids.push(id);
           }
           assertProviderUsed(provider, before, jobsPerRun);
@@ -164,7 +165,7 @@ export const pipeline: BenchSuite = {
           const burstIds = await Promise.all(
             Array.from({ length: burst }, () => submitJob(uploads, 1)),
           );
-          await waitForJobs(sql, burstIds, 300_000);
+          await waitForJobs(sql, burstIds, { ...UNTIL_COMPLETED, timeoutMs: 300_000 });
           const [{ seconds }] = await sql<{ seconds: number }[]>`
             select extract(epoch from max(completed_at) - min(created_at)) as seconds
             from public.jobs where id = any(${burstIds}::uuid[])`;

@@ -11,9 +11,10 @@ import {
   prepareUploads,
   requireProvider,
   submitJob,
-  waitForJobs,
+  UNTIL_COMPLETED,
   withSettings,
 } from "./job_fixtures.ts";
+import { waitForJobs } from "../tests/support/submissions.ts";
 import { percentile, RunFigures } from "./statistics.ts";
 import type { BenchSuite } from "./suite.ts";
 
@@ -32,7 +33,7 @@ export const realtime: BenchSuite = {
         { active_job_limit: 1000, per_user_active_limit: 1000 },
         async () => {
           const id = await submitJob(uploads, 1);
-          await waitForJobs(sql, [id]);
+          await waitForJobs(sql, [id], UNTIL_COMPLETED);
           return id;
         },
       );

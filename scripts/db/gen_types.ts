@@ -4,8 +4,8 @@
  * functions and web to import. `--check` fails when the committed file is stale.
  */
 import { stackEnv } from "../tests/support/stack_env.ts";
-import { repoRoot, stackConfig } from "../stack/config.ts";
-import { ensureSupabaseCliEnv } from "../stack/keys.ts";
+import { localStackDir, repoRoot } from "../lib/repo.ts";
+import { ensureSupabaseCliEnv } from "../lib/supabase_cli.ts";
 import { join } from "node:path";
 
 export const TYPES_PATH = join(repoRoot, "supabase/functions/_shared/database.types.ts");
@@ -17,7 +17,7 @@ export async function generateTypes(dbUrl = stackEnv().SUPABASE_DB_URL): Promise
     env: {
       DO_NOT_TRACK: "1",
       PGSSLMODE: "disable",
-      ...(await ensureSupabaseCliEnv(stackConfig())),
+      ...(await ensureSupabaseCliEnv({ root: repoRoot, dir: localStackDir() })),
     },
     stdout: "piped",
     stderr: "piped",

@@ -14,13 +14,18 @@ export function parseEnvFile(text: string): Record<string, string> {
   return env;
 }
 
-/** `<stack dir>/env` as an object, or null when that stack was never started. */
-export function readStackEnvFile(stackDir: string): Record<string, string> | null {
+/** The variables of the env file at `path`, or null when it cannot be read (no such file). */
+export function readEnvFile(path: string): Record<string, string> | null {
   let text: string;
   try {
-    text = Deno.readTextFileSync(join(stackDir, "env"));
+    text = Deno.readTextFileSync(path);
   } catch {
     return null;
   }
   return parseEnvFile(text);
+}
+
+/** `<stack dir>/env` as an object, or null when that stack was never started. */
+export function readStackEnvFile(stackDir: string): Record<string, string> | null {
+  return readEnvFile(join(stackDir, "env"));
 }

@@ -12,21 +12,24 @@
  *     through a temporary env file (never on a command line);
  *  6. `db query`: the Vault secrets the dispatcher reads (`functions_url`, `secret_key`) and
  *     config.toml's object limit on the media bucket, through a temporary SQL file;
- *  7. a build of web/dist for the project (its URL and publishable key), then how to host it.
+ *  7. the web app (the one build, web/build_web.ts) into `web/dist-<ref>` (or --web-out) with
+ *     the project's `config.json` beside index.html (its URL and publishable key, read at run
+ *     time), then how to host it, and the config.json to put beside a build hosted elsewhere.
  *
  * Needs `supabase login` (or SUPABASE_ACCESS_TOKEN), SUPABASE_SECRET_KEY (the project's
  * `sb_secret_…` key, for the dispatcher) and a transcription provider: hosted functions cannot
  * reach the offline engine, so without TRANSCRIBE_PROVIDER=openai|gemini and its key the
  * script refuses and names what to set. SUPABASE_PUBLISHABLE_KEY is read from the project
  * (`projects api-keys`) unless set. SUPABASE_DB_PASSWORD, when set, is passed on to the CLI
- * in its environment. `--dry-run` prints every command, one per line, and runs none.
+ * in its environment. `--dry-run` prints every step, one per line, and runs none.
  * Secrets are never printed: they travel in files only the CLI reads.
  */
 import { parseArgs } from "node:util";
+import { isAbsolute } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { repoRoot, stackConfig } from "../stack/config.ts";
-import { parseEnvFile } from "../lib/env_file.ts";
-import { ensureSupabaseCliEnv } from "../stack/keys.ts";
+import { localStackDir, repoRoot } from "../lib/repo.ts";
+import { readEnvFile } from "../lib/env_file.ts";
+import { ensureSupabaseCliEnv, supabaseCliPath } from "../lib/supabase_cli.ts";
 import { join } from "node:path";
 import {
   upsertVaultSecretSql,
@@ -54,25 +57,20 @@ const { values } = parseArgs({
   options: {
     "project-ref": { type: "string" },
     "dry-run": { type: "boolean", default: false },
+    "web-out": { type: "string" },
   },
 });
 const ref = values["project-ref"];
 const dryRun = values["dry-run"];
 if (!ref || !/^[a-z0-9]{20}$/.test(ref)) {
-  console.error("usage: deno task deploy --project-ref <20-letter project ref> [--dry-run]");
+  console.error(
+    "usage: deno task deploy --project-ref <20-letter project ref> [--web-out DIR] [--dry-run]",
+  );
   Deno.exit(2);
 }
 
-function readDotEnv(path: string): Record<string, string> {
-  try {
-    return parseEnvFile(Deno.readTextFileSync(path));
-  } catch {
-    return {};
-  }
-}
-
 // The provider settings: the environment wins over supabase/functions/.env.
-const dotEnv = readDotEnv(join(repoRoot, "supabase/functions/.env"));
+const dotEnv = readEnvFile(join(repoRoot, "supabase/functions/.env")) ?? {};
 const providers: Record<string, string> = {};
 for (const name of PROVIDER_VARS) {
   const value = Deno.env.get(name)?.trim() || dotEnv[name]?.trim();
@@ -137,18 +135,10 @@ function objectLimitBytes(): number {
   return Math.round(Number(m[1]) * scale[unit]);
 }
 
-async function supabaseCli(): Promise<string> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    const candidate = join(dir || ".", "supabase");
-    if (await Deno.stat(candidate).then((s) => s.isFile, () => false)) return candidate;
-  }
-  return join(repoRoot, "scripts/tools/node_modules/.bin/supabase");
-}
-
-const cli = await supabaseCli();
+const cli = await supabaseCliPath(repoRoot);
 // The CLI refuses to run while config.toml's signing_keys_path names a missing file (it is
 // local-only and git-ignored): point it at the stack's own key file instead.
-const cliEnv = dryRun ? {} : await ensureSupabaseCliEnv(stackConfig());
+const cliEnv = dryRun ? {} : await ensureSupabaseCliEnv({ root: repoRoot, dir: localStackDir() });
 const temp = dryRun ? null : await Deno.makeTempDir({ prefix: "deploy_" });
 const functionsUrl = `https://${ref}.supabase.co/functions/v1`;
 const projectUrl = `https://${ref}.supabase.co`;
@@ -159,11 +149,8 @@ async function run(
   args: string[],
   options: { cwd?: string; env?: Record<string, string>; capture?: boolean } = {},
 ): Promise<string> {
-  const envShown = Object.entries(options.env ?? {})
-    .filter(([k]) => k.startsWith("VITE_"))
-    .map(([k, v]) => `${k}=${v} `).join("");
   const where = options.cwd && options.cwd !== repoRoot ? `(cd ${options.cwd} && ` : "";
-  console.log(`${where}${envShown}${cmd.split("/").pop()} ${args.join(" ")}${where ? ")" : ""}`);
+  console.log(`${where}${cmd.split("/").pop()} ${args.join(" ")}${where ? ")" : ""}`);
   if (dryRun) return "";
   const out = await new Deno.Command(cmd, {
     args,
@@ -227,24 +214,31 @@ try {
     publishable = dryRun ? "<publishable key>" : findPublishable(JSON.parse(listed)) ?? undefined;
     if (!publishable) throw new Error("the project has no publishable key (sb_publishable_…)");
   }
+  // The one web build, into its own folder (web/dist stays the local stacks'), and beside its
+  // index.html the project's config.json: the app reads it at run time (web/src/app_config.ts).
   const web = join(repoRoot, "web");
-  const buildEnv = {
-    VITE_SUPABASE_URL: projectUrl,
-    VITE_SUPABASE_PUBLISHABLE_KEY: publishable,
-    // The name the web build read before publishable keys.
-    VITE_SUPABASE_ANON_KEY: publishable,
-  };
+  const site = values["web-out"]
+    ? (isAbsolute(values["web-out"]) ? values["web-out"] : join(Deno.cwd(), values["web-out"]))
+    : join(web, `dist-${ref}`);
+  const shown = site.startsWith(repoRoot + "/") ? site.slice(repoRoot.length + 1) : site;
+  const appConfig = JSON.stringify({ supabaseUrl: projectUrl, publishableKey: publishable });
   await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: web });
-  await run("npm", ["run", "build"], { cwd: web, env: buildEnv });
+  await run("npm", ["run", "build", "--", "--outDir", site, "--emptyOutDir"], { cwd: web });
+  console.log(`write ${join(shown, "config.json")}: ${appConfig}`);
   if (!dryRun) {
+    await Deno.mkdir(site, { recursive: true });
+    await Deno.writeTextFile(join(site, "config.json"), appConfig + "\n");
     console.log(`
 Deployed: API ${projectUrl}, functions ${functionsUrl}.
-The web app is in web/dist, built for this project. Supabase does not serve HTML, so put the
-folder on any static host, in any folder, with no rewrite rules (every route, share links
-included, is index.html itself): for example
-  npx wrangler pages deploy web/dist        # Cloudflare Pages
-  npx netlify-cli deploy --dir web/dist --prod
-  or copy web/dist to GitHub Pages, S3 + CloudFront, nginx...
+The web app is in ${shown}: the build and its config.json for this project. Supabase does
+not serve HTML, so put the folder on any static host, in any folder, with no rewrite rules
+(every route, share links included, is index.html itself): for example
+  npx wrangler pages deploy ${shown}        # Cloudflare Pages
+  npx netlify-cli deploy --dir ${shown} --prod
+  or copy it to GitHub Pages, S3 + CloudFront, nginx...
+A build already on a static host (any project's: nothing is baked in) needs only this
+config.json beside its index.html:
+  ${appConfig}
 Then add the site's address to Authentication → URL Configuration (site_url) if you use
 redirects.`);
   }

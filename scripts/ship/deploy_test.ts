@@ -4,7 +4,7 @@
  * the refusal without a provider, --dry-run, and that no secret is printed.
  */
 import assert from "node:assert/strict";
-import { repoRoot } from "../stack/config.ts";
+import { repoRoot } from "../lib/repo.ts";
 import { join } from "node:path";
 
 const REF = "abcdefghijklmnopqrst";
@@ -16,14 +16,14 @@ interface Call {
   tool: string;
   args: string[];
   file?: string;
-  vite_url?: string;
-  vite_key?: string;
+  /** Every VITE_ variable the tool got: the web build must get none (nothing baked in). */
+  vite?: string[];
 }
 
 async function fakeTools(dir: string): Promise<string> {
   const log = join(dir, "calls.jsonl");
   // One recorder for both tools: appends a JSON line per call (files named by --env-file and
-  // --file copied in, the web build's VITE_ variables); `projects api-keys` lists keys.
+  // --file copied in, the names of any VITE_ variables); `projects api-keys` lists keys.
   await Deno.writeTextFile(
     join(dir, "record.ts"),
     `const [tool, ...args] = Deno.args;
@@ -31,8 +31,7 @@ const at = args.findIndex((a) => a === "--env-file" || a === "--file");
 const file = at >= 0 ? Deno.readTextFileSync(args[at + 1]) : undefined;
 Deno.writeTextFileSync(${JSON.stringify(log)}, JSON.stringify({
   tool, args, file,
-  vite_url: Deno.env.get("VITE_SUPABASE_URL"),
-  vite_key: Deno.env.get("VITE_SUPABASE_PUBLISHABLE_KEY"),
+  vite: Object.keys(Deno.env.toObject()).filter((k) => k.startsWith("VITE_")),
 }) + "\\n", { append: true });
 if (tool === "supabase" && args[0] === "projects") {
   console.log(JSON.stringify([{ name: "anon", api_key: "eyJx" },
@@ -83,7 +82,8 @@ Deno.test("deploy runs link, config push, db push, functions, secrets, Vault, we
   const dir = await Deno.makeTempDir();
   try {
     const log = await fakeTools(dir);
-    const result = await deploy(dir, ["--project-ref", REF], {
+    const site = join(dir, "site");
+    const result = await deploy(dir, ["--project-ref", REF, "--web-out", site], {
       ...provider,
       SUPABASE_SECRET_KEY: SECRET,
     });
@@ -99,8 +99,9 @@ Deno.test("deploy runs link, config push, db push, functions, secrets, Vault, we
       `supabase db query --remote=${REF} --file <tmp> --yes`,
       `supabase projects api-keys --remote=${REF} --output json`,
       "npm install --no-audit --no-fund --loglevel=error",
-      "npm run build",
+      "npm run build -- --outDir <tmp> --emptyOutDir",
     ]);
+    assert.equal(got[8].args[4], site);
     // The provider key and the hosted switch reach the functions' secrets through a file.
     const secrets = got[4].file!;
     assert.match(secrets, new RegExp(`^OPENAI_API_KEY=${OPENAI_KEY}$`, "m"));
@@ -113,10 +114,16 @@ Deno.test("deploy runs link, config push, db push, functions, secrets, Vault, we
     assert.match(sql, new RegExp(`'${SECRET}'`));
     assert.match(sql, /'secret_key'/);
     assert.match(sql, /set file_size_limit = 52428800 where id = 'media'/);
-    // The web app is built for the project with its publishable key.
-    assert.equal(got[8].vite_url, `https://${REF}.supabase.co`);
-    assert.equal(got[8].vite_key, PUBLISHABLE);
+    // The one web build (nothing baked in), and beside it the project's config.json, which the
+    // output also shows for a build hosted elsewhere.
+    assert.deepEqual(got.map((c) => c.vite ?? []).flat(), []);
+    const config = JSON.parse(await Deno.readTextFile(join(site, "config.json")));
+    assert.deepEqual(config, {
+      supabaseUrl: `https://${REF}.supabase.co`,
+      publishableKey: PUBLISHABLE,
+    });
     assert.match(result.stdout, /static host/);
+    assert(result.stdout.includes(JSON.stringify(config)), "config.json not shown");
     for (const secret of [SECRET, OPENAI_KEY]) {
       assert(!result.stdout.includes(secret) && !result.stderr.includes(secret), "secret printed");
       assert(!got.some((c) => c.args.some((a) => a.includes(secret))), "secret on a command line");
@@ -137,12 +144,17 @@ Deno.test("deploy --dry-run prints every command, one per line, and runs none", 
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(await calls(log), []);
     const lines = result.stdout.trim().split("\n");
-    assert.equal(lines.length, 9, result.stdout);
+    assert.equal(lines.length, 10, result.stdout);
     assert.match(lines[0], new RegExp(`^supabase link --project-ref ${REF}$`));
     assert.match(lines[5], /^supabase db query --remote=\S+ --file <vault\.sql> --yes$/);
+    assert.match(lines[8], /npm run build -- --outDir \S+\/web\/dist-abcdefghijklmnopqrst /);
     assert.match(
-      lines[8],
-      /VITE_SUPABASE_URL=https:\/\/abcdefghijklmnopqrst\.supabase\.co .*npm run build/,
+      lines[9],
+      /^write web\/dist-abcdefghijklmnopqrst\/config\.json: \{"supabaseUrl":"https:\/\/abcdefghijklmnopqrst\.supabase\.co","publishableKey":"<publishable key>"\}$/,
+    );
+    assert(
+      !(await Deno.stat(join(repoRoot, "web/dist-abcdefghijklmnopqrst")).then(() => 1, () => 0)),
+      "dry run wrote the site",
     );
     assert(
       !result.stdout.includes(SECRET) && !result.stdout.includes(OPENAI_KEY),

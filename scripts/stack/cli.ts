@@ -12,15 +12,12 @@ import {
   VAULT_SECRET_KEY,
 } from "../lib/vault_secrets.ts";
 import {
-  applyBase,
   dbUrl,
-  initCluster,
   installExtensions,
-  isClusterInitialised,
   isPostgresRunning,
+  prepareCluster,
   psql,
   pushMigrations,
-  startPostgres,
   stopPostgres,
 } from "./postgres.ts";
 
@@ -132,11 +129,12 @@ async function configureVault(config: StackConfig, secretKey: string) {
   const statements = Object.entries(secrets).map(([name, value]) =>
     upsertVaultSecretSql(name, value)
   );
+  // As postgres, as `deno task deploy` does on a hosted project (`supabase db query`).
   await psql(config, [
     "-c",
     "create extension if not exists supabase_vault;",
     ...statements.flatMap((s) => ["-c", s]),
-  ]);
+  ], "postgres");
 }
 
 export async function start(config = stackConfig()): Promise<void> {
@@ -145,10 +143,10 @@ export async function start(config = stackConfig()): Promise<void> {
   await Deno.mkdir(config.dir, { recursive: true });
   const keys = await loadKeyRing(config);
   await installExtensions(config);
-  if (!(await isClusterInitialised(config))) await initCluster(config);
-  await startPostgres(config);
-  await applyBase(config);
-  await pushMigrations(config);
+  await prepareCluster(config);
+  // Every start: an existing stack takes the migrations added since (no reset needed).
+  const { applied } = await pushMigrations(config);
+  if (applied.length) console.error(`stack: applied migrations ${applied.join(", ")}`);
   await configureVault(config, keys.keys.secretKey);
 
   if (!(await readPid(config))) {

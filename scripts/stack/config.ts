@@ -7,8 +7,10 @@ import {
   FUNCTION_MEMORY_BYTES,
   FUNCTION_WALL_CLOCK_S,
 } from "../../supabase/functions/_shared/engine/limits.ts";
-import { join } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
+import { absolutePath, localStackDir, repoRoot } from "../lib/repo.ts";
+
+/** The repository root (scripts/lib/repo.ts); re-exported for the stack's own tooling. */
+export { repoRoot };
 
 export interface StackConfig {
   /** Repository root. */
@@ -36,15 +38,19 @@ export interface StackConfig {
    * as on a project created before publishable/secret keys. Off unless STACK_LEGACY_KEYS=1.
    */
   legacyKeys: boolean;
+  /**
+   * Which migrations `start` pushes: `all` of supabase/migrations, or only the `released` ones
+   * (supabase/releases/released.json, STACK_MIGRATIONS=released): a database at the last
+   * release, which the upgrade test then upgrades with `supabase db push`.
+   */
+  migrations: "all" | "released";
   pgBin: string;
 }
-
-export const repoRoot = fromFileUrl(new URL("../../", import.meta.url)).replace(/\/$/, "");
 
 export function stackConfig(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): StackConfig {
-  const dir = env.STACK_DIR ? absolute(env.STACK_DIR) : join(repoRoot, ".stack");
+  const dir = localStackDir(env);
   const apiPort = Number(env.STACK_API_PORT ?? 54321);
   return {
     root: repoRoot,
@@ -60,12 +66,11 @@ export function stackConfig(
       (env.STACK_FUNCTION_WALL_CLOCK_OVERRIDES ?? "").split(",").filter((p) => p.includes("="))
         .map((p) => [p.split("=")[0].trim(), Number(p.split("=")[1])]),
     ),
-    extraFunctionDirs: (env.STACK_EXTRA_FUNCTIONS ?? "").split(":").filter(Boolean).map(absolute),
+    extraFunctionDirs: (env.STACK_EXTRA_FUNCTIONS ?? "").split(":").filter(Boolean).map(
+      absolutePath,
+    ),
     legacyKeys: env.STACK_LEGACY_KEYS === "1",
+    migrations: env.STACK_MIGRATIONS === "released" ? "released" : "all",
     pgBin: env.STACK_PG_BIN ?? "/usr/lib/postgresql/15/bin",
   };
-}
-
-function absolute(path: string): string {
-  return path.startsWith("/") ? path : join(Deno.cwd(), path);
 }

@@ -7,13 +7,14 @@ import postgres from "postgres";
 import { stackConfig } from "./config.ts";
 import { loadKeyRing } from "./keys.ts";
 import { dbUrl } from "./postgres.ts";
+import { SUPERUSER } from "./hosted_roles.ts";
 import { handleAuth } from "./gateway/auth.ts";
 import type { GatewayContext } from "./gateway/context.ts";
 import { createFunctionsRuntime } from "./gateway/functions.ts";
 import { corsHeaders, HttpError, json, withCors } from "./gateway/http.ts";
 import { createRealtime } from "./gateway/realtime.ts";
 import { handleRest } from "./gateway/rest.ts";
-import { serveStatic } from "./gateway/static.ts";
+import { serveStatic, stackAppConfig } from "./gateway/static.ts";
 import { createStorage } from "./gateway/storage.ts";
 import { startNetWorker } from "./net_worker.ts";
 import { startAsr } from "./asr.ts";
@@ -25,7 +26,9 @@ const quiet = () => {};
 const ctx: GatewayContext = {
   config,
   keys,
-  admin: postgres(dbUrl(config), { max: 10, onnotice: quiet }),
+  // The services' own connection (Auth, Storage, Realtime, pg_net's worker) is the superuser's,
+  // never the project's postgres role.
+  admin: postgres(dbUrl(config, SUPERUSER), { max: 10, onnotice: quiet }),
   api: postgres(dbUrl(config, "authenticator"), { max: 60, onnotice: quiet }),
 };
 
@@ -34,6 +37,7 @@ const realtime = await createRealtime(ctx);
 const storage = createStorage(ctx);
 const functions = await createFunctionsRuntime(ctx);
 const asr = startAsr(config);
+const appConfig = stackAppConfig(keys.keys.publishableKey);
 
 async function route(req: Request): Promise<Response> {
   const url = new URL(req.url);
@@ -55,7 +59,7 @@ async function route(req: Request): Promise<Response> {
   if (path.startsWith("/functions/v1/")) {
     return await functions.handle(req, path.slice("/functions/v1/".length));
   }
-  return await serveStatic(req, config.root);
+  return await serveStatic(req, config.root, appConfig);
 }
 
 const server = Deno.serve({

@@ -21,10 +21,16 @@
  * Every invocation that ends logs one line `{"msg": "invocation", "wall_ms", "cpu_ms"
  * (null when it overlapped another), "peak_memory_mb"}` on stderr, which the bench reads.
  *
- * Usage: function_host.ts <entry.ts> <wall-clock s> <memory MB> <CPU ms> [<enforce CPU 0|1>]
+ * It runs inside the function's sandbox (scripts/stack/function_sandbox.ts) and needs nothing the
+ * function lacks: its measures are the isolate's own (`Deno.memoryUsage`, `cpuUsage`), it kills
+ * by exiting, and it talks to the gateway only through the process's pipes (`READY <port>` on
+ * stdout, its log lines on stderr) and the loopback port it serves on — no files, no /proc.
+ *
+ * Usage: function_host.ts <entry path> <wall-clock s> <memory MB> <CPU ms> [<enforce CPU 0|1>]
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { cpuUsage } from "node:process";
+import { pathToFileURL } from "node:url";
 
 const [entry, limitArg, memoryArg, cpuArg, enforceCpuArg] = Deno.args;
 const limitMs = Number(limitArg) * 1000;
@@ -164,4 +170,4 @@ const serve = Deno.serve;
   });
 };
 
-await import(new URL(entry, `file://${Deno.cwd()}/`).href);
+await import(entry.startsWith("file:") ? entry : pathToFileURL(entry).href);

@@ -12,19 +12,11 @@
  *   the legacy switch is on (STACK_LEGACY_KEYS=1), as on a project created before the new keys.
  *   The secret also signs Storage's signed-URL tokens, which never leave the stack's own check.
  */
-import {
-  decodeProtectedHeader,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-  jwtVerify,
-  SignJWT,
-} from "jose";
-import { parse as parseToml } from "smol-toml";
+import { decodeProtectedHeader, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 import type { StackConfig } from "./config.ts";
 import { join } from "node:path";
+import { loadOrCreateSigningKeys, signingKeysPath } from "../lib/supabase_cli.ts";
 
 export const StackKeys = z.object({
   publishableKey: z.string().startsWith("sb_publishable_"),
@@ -43,17 +35,6 @@ export const JwtClaims = z.looseObject({
   aud: z.union([z.string(), z.array(z.string())]).optional(),
 });
 export type JwtClaims = z.infer<typeof JwtClaims>;
-
-/** One private key of a signing keys file (what `supabase gen signing-key` prints). */
-export const PrivateSigningJwk = z.looseObject({
-  kty: z.enum(["EC", "RSA"]),
-  kid: z.string().min(1),
-  alg: z.enum(["ES256", "RS256"]),
-  d: z.string().min(1),
-  key_ops: z.array(z.string()).optional(),
-});
-export type PrivateSigningJwk = z.infer<typeof PrivateSigningJwk>;
-export const SigningKeysFile = z.array(PrivateSigningJwk).min(1);
 
 /** What each kind of API key stands for. */
 export type ApiKeyRole = "anon" | "service_role";
@@ -103,24 +84,6 @@ export async function newApiKey(kind: "publishable" | "secret"): Promise<string>
   return `${body}_${sum}`;
 }
 
-/** A private ES256 JWK with the fields and order `supabase gen signing-key` writes. */
-export async function newSigningJwk(): Promise<PrivateSigningJwk> {
-  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-  const jwk = await exportJWK(privateKey);
-  return {
-    kty: "EC",
-    kid: crypto.randomUUID(),
-    use: "sig",
-    key_ops: ["sign", "verify"],
-    alg: "ES256",
-    ext: true,
-    d: jwk.d!,
-    crv: "P-256",
-    x: jwk.x!,
-    y: jwk.y!,
-  };
-}
-
 /** The private-only members of a JWK; what is left is its public part. */
 const PRIVATE_MEMBERS = new Set(["d", "p", "q", "dp", "dq", "qi", "oth", "k"]);
 
@@ -129,52 +92,6 @@ export function publicJwk(jwk: Record<string, unknown>): JWK {
   for (const [k, v] of Object.entries(jwk)) if (!PRIVATE_MEMBERS.has(k)) out[k] = v;
   out.key_ops = ["verify"];
   return out as JWK;
-}
-
-/** `[auth] signing_keys_path` of supabase/config.toml, resolved against supabase/; or null. */
-export function configuredSigningKeysPath(root: string): string | null {
-  try {
-    const toml = parseToml(Deno.readTextFileSync(join(root, "supabase/config.toml"))) as {
-      auth?: { signing_keys_path?: string };
-    };
-    const path = toml.auth?.signing_keys_path;
-    if (!path) return null;
-    return path.startsWith("/") ? path : join(root, "supabase", path.replace(/^\.\//, ""));
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The signing keys file the stack uses: config.toml's path when that file exists, else the
- * stack's own `<stack dir>/signing_keys.json`.
- */
-export function signingKeysPath(config: Pick<StackConfig, "root" | "dir">): string {
-  const configured = configuredSigningKeysPath(config.root);
-  if (configured) {
-    try {
-      Deno.statSync(configured);
-      return configured;
-    } catch { /* missing: the stack's own */ }
-  }
-  return join(config.dir, "signing_keys.json");
-}
-
-/**
- * Env for running the real Supabase CLI in this repository: the CLI refuses every command
- * when `signing_keys_path` names a missing file, so point it (SUPABASE_AUTH_SIGNING_KEYS_PATH)
- * at the file the stack uses.
- */
-export function supabaseCliEnv(config: Pick<StackConfig, "root" | "dir">): Record<string, string> {
-  return { SUPABASE_AUTH_SIGNING_KEYS_PATH: signingKeysPath(config) };
-}
-
-/** supabaseCliEnv, making the stack's own key file first when there is none yet (deploy). */
-export async function ensureSupabaseCliEnv(
-  config: Pick<StackConfig, "root" | "dir">,
-): Promise<Record<string, string>> {
-  await loadOrCreateSigningKeys(signingKeysPath(config));
-  return supabaseCliEnv(config);
 }
 
 async function readJsonFile(path: string): Promise<unknown | null> {
@@ -211,24 +128,6 @@ async function loadOrCreateStackKeys(stackDir: string): Promise<StackKeys> {
   };
   await Deno.mkdir(stackDir, { recursive: true });
   await Deno.writeTextFile(path, JSON.stringify(keys, null, 2), { mode: 0o600 });
-  return keys;
-}
-
-async function loadOrCreateSigningKeys(path: string): Promise<PrivateSigningJwk[]> {
-  const existing = await readJsonFile(path);
-  if (existing !== null) {
-    const parsed = SigningKeysFile.safeParse(existing);
-    if (!parsed.success) {
-      throw new Error(
-        `${path} is not a signing keys file (a JSON array of private JWKs, as ` +
-          "`supabase gen signing-key --algorithm ES256` writes)",
-      );
-    }
-    return parsed.data;
-  }
-  const keys = [await newSigningJwk()];
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-  await Deno.writeTextFile(path, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
   return keys;
 }
 

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { decodeProtectedHeader, SignJWT } from "jose";
 import { join } from "node:path";
-import { loadKeyRing, newSigningJwk, SigningKeysFile } from "./keys.ts";
+import { loadKeyRing } from "./keys.ts";
+import { newSigningJwk, SigningKeysFile } from "../lib/supabase_cli.ts";
 
 const cli = new URL("../tools/node_modules/.bin/supabase", import.meta.url).pathname;
 

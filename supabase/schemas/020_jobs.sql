@@ -42,6 +42,9 @@ create index jobs_expires_idx on public.jobs (expires_at);
 create index jobs_dedup_idx on public.jobs (owner_id, (media ->> 'sha256'), completed_at desc)
   where status = 'completed' and deleted_at is null;
 create index jobs_cached_from_idx on public.jobs (cached_from) where cached_from is not null;
+-- Deleting a user (e.g. removing old anonymous users) deletes their jobs: the foreign key needs
+-- an index of its own, jobs_owner_created_idx leaves out deleted jobs.
+create index jobs_owner_idx on public.jobs (owner_id);
 
 create function private.touch_updated_at() returns trigger
 language plpgsql set search_path = ''

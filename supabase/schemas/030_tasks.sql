@@ -34,6 +34,9 @@ create table private.tasks (
   created_at timestamptz not null default now(),
   completed_at timestamptz,
   updated_at timestamptz not null default now(),
+  -- The step contract version this task was planned under (CONTRACT_VERSIONS in
+  -- supabase/functions/_shared/engine/contract.ts; CHANGELOG.md): its input and output shapes.
+  contract integer not null default 1 check (contract > 0),
   unique (job_id, step, key)
 );
 

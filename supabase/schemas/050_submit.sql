@@ -34,19 +34,6 @@ as $$
     and value::numeric between low and high
 $$;
 
--- Named caption styles (README "Caption styles" cites each number); the same table as
--- CAPTION_PRESETS in supabase/functions/_shared/captions.ts.
-create function private.caption_presets() returns jsonb
-language sql immutable set search_path = ''
-as $$
-  select '{
-    "default":    {"max_line_chars": 42, "max_lines": 2, "max_chars_per_second": 20,   "min_duration": 0.833, "max_duration": 7},
-    "netflix_en": {"max_line_chars": 42, "max_lines": 2, "max_chars_per_second": 17,   "min_duration": 0.833, "max_duration": 7},
-    "bbc":        {"max_line_chars": 37, "max_lines": 2, "max_chars_per_second": 15.3, "min_duration": 0.833, "max_duration": 7},
-    "dcmp":       {"max_line_chars": 32, "max_lines": 2, "max_chars_per_second": 13.6, "min_duration": 2,     "max_duration": 7}
-  }'::jsonb
-$$;
-
 -- Validates job options and returns them with every default filled in, so that two equal
 -- requests have equal options (deduplication compares them). Errors name the field.
 create function private.normalize_options(options jsonb) returns jsonb

@@ -1,12 +1,6 @@
--- What a client checks before it hashes or uploads anything, with the server's own rules: the
--- caption presets it knows (the CLI's --preset, the web form's list) and whether a set of options
--- would be accepted by the insert (the same private.normalize_options, the same errors).
-
-create function public.caption_presets() returns jsonb
-language sql stable security definer set search_path = ''
-as $$
-  select private.caption_presets()
-$$;
+-- What a client checks before it hashes or uploads anything, with the server's own rules:
+-- whether a set of options would be accepted by the insert (the same private.normalize_options,
+-- the same errors). The presets themselves are public.caption_presets (047_caption_presets.sql).
 
 -- The options normalised as the insert would store them, or the insert's error (PT400 with the
 -- field in the message and the stable code in the hint). Nothing is written.
@@ -16,6 +10,5 @@ as $$
   select private.normalize_options(options)
 $$;
 
-revoke execute on function public.caption_presets(), public.check_options(jsonb) from public;
-grant execute on function public.caption_presets(), public.check_options(jsonb)
-  to anon, authenticated;
+revoke execute on function public.check_options(jsonb) from public;
+grant execute on function public.check_options(jsonb) to anon, authenticated;

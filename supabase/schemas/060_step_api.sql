@@ -60,7 +60,7 @@ begin
     -- submission checks the client's duration with).
     'max_media_seconds', cfg.max_media_seconds,
     'task', jsonb_build_object('id', task.id, 'job_id', task.job_id, 'step', task.step,
-      'chunk_index', task.chunk_index, 'attempt', task.attempts),
+      'chunk_index', task.chunk_index, 'attempt', task.attempts, 'contract', task.contract),
     'job', jsonb_build_object('id', job.id, 'owner_id', job.owner_id, 'filename', job.filename,
       'media', job.media, 'options', job.options),
     'input', private.task_input(task));
@@ -175,6 +175,37 @@ begin
 end;
 $$;
 
+-- Hands a claimed task back unrun: its step function does not know the task's contract version
+-- (the database was upgraded before the functions). The task waits retry_after_ms (30 s by
+-- default) and is dispatched again with its attempt given back, as often as it takes: this never
+-- fails a job. The reason goes to private.events.
+create function public.release_task(
+  task_id uuid, lease uuid, reason text, retry_after_ms integer default null
+) returns jsonb
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  task private.tasks;
+begin
+  task := private.leased_task(task_id, lease);
+  if task.id is null then
+    return jsonb_build_object('ok', false, 'reason', 'stale_lease');
+  end if;
+  update private.tasks t
+     set status = 'pending', lease = null, attempts = greatest(t.attempts - 1, 0),
+         not_before = clock_timestamp()
+           + make_interval(secs => coalesce(release_task.retry_after_ms, 30000) / 1000.0),
+         error_code = 'contract_unknown', error_message = release_task.reason
+   where t.id = task.id;
+  update public.jobs j
+     set stage_message = 'Waiting for the processing service to be updated; nothing is lost.'
+   where j.id = task.job_id and j.status in ('pending', 'processing');
+  -- The slot this task held goes to the next waiting task now, not at the next tick.
+  perform private.dispatch_due();
+  return jsonb_build_object('ok', true);
+end;
+$$;
+
 -- Reports a failure: retryable ones are retried with backoff up to the attempt limit;
 -- permanent ones fail the job with the friendly message of error_code.
 create function public.fail_task(
@@ -201,9 +232,11 @@ $$;
 
 revoke execute on function public.claim_task(uuid), public.heartbeat_task(uuid, uuid, real, text),
   public.complete_task(uuid, uuid, jsonb),
-  public.fail_task(uuid, uuid, text, text, boolean, jsonb, integer)
+  public.fail_task(uuid, uuid, text, text, boolean, jsonb, integer),
+  public.release_task(uuid, uuid, text, integer)
   from public, anon, authenticated;
 grant execute on function public.claim_task(uuid), public.heartbeat_task(uuid, uuid, real, text),
   public.complete_task(uuid, uuid, jsonb),
-  public.fail_task(uuid, uuid, text, text, boolean, jsonb, integer)
+  public.fail_task(uuid, uuid, text, text, boolean, jsonb, integer),
+  public.release_task(uuid, uuid, text, integer)
   to service_role;

@@ -24,6 +24,9 @@ create table public.job_revisions (
   created_at timestamptz not null default now(),
   unique (job_id, language, revision)
 );
+-- Deleting a user clears created_by of their revisions.
+create index job_revisions_created_by_idx on public.job_revisions (created_by)
+  where created_by is not null;
 
 alter table public.job_revisions enable row level security;
 revoke all on public.job_revisions from anon, authenticated;

@@ -184,6 +184,8 @@ create table public.webhook_deliveries (
   delivered_at timestamptz
 );
 create index webhook_deliveries_job_idx on public.webhook_deliveries (job_id);
+-- Deleting a user deletes their deliveries.
+create index webhook_deliveries_owner_idx on public.webhook_deliveries (owner_id);
 create index webhook_deliveries_sending_idx on public.webhook_deliveries (sent_at) where status = 'sending';
 create index webhook_deliveries_due_idx on public.webhook_deliveries (next_attempt_at) where status = 'pending';
 

@@ -1,9 +1,10 @@
 /**
  * CAPTCHA for the anonymous sign-in on a hosted project (`[auth.captcha]` in
- * supabase/config.toml, or the dashboard): when the build names a provider and its site key
- * (VITE_CAPTCHA_PROVIDER = "hcaptcha" | "turnstile", VITE_CAPTCHA_SITE_KEY), the provider's
- * widget is shown once before the first sign-in and its token goes with it
- * (`signInAnonymously({ options: { captchaToken } })`). Without them nothing is loaded.
+ * supabase/config.toml, or the dashboard): when the site's config.json names a provider and
+ * its site key (`"captcha": {"provider": "hcaptcha" | "turnstile", "siteKey": "…"}`,
+ * app_config.ts), the provider's widget is shown once before the first sign-in and its token
+ * goes with it (`signInAnonymously({ options: { captchaToken } })`). Without it nothing is
+ * loaded.
  */
 
 type Provider = "hcaptcha" | "turnstile";
@@ -19,14 +20,6 @@ const SCRIPTS: Record<Provider, { url: string; global: "hcaptcha" | "turnstile" 
     global: "turnstile",
   },
 };
-
-/** The provider and site key of this build, or null when sign-in needs no CAPTCHA. */
-export function captchaConfig(): { provider: Provider; siteKey: string } | null {
-  const provider = import.meta.env.VITE_CAPTCHA_PROVIDER;
-  const siteKey = import.meta.env.VITE_CAPTCHA_SITE_KEY;
-  if (!siteKey || (provider !== "hcaptcha" && provider !== "turnstile")) return null;
-  return { provider, siteKey };
-}
 
 function loadScript(url: string): Promise<void> {
   return new Promise((resolve, reject) => {

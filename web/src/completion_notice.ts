@@ -30,10 +30,15 @@ export function noticeCompletion(filename: string, promptHost: HTMLElement): voi
       actionButton("Notify me", () => {
         void Notification.requestPermission().finally(close);
       }),
-      actionButton("Not now", () => {
-        localStorage.setItem(NOT_NOW_KEY, "1");
-        close();
-      }, "", "secondary"),
+      actionButton(
+        "Not now",
+        () => {
+          localStorage.setItem(NOT_NOW_KEY, "1");
+          close();
+        },
+        "",
+        "secondary",
+      ),
     ),
   );
   promptHost.append(prompt);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mergeCues, problemOf, renameSpeaker, shiftCues, splitCue } from "./cue_edits.ts";
+import { cuesOf, mergeCues, problemOf, renameSpeaker, shiftCues, splitCue } from "./cue_edits.ts";
 
 const cue = { start: 1, end: 5, text: "one two three four", speaker: "A" };
 
@@ -29,4 +29,23 @@ Deno.test("problems the server would refuse are caught before saving", () => {
   assert.match(problemOf([{ ...cue, end: 1 }])!, /end after/);
   assert.match(problemOf([cue, { ...cue, start: 0.5 }])!, /before the one above/);
   assert.match(problemOf([])!, /nothing/);
+});
+
+Deno.test("the cues to edit: the document's cues, or one per segment when it has none", () => {
+  const segments = [{ start: 0, end: 2, text: "hello there", speaker: "A" }, {
+    start: 3,
+    end: 4,
+    text: "bye",
+  }];
+  assert.deepEqual(cuesOf({ segments }), [
+    { start: 0, end: 2, text: "hello there", speaker: "A" },
+    { start: 3, end: 4, text: "bye" },
+  ]);
+  const cues = [{ start: 0, end: 2, lines: ["hello", "there"], speaker: "A" }];
+  assert.deepEqual(cuesOf({ segments, cues }), [{
+    start: 0,
+    end: 2,
+    text: "hello there",
+    speaker: "A",
+  }]);
 });

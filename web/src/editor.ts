@@ -9,8 +9,17 @@
 import { h } from "./html.ts";
 import type { JobRow } from "./jobs.ts";
 import { supabase } from "./supabase.ts";
-import type { CaptionDocument } from "./transcript_viewer.ts";
-import { type EditCue, mergeCues, problemOf, renameSpeaker, round, shiftCues, splitCue } from "./cue_edits.ts";
+import type { CaptionDocument } from "../../supabase/functions/_shared/subtitles/caption_document.ts";
+import {
+  cuesOf,
+  type EditCue,
+  mergeCues,
+  problemOf,
+  renameSpeaker,
+  round,
+  shiftCues,
+  splitCue,
+} from "./cue_edits.ts";
 
 export interface EditorOptions {
   job: JobRow;
@@ -23,11 +32,6 @@ export interface EditorOptions {
   closed(): void;
 }
 
-function cuesOf(doc: CaptionDocument): EditCue[] {
-  return (doc.cues ?? doc.segments.map((s) => ({ ...s, lines: [s.text] })))
-    .map((c) => ({ start: c.start, end: c.end, text: c.lines.join(" "), ...(c.speaker ? { speaker: c.speaker } : {}) }));
-}
-
 export function openEditor(host: HTMLElement, options: EditorOptions): void {
   const { job, language } = options;
   let cues: EditCue[] = cuesOf(options.document);
@@ -35,13 +39,26 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
 
   const status = h("p", { className: "message", attrs: { role: "status" } });
   const list = h("ol", { className: "editor-cues" });
-  const undo = h("button", { type: "button", className: "secondary", textContent: "Undo", disabled: true });
+  const undo = h("button", {
+    type: "button",
+    className: "secondary",
+    textContent: "Undo",
+    disabled: true,
+  });
   const shiftInput = h("input", { id: "editor-shift", type: "number", step: "0.1", value: "0" });
   const fromSpeaker = h("select", { id: "editor-speaker-from" });
   const toSpeaker = h("input", { id: "editor-speaker-to", type: "text", placeholder: "New name" });
   const save = h("button", { type: "button", textContent: "Save subtitles" });
-  const restore = h("button", { type: "button", className: "secondary", textContent: "Restore original" });
-  const close = h("button", { type: "button", className: "secondary", textContent: "Close editor" });
+  const restore = h("button", {
+    type: "button",
+    className: "secondary",
+    textContent: "Restore original",
+  });
+  const close = h("button", {
+    type: "button",
+    className: "secondary",
+    textContent: "Close editor",
+  });
 
   const change = (next: EditCue[]) => {
     history.push(cues);
@@ -55,7 +72,13 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
   }
 
   function timeInput(label: string, value: number, set: (v: number) => void): HTMLElement {
-    const input = h("input", { type: "number", step: "0.01", min: "0", value: String(value), className: "time-input" });
+    const input = h("input", {
+      type: "number",
+      step: "0.01",
+      min: "0",
+      value: String(value),
+      className: "time-input",
+    });
     input.setAttribute("aria-label", label);
     input.addEventListener("change", () => {
       const v = Number(input.value);
@@ -74,7 +97,9 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
       const text = h("textarea", { value: cue.text, rows: 2, className: "cue-text" });
       text.setAttribute("aria-label", `Text of caption ${i + 1}`);
       text.addEventListener("change", () => {
-        if (text.value !== cue.text) change(cues.map((c, k) => (k === i ? { ...c, text: text.value } : c)));
+        if (text.value !== cue.text) {
+          change(cues.map((c, k) => (k === i ? { ...c, text: text.value } : c)));
+        }
       });
       const setTime = (key: "start" | "end") => (v: number) =>
         change(cues.map((c, k) => (k === i ? { ...c, [key]: v } : c)));
@@ -110,7 +135,8 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
               className: "secondary",
               textContent: "Merge with next",
               attrs: { "aria-label": `Merge caption ${i + 1} with the next` },
-              onclick: () => change([...cues.slice(0, i), mergeCues(cue, cues[i + 1]), ...cues.slice(i + 2)]),
+              onclick: () =>
+                change([...cues.slice(0, i), mergeCues(cue, cues[i + 1]), ...cues.slice(i + 2)]),
             })
             : null,
           options.video
@@ -141,11 +167,14 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
     save.disabled = restore.disabled = true;
     say("Saving…");
     try {
-      const { data, error } = await supabase.functions.invoke("revise", { body: { job_id: job.id, language, ...body } });
+      const { data, error } = await supabase.functions.invoke("revise", {
+        body: { job_id: job.id, language, ...body },
+      });
       if (error) {
         let message = error.message;
         try {
-          message = (await (error as { context?: Response }).context?.json())?.error?.message ?? message;
+          message = (await (error as { context?: Response }).context?.json())?.error?.message ??
+            message;
         } catch { /* keep the generic message */ }
         throw new Error(message);
       }
@@ -190,7 +219,9 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
     textContent: "Shift all",
     onclick: () => {
       const seconds = Number(shiftInput.value);
-      if (!Number.isFinite(seconds) || seconds === 0) return say("Enter the seconds to shift by, e.g. -0.5.", "error");
+      if (!Number.isFinite(seconds) || seconds === 0) {
+        return say("Enter the seconds to shift by, e.g. -0.5.", "error");
+      }
       change(shiftCues(cues, seconds));
       say(`Every caption moved by ${seconds} s.`);
     },
@@ -200,7 +231,9 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
     className: "secondary",
     textContent: "Rename",
     onclick: () => {
-      if (!fromSpeaker.value || !toSpeaker.value.trim()) return say("Choose a speaker and type the new name.", "error");
+      if (!fromSpeaker.value || !toSpeaker.value.trim()) {
+        return say("Choose a speaker and type the new name.", "error");
+      }
       change(renameSpeaker(cues, fromSpeaker.value, toSpeaker.value));
       say(`Renamed ${fromSpeaker.value} to ${toSpeaker.value.trim()}.`);
       toSpeaker.value = "";
@@ -220,7 +253,11 @@ export function openEditor(host: HTMLElement, options: EditorOptions): void {
       shift,
       h("label", { htmlFor: "editor-speaker-from", textContent: "Speaker" }),
       fromSpeaker,
-      h("label", { htmlFor: "editor-speaker-to", className: "visually-hidden", textContent: "New speaker name" }),
+      h("label", {
+        htmlFor: "editor-speaker-to",
+        className: "visually-hidden",
+        textContent: "New speaker name",
+      }),
       toSpeaker,
       rename,
     ),

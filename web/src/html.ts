@@ -14,7 +14,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   const node = Object.assign(document.createElement(tag), rest);
   for (const [key, value] of Object.entries(dataset ?? {})) node.dataset[key] = value;
   for (const [key, value] of Object.entries(attrs ?? {})) node.setAttribute(key, value);
-  node.append(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
+  node.append(
+    ...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false),
+  );
   return node;
 }
 

@@ -5,7 +5,14 @@
  */
 import { actionButton, h } from "./html.ts";
 import { relativeTime } from "./relative_time.ts";
-import { type Estimate, isActive, type JobRow, OUTPUT_FORMATS, type OutputFormat, type StepState } from "./jobs.ts";
+import {
+  type Estimate,
+  isActive,
+  type JobRow,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  type StepState,
+} from "./jobs.ts";
 
 const STATUS_TEXT: Record<JobRow["status"], string> = {
   pending: "Waiting",
@@ -59,7 +66,11 @@ function checklist(job: JobRow, steps: StepState[]): HTMLOListElement {
       return h(
         "li",
         { className: `step step-${state}`, dataset: { step: step.step } },
-        h("span", { className: "mark", textContent: STATE_MARK[state], attrs: { "aria-hidden": "true" } }),
+        h("span", {
+          className: "mark",
+          textContent: STATE_MARK[state],
+          attrs: { "aria-hidden": "true" },
+        }),
         `${stepLabel(step)} `,
         h("span", { className: "visually-hidden", textContent: `(${STATE_TEXT[state]})` }),
       );
@@ -183,9 +194,14 @@ function actions(job: JobRow, extras: CardExtras, on: CardHandlers): HTMLElement
         "select",
         { id },
         h("option", { value: "", textContent: "Original" }),
-        ...translations.map((code) => h("option", { value: code, textContent: languageName(code) })),
+        ...translations.map((code) =>
+          h("option", { value: code, textContent: languageName(code) })
+        ),
       );
-      box.append(h("label", { htmlFor: id, className: "inline-label", textContent: "Language" }), language);
+      box.append(
+        h("label", { htmlFor: id, className: "inline-label", textContent: "Language" }),
+        language,
+      );
     }
     for (const format of OUTPUT_FORMATS) {
       box.append(actionButton(

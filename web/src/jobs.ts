@@ -5,9 +5,11 @@
  */
 import { z } from "zod";
 import type { Json, Tables } from "../../supabase/functions/_shared/database.types.ts";
+import { type CaptionPreset, PRESET_COLUMNS, presetsOf } from "./caption_presets.ts";
+import { filenamePattern, PAGE_SIZE } from "./job_list.ts";
 import { supabase } from "./supabase.ts";
 
-export const PAGE_SIZE = 10;
+export { isActive, PAGE_SIZE } from "./job_list.ts";
 
 export const JobStatus = z.enum(["pending", "processing", "completed", "failed", "cancelled"]);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -15,7 +17,8 @@ export type JobStatus = z.infer<typeof JobStatus>;
 type JobsTable = Tables<"jobs">;
 
 /** The JSON columns as the page reads them (normalised by the submit trigger, 050_submit.sql). */
-const JobMedia = z.object({ path: z.string(), bytes: z.number(), sha256: z.string() }).passthrough();
+const JobMedia = z.object({ path: z.string(), bytes: z.number(), sha256: z.string() })
+  .passthrough();
 const JobOptions = z.object({
   language: z.string().optional(),
   force_language: z.boolean().optional(),
@@ -33,8 +36,18 @@ const JobOptions = z.object({
 export type JobRow =
   & Pick<
     JobsTable,
-    | "id" | "owner_id" | "filename" | "stage" | "stage_message" | "progress" | "error_code"
-    | "error_message" | "cached_from" | "cached_at" | "created_at" | "completed_at"
+    | "id"
+    | "owner_id"
+    | "filename"
+    | "stage"
+    | "stage_message"
+    | "progress"
+    | "error_code"
+    | "error_message"
+    | "cached_from"
+    | "cached_at"
+    | "created_at"
+    | "completed_at"
   >
   & {
     status: JobStatus;
@@ -68,9 +81,6 @@ export const JobRow: z.ZodType<JobRow> = JobRowObject;
 const COLUMNS = "id,owner_id,filename,status,stage,stage_message,progress,error_code," +
   "error_message,cached_from,cached_at,created_at,completed_at,media,options";
 
-export const isActive = (job: Pick<JobRow, "status">) =>
-  job.status === "pending" || job.status === "processing";
-
 /** Which jobs the list shows: a status group and a filename search. */
 export interface JobQuery {
   status: "all" | "active" | "completed" | "failed";
@@ -92,9 +102,8 @@ export async function fetchJobs(
   const from = query.page * PAGE_SIZE;
   let request = supabase.from("jobs").select(COLUMNS, { count: "exact" }).eq("owner_id", userId);
   if (query.status !== "all") request = request.in("status", STATUS_GROUPS[query.status]);
-  const search = query.search.trim();
-  // PostgREST pattern: `*` is the wildcard; the user's own `*`, `%` and `_` are literal text.
-  if (search) request = request.ilike("filename", `*${search.replace(/[*%_\\]/g, "\\$&")}*`);
+  const pattern = filenamePattern(query.search);
+  if (pattern) request = request.ilike("filename", pattern);
   const { data, error, count } = await request.order("created_at", { ascending: false })
     .range(from, from + PAGE_SIZE - 1);
   if (error) throw error;
@@ -263,12 +272,14 @@ const PartialTranscript = z.object({
   status: z.string(),
   chunks: z.number(),
   completed_chunks: z.number(),
-  segments: z.array(z.object({
-    start: z.number(),
-    end: z.number(),
-    text: z.string(),
-    speaker: z.string().optional(),
-  }).passthrough()),
+  segments: z.array(
+    z.object({
+      start: z.number(),
+      end: z.number(),
+      text: z.string(),
+      speaker: z.string().optional(),
+    }).passthrough(),
+  ),
 });
 export type PartialTranscript = z.infer<typeof PartialTranscript>;
 
@@ -292,7 +303,9 @@ export async function fetchOutputs(jobId: string): Promise<OutputRow[]> {
 /** Languages with captions, the transcript's own first, then translations. */
 export function outputLanguages(job: JobRow, outputs: OutputRow[]): string[] {
   const translations = new Set(job.options.translate_to ?? []);
-  const languages = [...new Set(outputs.filter((o) => o.format !== "summary").map((o) => o.language))];
+  const languages = [
+    ...new Set(outputs.filter((o) => o.format !== "summary").map((o) => o.language)),
+  ];
   return languages.sort((a, b) => Number(translations.has(a)) - Number(translations.has(b)));
 }
 
@@ -309,4 +322,17 @@ export function saveOutput(job: JobRow, output: OutputRow, primaryLanguage: stri
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+let presets: Promise<CaptionPreset[]> | null = null;
+
+/** The project's caption style presets (public.caption_presets), read once per page. */
+export function captionPresets(): Promise<CaptionPreset[]> {
+  presets ??= (async () => {
+    const { data, error } = await supabase.from("caption_presets").select(PRESET_COLUMNS);
+    if (error) throw error;
+    return presetsOf(data);
+  })();
+  presets.catch(() => (presets = null));
+  return presets;
 }

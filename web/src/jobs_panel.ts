@@ -6,7 +6,21 @@
  */
 import { trapFocus } from "./focus_trap.ts";
 import { h } from "./html.ts";
-import { type CardExtras, type CardHandlers, patchProgress, renderJobCard, statusText } from "./job_card.ts";
+import {
+  type CardExtras,
+  type CardHandlers,
+  patchProgress,
+  renderJobCard,
+  statusText,
+} from "./job_card.ts";
+import {
+  changeEffect,
+  isFirstPage,
+  pager,
+  sectionsOf,
+  statsLine,
+  statusChanges,
+} from "./job_list.ts";
 import { loadSnapshot, saveSnapshot } from "./job_snapshot.ts";
 import {
   estimateJob,
@@ -16,19 +30,12 @@ import {
   type JobRow,
   jobSteps,
   myStats,
-  PAGE_SIZE,
   type Stats,
 } from "./jobs.ts";
 import type { JobChange } from "./live_updates.ts";
 import { KeyedThrottle } from "./throttle.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-
-const SECTIONS = [
-  { key: "active", title: "Active", test: (j: JobRow) => isActive(j) },
-  { key: "completed", title: "Completed", test: (j: JobRow) => j.status === "completed" },
-  { key: "failed", title: "Failed or cancelled", test: (j: JobRow) => !isActive(j) && j.status !== "completed" },
-] as const;
 
 export interface PanelEvents {
   /** A job's status changed while the page watched (for announcements and notifications). */
@@ -57,10 +64,14 @@ export class JobsPanel {
   #extras = new Map<string, CardExtras>();
   /** Checklist refetches: at most one a second per job, the last change never skipped. */
   #extrasThrottle = new KeyedThrottle(1000);
-  #refreshTimer: number | undefined;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #userId = "";
 
-  constructor(scrim: HTMLElement, private readonly handlers: CardHandlers, private readonly events: PanelEvents) {
+  constructor(
+    scrim: HTMLElement,
+    private readonly handlers: CardHandlers,
+    private readonly events: PanelEvents,
+  ) {
     this.#scrim = scrim;
     this.#opener.addEventListener("click", () => this.open());
     $("close-drawer").addEventListener("click", () => this.close());
@@ -69,7 +80,7 @@ export class JobsPanel {
       this.#query = { ...this.#query, status: this.#filter.value as JobQuery["status"], page: 0 };
       void this.refresh();
     });
-    let searchTimer: number | undefined;
+    let searchTimer: ReturnType<typeof setTimeout> | undefined;
     this.#search.addEventListener("input", () => {
       clearTimeout(searchTimer);
       searchTimer = setTimeout(() => {
@@ -145,13 +156,11 @@ export class JobsPanel {
       this.events.freshness(false);
       return;
     }
-    const before = new Map(this.#jobs.map((j) => [j.id, j]));
-    for (const job of result.jobs) {
-      const old = before.get(job.id);
-      if (old && old.status !== job.status) this.events.statusChanged(job, old.status);
+    for (const { job, was } of statusChanges(this.#jobs, result.jobs)) {
+      this.events.statusChanged(job, was);
     }
     // The server is the truth: jobs deleted or expired elsewhere silently leave the snapshot.
-    if (this.#query.status === "all" && !this.#query.search && this.#query.page === 0) {
+    if (isFirstPage(this.#query)) {
       saveSnapshot(this.#userId, result.jobs, result.total);
     }
     this.events.freshness(true);
@@ -164,35 +173,24 @@ export class JobsPanel {
 
   /** A change from Realtime. Progress is patched in place; anything else re-renders. */
   apply(change: JobChange): void {
-    const row = change.record;
-    const id = row?.id ?? change.old?.id;
-    if (!id) return;
-    const index = this.#jobs.findIndex((j) => j.id === id);
-    if (!row || row.deleted_at || change.operation === "DELETE") {
-      if (index >= 0) this.scheduleRefresh(0);
-      return;
-    }
-    if (index < 0) {
-      if (change.operation === "INSERT") this.scheduleRefresh(0);
-      return;
-    }
-    const old = this.#jobs[index];
-    this.#jobs[index] = row;
-    const card = this.#sections.querySelector<HTMLElement>(`[data-job-id="${id}"]`);
-    if (old.status === row.status && card) {
+    const effect = changeEffect(this.#jobs, change);
+    if (effect.kind === "refetch") this.scheduleRefresh(0);
+    if (effect.kind !== "replace") return;
+    const { row, before } = effect;
+    this.#jobs = effect.jobs;
+    const card = this.#sections.querySelector<HTMLElement>(`[data-job-id="${row.id}"]`);
+    if (before.status === row.status && card) {
       patchProgress(card, row);
       this.#loadExtras(row, false);
     } else {
-      if (old.status !== row.status) {
-        this.events.statusChanged(row, old.status);
+      if (before.status !== row.status) {
+        this.events.statusChanged(row, before.status);
         void this.#loadStats();
       }
       this.#render();
       this.#loadExtras(row, true);
     }
-    if (this.#query.status === "all" && !this.#query.search && this.#query.page === 0) {
-      saveSnapshot(this.#userId, this.#jobs, this.#total);
-    }
+    if (isFirstPage(this.#query)) saveSnapshot(this.#userId, this.#jobs, this.#total);
   }
 
   /** The checklist and the estimate of an active job, at most once a second per job. */
@@ -205,7 +203,10 @@ export class JobsPanel {
     if (force) this.#extrasThrottle.drop(job.id);
     this.#extrasThrottle.call(job.id, () => {
       const latest = this.#jobs.find((j) => j.id === job.id) ?? job;
-      Promise.all([jobSteps(latest.id), isActive(latest) ? estimateJob(latest.id) : Promise.resolve(undefined)])
+      Promise.all([
+        jobSteps(latest.id),
+        isActive(latest) ? estimateJob(latest.id) : Promise.resolve(undefined),
+      ])
         .then(([steps, estimate]) => {
           this.#extras.set(latest.id, { steps, estimate });
           const current = this.#jobs.find((j) => j.id === latest.id);
@@ -224,19 +225,8 @@ export class JobsPanel {
   }
 
   #showStats(stats: Stats): void {
-    const by = stats.by_status ?? {};
-    const active = (by.pending ?? 0) + (by.processing ?? 0);
-    const parts = [
-      `${stats.total} job${stats.total === 1 ? "" : "s"}`,
-      `${active} active`,
-      `${by.completed ?? 0} completed`,
-      `${(by.failed ?? 0) + (by.cancelled ?? 0)} failed or cancelled`,
-      `${stats.media_minutes ?? 0} minutes transcribed`,
-    ];
-    if (stats.average_processing_seconds) {
-      parts.push(`${Math.round(stats.average_processing_seconds)} s average processing`);
-    }
-    this.#stats.textContent = parts.join(" · ");
+    const { text, active } = statsLine(stats);
+    this.#stats.textContent = text;
     this.#count.textContent = active ? `(${active} active)` : "";
   }
 
@@ -251,23 +241,27 @@ export class JobsPanel {
 
   #render(): void {
     const focusKey = focusedKey(this.#sections);
-    this.#sections.replaceChildren(...SECTIONS.flatMap((section) => {
-      const jobs = this.#jobs.filter(section.test);
-      if (!jobs.length) return [];
-      const headingId = `section-${section.key}`;
-      return [h(
-        "section",
-        { className: "job-section", attrs: { "aria-labelledby": headingId } },
-        h("h3", { id: headingId, textContent: `${section.title} (${jobs.length})` }),
-        h("ul", { className: "jobs" }, ...jobs.map((job) => renderJobCard(job, this.#extras.get(job.id) ?? {}, this.handlers))),
-      )];
-    }));
+    this.#sections.replaceChildren(
+      ...sectionsOf(this.#jobs).map(({ key, title, jobs }) => {
+        const headingId = `section-${key}`;
+        return h(
+          "section",
+          { className: "job-section", attrs: { "aria-labelledby": headingId } },
+          h("h3", { id: headingId, textContent: `${title} (${jobs.length})` }),
+          h(
+            "ul",
+            { className: "jobs" },
+            ...jobs.map((job) => renderJobCard(job, this.#extras.get(job.id) ?? {}, this.handlers)),
+          ),
+        );
+      }),
+    );
     restoreFocus(this.#sections, focusKey);
     this.#empty.hidden = this.#jobs.length > 0;
-    const pages = Math.max(1, Math.ceil(this.#total / PAGE_SIZE));
-    this.#pageLabel.textContent = `Page ${this.#query.page + 1} of ${pages}`;
-    this.#prev.disabled = this.#query.page === 0;
-    this.#next.disabled = this.#query.page + 1 >= pages;
+    const pages = pager(this.#query.page, this.#total);
+    this.#pageLabel.textContent = pages.label;
+    this.#prev.disabled = !pages.prev;
+    this.#next.disabled = !pages.next;
   }
 
   /** The status text of a job on the current page (for announcements). */
@@ -287,7 +281,9 @@ function focusedKey(container: HTMLElement): string | null {
 function restoreFocus(container: HTMLElement, key: string | null): void {
   if (!key) return;
   const [jobId, label] = key.split("|");
-  const scope = jobId ? container.querySelector<HTMLElement>(`[data-job-id="${jobId}"]`) ?? container : container;
+  const scope = jobId
+    ? container.querySelector<HTMLElement>(`[data-job-id="${jobId}"]`) ?? container
+    : container;
   const match = [...scope.querySelectorAll<HTMLElement>("button, select, input")].find((el) =>
     (el.getAttribute("aria-label") ?? el.textContent) === label
   );

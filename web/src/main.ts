@@ -10,8 +10,8 @@ import { h } from "./html.ts";
 import { type CardHandlers, renderJobCard, statusText } from "./job_card.ts";
 import {
   fetchJob,
-  fetchSharedJob,
   fetchOutputs,
+  fetchSharedJob,
   type JobRow,
   openSharedJob,
   type OutputFormat,
@@ -135,7 +135,13 @@ function showShareLink(job: JobRow, link: string): void {
   if (!card) return;
   card.querySelector(".share-link")?.remove();
   const id = `share-${job.id}`;
-  const input = h("input", { id, type: "text", readOnly: true, value: link, className: "share-input" });
+  const input = h("input", {
+    id,
+    type: "text",
+    readOnly: true,
+    value: link,
+    className: "share-input",
+  });
   card.append(h(
     "p",
     { className: "share-link" },
@@ -238,7 +244,8 @@ async function openShared(userId: string): Promise<void> {
   leaveSharedTopic = await subscribeJobs(`job:${route.jobId}`, {
     change(change: JobChange) {
       if (change.record && !change.record.deleted_at) {
-        const previous = $("shared-job").querySelector<HTMLElement>("[data-job-id]")?.dataset.status;
+        const previous = $("shared-job").querySelector<HTMLElement>("[data-job-id]")?.dataset
+          .status;
         if (previous && previous !== change.record.status) {
           announce(`${change.record.filename}: ${statusText(change.record)}`);
         }

@@ -1,7 +1,11 @@
 /** Relative times for job cards ("2 hours ago"), pure (unit-tested in relative_time_test.ts). */
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
-  ["year", 365 * 86400], ["month", 30 * 86400], ["week", 7 * 86400], ["day", 86400],
-  ["hour", 3600], ["minute", 60],
+  ["year", 365 * 86400],
+  ["month", 30 * 86400],
+  ["week", 7 * 86400],
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
 ];
 
 /** "2 hours ago", "just now", "in 5 minutes" relative to `now`. */
@@ -16,4 +20,3 @@ export function relativeTime(iso: string, now = Date.now()): string {
   }
   return "just now";
 }
-

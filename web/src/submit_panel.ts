@@ -6,13 +6,14 @@
 import { userMessage } from "./errors.ts";
 import { h } from "./html.ts";
 import { formatDate } from "./job_card.ts";
-import { queueStatus } from "./jobs.ts";
+import { presetChoice, presetSummary } from "./caption_presets.ts";
+import { captionPresets, queueStatus } from "./jobs.ts";
 import {
   type SubmitOptions,
   type SubmitPhase,
   type SubmitProgress,
-  type SubmitResult,
   submitRecording,
+  type SubmitResult,
   type UploadHandle,
   UploadRefused,
 } from "./upload.ts";
@@ -61,10 +62,14 @@ export function readOptions(form: {
   if (form.force && form.language !== "auto") options.force_language = true;
   const whole = (value: string, what: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > 32) throw new Error(`${what} must be a whole number from 1 to 32.`);
+    if (!Number.isInteger(n) || n < 1 || n > 32) {
+      throw new Error(`${what} must be a whole number from 1 to 32.`);
+    }
     return n;
   };
-  if (form.speakersMode === "exact") options.num_speakers = whole(form.num, "The number of speakers");
+  if (form.speakersMode === "exact") {
+    options.num_speakers = whole(form.num, "The number of speakers");
+  }
   if (form.speakersMode === "range") {
     options.min_speakers = whole(form.min, "The fewest speakers");
     options.max_speakers = whole(form.max, "The most speakers");
@@ -79,7 +84,9 @@ export function readOptions(form: {
     const number = (value: string, low: number, high: number, what: string, whole: boolean) => {
       const n = Number(value);
       if (!Number.isFinite(n) || n < low || n > high || (whole && !Number.isInteger(n))) {
-        throw new Error(`${what} must be ${whole ? "a whole number" : "a number"} from ${low} to ${high}.`);
+        throw new Error(
+          `${what} must be ${whole ? "a whole number" : "a number"} from ${low} to ${high}.`,
+        );
       }
       return n;
     };
@@ -158,6 +165,41 @@ export class SubmitPanel {
   start(userId: string): void {
     this.#userId = userId;
     void this.refreshQueue();
+    void this.#showPresets();
+  }
+
+  /** The project's presets in the style select (before "Custom…"); custom starts from default. */
+  async #showPresets(): Promise<void> {
+    let presets;
+    try {
+      presets = await captionPresets();
+    } catch {
+      return; // The form still offers the server's default and custom numbers.
+    }
+    const select = $<HTMLSelectElement>("caption-preset");
+    const chosen = select.value;
+    select.replaceChildren(
+      ...presets.map((p) =>
+        h("option", { value: p.name, textContent: presetChoice(p), title: presetSummary(p) })
+      ),
+      h("option", { value: "custom", textContent: "Custom…" }),
+    );
+    select.value = presets.some((p) => p.name === chosen) || chosen === "custom"
+      ? chosen
+      : presets[0]?.name ?? "custom";
+    const base = presets.find((p) => p.name === "default") ?? presets[0];
+    if (base) {
+      for (
+        const [id, value] of [
+          ["caption-line-chars", base.max_line_chars],
+          ["caption-lines", base.max_lines],
+          ["caption-cps", base.max_chars_per_second],
+        ] as const
+      ) {
+        const input = $<HTMLInputElement>(id);
+        if (!input.value) input.value = String(value);
+      }
+    }
   }
 
   #queueFull = false;
@@ -183,13 +225,17 @@ export class SubmitPanel {
     if (!this.#handle) this.#button.disabled = full;
     if (full !== this.#queueFull) {
       this.#queueFull = full;
-      this.events.announce(full ? "System busy: uploads are paused until a job finishes." : "Uploads are open again.");
+      this.events.announce(
+        full ? "System busy: uploads are paused until a job finishes." : "Uploads are open again.",
+      );
     }
   }
 
   #choose(file: File | null): void {
     this.#file = file;
-    this.#chosen.textContent = file ? `Chosen: ${file.name} (${(file.size / 1048576).toFixed(1)} MB)` : "";
+    this.#chosen.textContent = file
+      ? `Chosen: ${file.name} (${(file.size / 1048576).toFixed(1)} MB)`
+      : "";
     this.#formError.textContent = "";
   }
 
@@ -250,7 +296,7 @@ export class SubmitPanel {
     }
     this.#button.disabled = true;
     this.#progress.hidden = false;
-    window.addEventListener("beforeunload", askBeforeLeaving);
+    globalThis.addEventListener("beforeunload", askBeforeLeaving);
     this.#pause.textContent = "Pause";
     this.#renderPhases("queue");
     this.#show(`Sending ${file.name}…`, "info");
@@ -268,10 +314,13 @@ export class SubmitPanel {
       this.#choose(null);
     } catch (error) {
       const aborted = error instanceof UploadRefused && error.code === "aborted";
-      this.#show(aborted ? "The upload was cancelled; nothing was submitted." : userMessage(error), "error");
+      this.#show(
+        aborted ? "The upload was cancelled; nothing was submitted." : userMessage(error),
+        "error",
+      );
       this.events.announce(this.#message.textContent ?? "");
     } finally {
-      window.removeEventListener("beforeunload", askBeforeLeaving);
+      globalThis.removeEventListener("beforeunload", askBeforeLeaving);
       this.#handle = null;
       this.#button.disabled = this.#queueFull;
       this.#progress.hidden = true;
@@ -286,7 +335,11 @@ export class SubmitPanel {
       return h(
         "li",
         { className: `step step-${state}`, dataset: { phase: p.phase } },
-        h("span", { className: "mark", textContent: { done: "✓", running: "…", waiting: "○" }[state], attrs: { "aria-hidden": "true" } }),
+        h("span", {
+          className: "mark",
+          textContent: { done: "✓", running: "…", waiting: "○" }[state],
+          attrs: { "aria-hidden": "true" },
+        }),
         p.label,
       );
     }));
@@ -297,7 +350,9 @@ export class SubmitPanel {
       this.#renderPhases(p.phase);
     }
     const label = PHASES.find((x) => x.phase === p.phase)?.label ?? p.phase;
-    this.#phaseLabel.textContent = `${label}${p.detail ? ` (${p.detail})` : ""}: ${Math.round(p.fraction * 100)}%`;
+    this.#phaseLabel.textContent = `${label}${p.detail ? ` (${p.detail})` : ""}: ${
+      Math.round(p.fraction * 100)
+    }%`;
     this.#phaseBar.value = p.fraction;
   }
 }

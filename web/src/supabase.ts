@@ -1,35 +1,31 @@
-/** The one Supabase client of the app, and the anonymous sign-in on first visit. */
-import { createClient, type User } from "@supabase/supabase-js";
-import { captchaConfig, captchaToken } from "./captcha.ts";
+/**
+ * The one Supabase client of the app, made from config.json (app_config.ts) before anything
+ * else runs, and the anonymous sign-in on first visit.
+ */
+import { createClient, type SupabaseClient, type User } from "@supabase/supabase-js";
+import { loadAppConfig } from "./app_config.ts";
+import { captchaToken } from "./captcha.ts";
 import type { Database } from "../../supabase/functions/_shared/database.types.ts";
 
-// Same origin as the page unless the build says otherwise. The publishable key
-// (`sb_publishable_…`) is public by design; a browser must never hold the secret key.
-const url = import.meta.env.VITE_SUPABASE_URL || window.location.origin;
-const publishableKey = import.meta.env.VITE_SUPABASE_PUBLISHABLE_KEY as string | undefined;
-
+/** The client; set by `ensureSignedIn`, which the page awaits before anything else. */
+export let supabase: SupabaseClient<Database>;
 /** Where the Supabase APIs are (for clients other than supabase-js, e.g. TUS uploads). */
-export const supabaseUrl: string = url;
+export let supabaseUrl = "";
 /** The project's publishable key (`apikey` header of every request). */
-export const supabasePublishableKey: string = publishableKey || "missing-publishable-key";
+export let supabasePublishableKey = "";
 
-// Without a key the client is still built so the page can say what is wrong (ensureSignedIn).
-export const supabase = createClient<Database>(url, supabasePublishableKey, {
-  auth: { persistSession: true, autoRefreshToken: true },
-});
-
-/** The signed-in user, signing in anonymously when there is no stored session. */
+/** The signed-in user (anonymously on first visit), once the project is known. */
 export async function ensureSignedIn(): Promise<User> {
-  if (!publishableKey) {
-    throw new Error(
-      "This build has no VITE_SUPABASE_PUBLISHABLE_KEY; rebuild with `deno task web:build`.",
-    );
-  }
+  const config = await loadAppConfig(document.baseURI);
+  supabaseUrl = config.supabaseUrl;
+  supabasePublishableKey = config.publishableKey;
+  supabase = createClient<Database>(supabaseUrl, supabasePublishableKey, {
+    auth: { persistSession: true, autoRefreshToken: true },
+  });
   const { data } = await supabase.auth.getSession();
   if (data.session?.user) return data.session.user;
-  const captcha = captchaConfig();
   const { data: signedIn, error } = await supabase.auth.signInAnonymously(
-    captcha ? { options: { captchaToken: await captchaToken(captcha) } } : undefined,
+    config.captcha ? { options: { captchaToken: await captchaToken(config.captcha) } } : undefined,
   );
   if (error || !signedIn.user) throw new Error(`Could not sign in: ${error?.message ?? "no user"}`);
   return signedIn.user;

@@ -8,60 +8,29 @@
  * marked partial. The owner of a completed job can open the editor (loaded on demand).
  */
 import { z } from "zod";
+import { CaptionDocument } from "../../supabase/functions/_shared/subtitles/caption_document.ts";
 import { trapFocus } from "./focus_trap.ts";
 import { h } from "./html.ts";
 import { languageName } from "./job_card.ts";
 import {
+  captionPresets,
   fetchOutputs,
   isActive,
   type JobRow,
-  type OutputRow,
   outputLanguages,
+  type OutputRow,
   partialTranscript,
 } from "./jobs.ts";
-
-/** The JSON caption document written by the render step (captions.ts CaptionDocument). */
-export const CaptionDocument = z.object({
-  language: z.string(),
-  duration: z.number().optional(),
-  segments: z.array(z.object({
-    start: z.number(),
-    end: z.number(),
-    text: z.string(),
-    speaker: z.string().optional(),
-  })),
-  cues: z.array(z.object({
-    start: z.number(),
-    end: z.number(),
-    lines: z.array(z.string()),
-    speaker: z.string().optional(),
-  })).optional(),
-  rules: z.object({
-    preset: z.string().optional(),
-    maxLineChars: z.number(),
-    maxLines: z.number(),
-    maxCharsPerSecond: z.number(),
-  }).passthrough().optional(),
-  violations: z.array(z.object({ cue: z.number(), rule: z.string(), detail: z.string() })).optional(),
-});
-export type CaptionDocument = z.infer<typeof CaptionDocument>;
-
-/** A line of the transcript view: a caption cue (or a segment when there are no cues). */
-interface Line {
-  start: number;
-  end: number;
-  text: string;
-  speaker?: string;
-  problems: string[];
-}
-
-export const PRESET_NAMES: Record<string, string> = {
-  default: "standard",
-  netflix_en: "Netflix English",
-  bbc: "BBC",
-  dcmp: "DCMP",
-  custom: "custom",
-};
+import { type CaptionPreset, presetLabel } from "./caption_presets.ts";
+import {
+  clock,
+  type Line,
+  lineAt,
+  linesOf,
+  type LineSource,
+  matchingLines,
+  styleCheck,
+} from "./transcript_lines.ts";
 
 /** The summarize step's output (providers/types.ts Summary), stored as format "summary". */
 const SummaryDocument = z.object({
@@ -71,14 +40,6 @@ const SummaryDocument = z.object({
 });
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-
-/** `h:mm:ss` or `m:ss`. */
-export function clock(seconds: number): string {
-  const s = Math.floor(seconds % 60).toString().padStart(2, "0");
-  const m = Math.floor(seconds / 60) % 60;
-  const hours = Math.floor(seconds / 3600);
-  return hours ? `${hours}:${m.toString().padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
 
 export class TranscriptViewer {
   #root = $("viewer");
@@ -94,12 +55,17 @@ export class TranscriptViewer {
   #actions = $("viewer-actions");
   #release: (() => void) | null = null;
   #outputs: OutputRow[] = [];
+  /** The chosen language's JSON output (a completed job). */
   #document: CaptionDocument | null = null;
+  /** What the lines show: that document, or a running job's transcript so far. */
+  #source: LineSource | null = null;
   #lines: Line[] = [];
   #current = -1;
   #job: JobRow | null = null;
   #trackUrls: string[] = [];
   #onClose: () => void = () => {};
+  /** The project's caption presets, for the name of a document's style. */
+  #presets: CaptionPreset[] = [];
 
   constructor(private readonly scrim: HTMLElement) {
     $("close-viewer").addEventListener("click", () => this.close());
@@ -158,6 +124,7 @@ export class TranscriptViewer {
     if (!this.#isOwner) {
       this.#partial.hidden = true;
       this.#document = null;
+      this.#source = null;
       this.#count.textContent = "The transcript appears here when the job is done.";
       return;
     }
@@ -170,10 +137,13 @@ export class TranscriptViewer {
           "The rest appears as it is transcribed."
         : "Partial transcript: nothing transcribed yet.";
       this.#language.replaceChildren(h("option", { value: "", textContent: "Transcript so far" }));
-      this.#document = { language: "", segments: partial.segments };
+      this.#document = null;
+      this.#source = { segments: partial.segments };
       this.#renderSegments();
     } catch (error) {
-      this.#count.textContent = `Could not load the transcript: ${String((error as Error).message)}`;
+      this.#count.textContent = `Could not load the transcript: ${
+        String((error as Error).message)
+      }`;
     }
   }
 
@@ -182,8 +152,11 @@ export class TranscriptViewer {
     this.#partial.hidden = true;
     try {
       this.#outputs = await fetchOutputs(job.id);
+      this.#presets = await captionPresets().catch(() => this.#presets);
     } catch (error) {
-      this.#count.textContent = `Could not load the transcript: ${String((error as Error).message)}`;
+      this.#count.textContent = `Could not load the transcript: ${
+        String((error as Error).message)
+      }`;
       return;
     }
     const languages = outputLanguages(job, this.#outputs);
@@ -273,6 +246,7 @@ export class TranscriptViewer {
         // Shown as "no transcript" below.
       }
     }
+    this.#source = this.#document;
     this.#showTrack(language);
     this.#renderRules();
     this.#renderSegments();
@@ -281,24 +255,18 @@ export class TranscriptViewer {
   /** The style rule check of the render step: which cues break the job's caption style. */
   #renderRules(): void {
     const doc = this.#document;
-    if (!doc?.rules || !doc.cues) {
-      this.#rules.hidden = true;
-      return;
-    }
-    const name = PRESET_NAMES[doc.rules.preset ?? "custom"] ?? doc.rules.preset;
-    const broken = new Set((doc.violations ?? []).map((v) => v.cue));
-    this.#rules.hidden = false;
-    this.#rules.textContent = broken.size === 0
-      ? `Caption style: ${name}. Every cue follows it.`
-      : `Caption style: ${name}. ${broken.size} of ${doc.cues.length} cue${doc.cues.length === 1 ? "" : "s"} ` +
-        "break it (marked ⚠ below).";
-    this.#rules.className = broken.size ? "rules rules-broken" : "rules muted";
+    const preset = doc?.rules?.preset;
+    const check = doc && styleCheck(doc, presetLabel(preset, this.#presets));
+    this.#rules.hidden = !check;
+    if (!check) return;
+    this.#rules.textContent = check.text;
+    this.#rules.className = check.broken ? "rules rules-broken" : "rules muted";
   }
 
   /** Highlights the line being shown on the video and keeps it in view. */
   #follow(): void {
     const time = this.#video.currentTime;
-    const index = this.#lines.findIndex((line) => time >= line.start && time < line.end);
+    const index = lineAt(this.#lines, time);
     if (index === this.#current) return;
     this.#current = index;
     for (const li of this.#segments.querySelectorAll(".current")) {
@@ -360,30 +328,17 @@ export class TranscriptViewer {
   }
 
   #renderSegments(): void {
-    const doc = this.#document;
+    const doc = this.#source;
     if (!doc) {
       this.#segments.replaceChildren();
       this.#lines = [];
       this.#count.textContent = "No transcript in this language.";
       return;
     }
-    const problems = new Map<number, string[]>();
-    for (const v of doc.violations ?? []) {
-      problems.set(v.cue, [...(problems.get(v.cue) ?? []), `${v.rule}: ${v.detail}`]);
-    }
-    this.#lines = doc.cues
-      ? doc.cues.map((cue, i) => ({
-        start: cue.start,
-        end: cue.end,
-        text: cue.lines.join(" "),
-        speaker: cue.speaker,
-        problems: problems.get(i) ?? [],
-      }))
-      : doc.segments.map((s) => ({ ...s, problems: [] }));
+    this.#lines = linesOf(doc);
     this.#current = -1;
-    const query = this.#search.value.trim().toLowerCase();
-    const shown = this.#lines.map((line, index) => ({ line, index }))
-      .filter(({ line }) => !query || line.text.toLowerCase().includes(query));
+    const query = this.#search.value.trim();
+    const shown = matchingLines(this.#lines, query);
     const canSeek = !this.#video.hidden;
     this.#segments.replaceChildren(...shown.map(({ line, index }) => {
       const time = h("span", { className: "time", textContent: clock(line.start) });
@@ -401,11 +356,19 @@ export class TranscriptViewer {
         : null;
       // A line is a button only when there is a video to seek.
       const content = canSeek
-        ? h("button", {
-          type: "button",
-          className: "segment-line",
-          onclick: () => this.#seek(line.start),
-        }, time, " ", speaker, text, warning)
+        ? h(
+          "button",
+          {
+            type: "button",
+            className: "segment-line",
+            onclick: () => this.#seek(line.start),
+          },
+          time,
+          " ",
+          speaker,
+          text,
+          warning,
+        )
         : h("div", { className: "segment-line" }, time, " ", speaker, text, warning);
       return h("li", {
         className: line.problems.length ? "broken" : "",
@@ -416,7 +379,9 @@ export class TranscriptViewer {
     const noun = doc.cues ? (total === 1 ? "caption" : "captions") : total === 1 ? "line" : "lines";
     this.#count.textContent = query
       ? `${shown.length} of ${this.#lines.length} ${noun} match “${this.#search.value.trim()}”.`
-      : `${this.#lines.length} ${noun}${canSeek ? " — select one to play the video from there" : ""}.`;
+      : `${this.#lines.length} ${noun}${
+        canSeek ? " — select one to play the video from there" : ""
+      }.`;
     this.#follow();
   }
 }

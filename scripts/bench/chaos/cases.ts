@@ -19,6 +19,7 @@ import {
   randomSha256,
   submit,
   upload,
+  waitForJobs,
 } from "../../tests/support/submissions.ts";
 import {
   type CaseResult,
@@ -26,7 +27,6 @@ import {
   checkInvariants,
   newUser,
   sampleActive,
-  settle,
   sleep,
   submitRecording,
 } from "./harness.ts";
@@ -105,7 +105,7 @@ const providerFaults: ChaosCase = {
       const firstRequest = ctx.fake.requests.length;
       const job = await submitRecording(user, SHORT);
       ids.push(job.id);
-      const [done] = await settle(ctx.sql, [job.id], 90_000);
+      const [done] = await waitForJobs(ctx.sql, [job.id], { timeoutMs: 90_000 });
       assert(done.status === s.ends, `${s.name}: ${done.status} ${done.error_code}`);
       if (s.code) {
         const [retry] = await ctx.sql<{ not_before: string; created_at: Date }[]>`
@@ -225,7 +225,7 @@ const functionKilled: ChaosCase = {
     const pid = await functionPid("transcribe");
     Deno.kill(pid, "SIGKILL");
     const killedAt = performance.now();
-    const [done] = await settle(ctx.sql, [job.id], 120_000);
+    const [done] = await waitForJobs(ctx.sql, [job.id], { timeoutMs: 120_000 });
     const recovery = seconds(performance.now() - killedAt);
     assert(done.status === "completed", `after the kill: ${done.status} ${done.error_code}`);
     const { completed, failed, events } = await checkInvariants(ctx.sql, [job.id]);
@@ -280,7 +280,7 @@ const dispatchRefused: ChaosCase = {
     const restored = performance.now();
     // Each waiting task tries again at most backoff_max_seconds (5 s here) apart; the tick
     // dispatches it once due (pg_cron, every minute).
-    const ended = await settle(ctx.sql, ids, 90_000);
+    const ended = await waitForJobs(ctx.sql, ids, { timeoutMs: 90_000 });
     assert(
       ended.every((j) => j.status === "completed"),
       `after restore: ${ended.map((j) => `${j.status}/${j.error_code ?? "-"}`)}`,
@@ -322,7 +322,7 @@ const postgresRestart: ChaosCase = {
     await startPostgres(ctx.config);
     const up = performance.now();
     const downSeconds = seconds(up - t0);
-    const [first] = await settle(ctx.sql, [job.id], 120_000);
+    const [first] = await waitForJobs(ctx.sql, [job.id], { timeoutMs: 120_000 });
     const midJob = `${first.status}/${first.error_code ?? "-"} ${
       seconds(performance.now() - up)
     }s after restart`;
@@ -340,7 +340,7 @@ const postgresRestart: ChaosCase = {
       channel.subscribe((s) => resolve(s), 10_000)
     );
     assert(status === "SUBSCRIBED", `realtime after the restart: ${status}`);
-    const [second] = await settle(ctx.sql, [job2.id], 60_000);
+    const [second] = await waitForJobs(ctx.sql, [job2.id], { timeoutMs: 60_000 });
     await eventually(
       "a realtime message after the restart",
       () => Promise.resolve(heard.length > 0),
@@ -371,7 +371,7 @@ const pastRetention: ChaosCase = {
   async run(ctx) {
     const user = await newUser();
     const job = await submitRecording(user, SHORT);
-    const [done] = await settle(ctx.sql, [job.id], 60_000);
+    const [done] = await waitForJobs(ctx.sql, [job.id], { timeoutMs: 60_000 });
     assert(done.status === "completed", `setup job ${done.status}`);
     const running = await submitRecording(user, SHORT);
     ctx.fake.script({ kind: "ok", latencyMs: 20_000 });
@@ -471,7 +471,7 @@ function loadCase(limit: number | null): ChaosCase {
           wrong.length === 0,
           `${wrong.length} refusals were not queue_full: ${JSON.stringify(wrong[0]?.error)}`,
         );
-        await settle(ctx.sql, accepted, 170_000);
+        await waitForJobs(ctx.sql, accepted, { timeoutMs: 170_000 });
         const { peak, samples } = await sampler.stop();
         const total = seconds(performance.now() - t0);
         assert(peak <= jobLimit, `active jobs peaked at ${peak} > ${jobLimit}`);

@@ -8,7 +8,6 @@ import type { SupabaseClient } from "@supabase/supabase-js";
 import type postgres from "postgres";
 import type { FakeServer } from "../../tests/fakes/fake_server.ts";
 import type { StackConfig } from "../../stack/config.ts";
-import { eventually } from "../../tests/support/jobs.ts";
 import { signedInClient } from "../../tests/support/stack_env.ts";
 import { assert, type JobRow, submitWav } from "../../tests/support/submissions.ts";
 
@@ -52,26 +51,6 @@ export function submitRecording(
   options: Record<string, unknown> = {},
 ): Promise<JobRow> {
   return submitWav(user.client, user.id, wav, options);
-}
-
-/** Waits (through the database) until every job is terminal; returns their rows. */
-export async function settle(
-  sql: postgres.Sql,
-  ids: string[],
-  timeoutMs: number,
-): Promise<JobRow[]> {
-  return await eventually(
-    `${ids.length} jobs to end`,
-    async () => {
-      const rows = await sql<JobRow[]>`select * from public.jobs where id = any(${ids}::uuid[])`;
-      return rows.length === ids.length &&
-          rows.every((r) => ["completed", "failed", "cancelled"].includes(r.status))
-        ? rows
-        : null;
-    },
-    timeoutMs,
-    250,
-  );
 }
 
 /**

@@ -9,7 +9,8 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
 import type { Database } from "../../../supabase/functions/_shared/database.types.ts";
-import { stackConfig } from "../../stack/config.ts";
+import { localStackDir } from "../../lib/repo.ts";
+import { readStackEnvFile } from "../../lib/env_file.ts";
 import { join } from "node:path";
 import { CliError } from "./errors.ts";
 
@@ -22,19 +23,6 @@ export interface Project {
 
 const Env = z.object({ url: z.url(), key: z.string().min(20) });
 
-function readEnvFile(path: string): Record<string, string> {
-  try {
-    return Object.fromEntries(
-      Deno.readTextFileSync(path).split("\n").filter((l) => l.includes("=")).map((l) => [
-        l.slice(0, l.indexOf("=")).trim(),
-        l.slice(l.indexOf("=") + 1).trim(),
-      ]),
-    );
-  } catch {
-    return {};
-  }
-}
-
 /** The project to talk to: the environment first, the local stack's env file second. */
 export function project(env: Record<string, string> = Deno.env.toObject()): Project {
   const keyOf = (vars: Record<string, string>) =>
@@ -42,8 +30,9 @@ export function project(env: Record<string, string> = Deno.env.toObject()): Proj
   let url = env.SUPABASE_URL;
   let key = keyOf(env);
   if (!url || !key) {
-    const path = join(stackConfig(env).dir, "env");
-    const file = readEnvFile(path);
+    const dir = localStackDir(env);
+    const path = join(dir, "env");
+    const file = readStackEnvFile(dir) ?? {};
     url ||= file.SUPABASE_URL;
     key ||= keyOf(file);
     if (!url || !key) {

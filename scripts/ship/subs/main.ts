@@ -4,6 +4,7 @@
  *   subs <file-or-folder>... [options]   submit, show progress, write the subtitles
  *   subs --resume [file...]              continue unfinished uploads of this config folder
  *   subs list | get <id> | cancel <id>   the jobs of this config folder's user
+ *   subs presets                         the project's caption style presets
  *   subs webhook-secret [--rotate]       the secret that signs this user's webhooks
  *
  * Run `deno task subs --help` for the options. See README.md ("Command-line client").
@@ -11,6 +12,14 @@
 import { parseArgs } from "node:util";
 import type { Json } from "../../../supabase/functions/_shared/database.types.ts";
 import { isMediaName } from "../../../web/src/media/media_files.ts";
+import {
+  type CaptionPreset,
+  PRESET_COLUMNS,
+  presetProblem,
+  presetsOf,
+  presetSummary,
+} from "../../../web/src/caption_presets.ts";
+import { createClient } from "@supabase/supabase-js";
 import { dirname, join } from "node:path";
 import { type Client, configDir, project, signedIn } from "./config.ts";
 import { Display } from "./display.ts";
@@ -31,8 +40,7 @@ Options (as in the web form):
       --speakers N         number of speakers (or --min-speakers N / --max-speakers N)
       --translate LANGS    translations, comma-separated, e.g. fr,de (at most 5)
       --summary            also a summary, chapters and key points
-      --preset NAME        caption style preset: netflix_en, bbc, dcmp or default
-                           (\`deno task subs presets\` lists the server's)
+      --preset NAME        caption style preset of the project (\`subs presets\` lists them)
   -f, --format LIST        files to write: ${FORMATS.join(",")} (default srt)
   -o, --out DIR            write them into DIR instead of beside the input
       --webhook URL        post a signed event to URL when the job completes or fails
@@ -238,8 +246,24 @@ async function submitState(
   return { file: state.input, job_id: job.id, status: "completed", files };
 }
 
+/** The project's caption presets (public.caption_presets; the publishable key may read them). */
+async function projectPresets(c?: Client): Promise<CaptionPreset[]> {
+  const reader = c ?? createClient(project().url, project().key, {
+    auth: { persistSession: false, autoRefreshToken: false },
+  });
+  const { data, error } = await reader.from("caption_presets").select(PRESET_COLUMNS);
+  if (error) throw fromApiError(error);
+  return presetsOf(data);
+}
+
+async function listPresets(c: Client) {
+  const presets = await projectPresets(c);
+  if (flags.json) return print(presets);
+  for (const p of presets) print(`${p.name.padEnd(12)} ${presetSummary(p)}`);
+}
+
 /**
- * The options as the server would store them, or its refusal (unknown preset, language, option),
+ * The options as the server would store them, or its refusal (unknown language, bad numbers…),
  * before anything is hashed or uploaded: the insert's own validation (rpc check_options).
  */
 async function checkOptions(c: Client, settings: SubmitSettings): Promise<void> {
@@ -256,6 +280,11 @@ async function submitFiles(): Promise<number> {
   const settings = flags.resume ? null : settingsFromFlags();
   const session = await signedIn(p, dir);
   client = session.client;
+  if (flags.preset && !flags.resume) {
+    // Checked before any upload: a name the server refuses would fail the job after it.
+    const problem = presetProblem(flags.preset, await projectPresets(session.client));
+    if (problem) throw new CliError("invalid_options", `--preset: ${problem}`);
+  }
   if (settings) await checkOptions(session.client, settings);
   const results: FileResult[] = [];
   let work: { input: string; state?: UploadState }[];
@@ -345,20 +374,6 @@ async function cancelJob(c: Client, id: string | undefined) {
   else print(`Cancelled job ${id}.`);
 }
 
-/** The caption presets the server knows, with their numbers. */
-async function listPresets(c: Client) {
-  const { data, error } = await c.rpc("caption_presets");
-  if (error) throw fromApiError(error);
-  if (flags.json) return print(data);
-  for (const [name, rules] of Object.entries(data as Record<string, Record<string, number>>)) {
-    print(
-      `${
-        name.padEnd(11)
-      } ${rules.max_line_chars} chars × ${rules.max_lines} lines, ${rules.max_chars_per_second} chars/s, ${rules.min_duration}-${rules.max_duration} s`,
-    );
-  }
-}
-
 async function webhookSecret(c: Client) {
   const { data, error } = await c.rpc(flags.rotate ? "rotate_webhook_secret" : "webhook_secret");
   if (error) throw fromApiError(error);
@@ -368,6 +383,15 @@ async function webhookSecret(c: Client) {
 async function main(): Promise<number> {
   if (flags.help) {
     print(HELP);
+    // The presets are the project's: shown when it can be reached, from its table.
+    const presets = await Promise.race([
+      projectPresets().catch(() => null),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 3000)),
+    ]);
+    if (presets) {
+      print(`\nCaption style presets (--preset) of ${project().url}:`);
+      for (const p of presets) print(`  ${p.name.padEnd(12)} ${presetSummary(p)}`);
+    }
     return 0;
   }
   const [command, arg] = positionals;
@@ -375,8 +399,8 @@ async function main(): Promise<number> {
     list: listJobs,
     get: (c) => getJob(c, arg),
     cancel: (c) => cancelJob(c, arg),
-    presets: listPresets,
     "webhook-secret": webhookSecret,
+    presets: listPresets,
   };
   if (!flags.resume && command in commands && !(await Deno.stat(command).catch(() => null))) {
     const { client: c } = await signedIn();

@@ -14,6 +14,12 @@
  * sent, must be one of the project's keys; a request carrying only a key reaches the function
  * with a short-lived JWT of the key's role in `Authorization`, as the hosted gateway hands it.
  *
+ * Each process runs in the sandbox of scripts/stack/function_sandbox.ts (what the Edge Runtime
+ * grants: network, its env, its bundle, /tmp) with the function's own import map. A process that
+ * exits before it listens failed to boot: requests get the platform's 503 BOOT_ERROR at once, and
+ * the next request boots it again (as the platform boots a worker per request), so a function
+ * that cannot start costs nothing while nobody calls it.
+ *
  * For tests, each (re)start also reads `<stack dir>/functions.env` (overrides such as a
  * provider fake's URL, or STACK_FUNCTION_MEMORY_MB to lower a function's memory limit) and writes the process id to `<stack dir>/run/functions/<name>.pid`, so
  * a test can switch providers or kill a function mid-task (scripts/tests/support/function_processes.ts).
@@ -25,15 +31,21 @@ import type { GatewayContext } from "./context.ts";
 import { json } from "./http.ts";
 import { apiKeyOf, invalidApiKey, verifyBearer } from "./request_role.ts";
 import { HttpError } from "./http.ts";
-import { parseEnvFile } from "../../lib/env_file.ts";
+import { readEnvFile } from "../../lib/env_file.ts";
+import { sandboxArgs, sandboxEnv, sandboxRuntime, sourceBundle, TMP } from "../function_sandbox.ts";
 
 interface FunctionProcess {
   name: string;
   dir: string;
   verifyJwt: boolean;
   port: number | null;
-  ready: Promise<void>;
+  /** Settles when the current process listens (true) or exits before it does (false). */
+  ready: Promise<boolean>;
+  /** The last process exited before it listened; the next request boots a new one. */
+  bootFailed: boolean;
   child: Deno.ChildProcess | null;
+  /** Settles once the current process has ended and its private temp folder (TMPDIR) is gone. */
+  tmpRemoved: Promise<void> | null;
   /** Processes started so far (1 + restarts). */
   starts: number;
 }
@@ -41,10 +53,6 @@ interface FunctionProcess {
 export interface FunctionsRuntime {
   handle(req: Request, rest: string): Promise<Response>;
   close(): Promise<void>;
-}
-
-export async function readDotEnv(path: string): Promise<Record<string, string>> {
-  return parseEnvFile(await Deno.readTextFile(path).catch(() => ""));
 }
 
 /** The env vars the platform gives every function (the keys as on hosted, see above). */
@@ -126,6 +134,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   const toml = await readFunctionsToml(join(ctx.config.root, "supabase/config.toml"));
   const pidDir = join(ctx.config.dir, "run", "functions");
   await Deno.mkdir(pidDir, { recursive: true });
+  const runtime = await sandboxRuntime();
   const stackEnv = {
     ...platformEnv(ctx),
     OFFLINE_ASR_URL: `http://127.0.0.1:${ctx.config.asrPort}`,
@@ -134,47 +143,72 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
   const processes = new Map<string, FunctionProcess>();
 
   // Read at every (re)start, so a restarted process sees the current overrides.
-  const functionEnv = async () => ({
-    ...(await readDotEnv(join(dir, ".env"))),
-    ...(await readDotEnv(join(ctx.config.dir, "functions.env"))),
+  const functionEnv = () => ({
+    ...readEnvFile(join(dir, ".env")),
+    ...readEnvFile(join(ctx.config.dir, "functions.env")),
     ...stackEnv,
   });
 
-  /** Requests from now on wait for the next process to listen. */
-  function notReady(fp: FunctionProcess): () => void {
-    let markReady!: () => void;
+  /** Requests from now on wait for the next process to listen (or to fail to boot). */
+  function notReady(fp: FunctionProcess): (listening: boolean) => void {
+    let markReady!: (listening: boolean) => void;
     fp.ready = new Promise((r) => (markReady = r));
     fp.port = null;
     return markReady;
   }
 
+  // The tree whose supabase/functions a (re)start serves: this repository, or the root named in
+  // `<stack dir>/functions.root` (a test serving an earlier release's functions, extracted from
+  // git, with that tree's deno.json). Read at every (re)start, as a deploy would switch code.
+  const sourceRoot = async (fp: FunctionProcess) => {
+    if (fp.dir !== dir) return null;
+    const named = await Deno.readTextFile(join(ctx.config.dir, "functions.root")).catch(() => "");
+    return named.trim() || null;
+  };
+
   async function spawn(fp: FunctionProcess, markReady = notReady(fp)) {
     fp.starts++;
-    const env = await functionEnv();
+    const env = functionEnv();
+    const otherRoot = await sourceRoot(fp);
     const { functionCpuMs, functionCpuEnforce } = ctx.config;
     // A test may lower the memory limit of a function through <stack dir>/functions.env.
     const functionMemoryMb = Number((env as Record<string, string>).STACK_FUNCTION_MEMORY_MB) ||
       ctx.config.functionMemoryMb;
+    // --- The function's sandbox (scripts/stack/function_sandbox.ts): its bundle, its map, its
+    // env only (a cleared environment), a private temp folder removed when the process ends.
+    const bundle = await sourceBundle(
+      otherRoot ? join(otherRoot, "supabase/functions") : fp.dir,
+      fp.name,
+    );
+    const tmpDir = await Deno.makeTempDir({ dir: TMP, prefix: `function-${fp.name}-` });
+    if (closing) return void await Deno.remove(tmpDir);
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `--v8-flags=--max-old-space-size=${GUARD_FACTOR * ctx.config.functionMemoryMb}`,
+      args: sandboxArgs(bundle, runtime, [
         join(ctx.config.root, "scripts/stack/function_host.ts"),
-        join(fp.dir, fp.name, "index.ts"),
+        bundle.entrypoint,
         String(
           ctx.config.functionWallClockOverrides[fp.name] ?? ctx.config.functionWallClockSeconds,
         ),
         String(functionMemoryMb),
         String(functionCpuMs),
         functionCpuEnforce ? "1" : "0",
-      ],
-      cwd: ctx.config.root,
-      env: { ...env, SB_FUNCTION_NAME: fp.name },
+      ], [`--max-old-space-size=${GUARD_FACTOR * ctx.config.functionMemoryMb}`]),
+      cwd: bundle.dirs[0],
+      clearEnv: true,
+      env: {
+        ...sandboxEnv(runtime, tmpDir),
+        ...env,
+        SB_FUNCTION_NAME: fp.name,
+        SB_EXECUTION_ID: crypto.randomUUID(),
+      },
       stdin: "null",
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
+    fp.tmpRemoved = child.status.then(() =>
+      Deno.remove(tmpDir, { recursive: true }).catch(() => {})
+    );
+    // --- end of the sandbox.
     fp.child = child;
     await Deno.writeTextFile(join(pidDir, `${fp.name}.pid`), `${child.pid}\n`);
     // The host prints "READY <port>" once; everything else is the function's own log.
@@ -189,7 +223,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
           const ready = line.match(/^READY (\d+)$/);
           if (ready && fp.port === null) {
             fp.port = Number(ready[1]);
-            markReady();
+            markReady(true);
             watchResidentSet(child, ctx.config.functionMemoryMb);
           } else console.log(line);
         }
@@ -197,11 +231,24 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
     })().catch(() => {});
     child.status.then((s) => {
       if (closing) return;
+      // Exited on its own before listening (a signal is a kill, restarted below): a boot error,
+      // whose cause the process wrote to the log above.
+      if (fp.port === null && s.signal === null) {
+        console.error(JSON.stringify({
+          level: "error",
+          msg: "function failed to boot; the next request tries again",
+          function: fp.name,
+          code: s.code,
+        }));
+        fp.bootFailed = true;
+        markReady(false);
+        return;
+      }
       console.error(
         JSON.stringify({ msg: "function exited; restarting", function: fp.name, code: s.code }),
       );
-      const markReady = notReady(fp);
-      setTimeout(() => !closing && void spawn(fp, markReady), 200);
+      const markNextReady = notReady(fp);
+      setTimeout(() => !closing && void spawn(fp, markNextReady), 200);
     });
   }
 
@@ -214,8 +261,10 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
         dir: folder,
         verifyJwt: settings.functions?.[name]?.verify_jwt ?? true,
         port: null,
-        ready: Promise.resolve(),
+        ready: Promise.resolve(false),
+        bootFailed: false,
         child: null,
+        tmpRemoved: null,
         starts: 0,
       };
       processes.set(name, fp);
@@ -267,11 +316,15 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
         return json({ code: e.status, message: e.message, ...e.body }, e.status);
       }
     }
+    if (fp.bootFailed) {
+      fp.bootFailed = false;
+      void spawn(fp);
+    }
     // Waits only for a process that is (re)starting; a running one answers at once, without
     // leaving a 15-second timer behind for every request.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const ready = fp.port !== null || await Promise.race([
-      fp.ready.then(() => true),
+      fp.ready,
       new Promise<false>((r) => (timer = setTimeout(() => r(false), 15_000))),
     ]).finally(() => clearTimeout(timer));
     if (!ready || fp.port === null) {
@@ -313,6 +366,7 @@ export async function createFunctionsRuntime(ctx: GatewayContext): Promise<Funct
           fp.child?.kill("SIGTERM");
         } catch { /* gone */ }
         await fp.child?.status;
+        await fp.tmpRemoved;
       }));
     },
   };

@@ -3,6 +3,11 @@
  * index.html, no fallback for other paths — so what works here works on any static host. The
  * share links of earlier versions (`/jobs/<id>#token=…`) are redirected to `/?job=<id>` (the
  * browser keeps the fragment across the redirect).
+ *
+ * `/config.json`, which the app reads before it makes its Supabase client, is this stack's own
+ * (its publishable key; no URL, so the page talks to the origin that served it), never a file:
+ * one build in web/dist serves every stack of the checkout, and a build made for another one
+ * (the test command's, the bench's) cannot change which project this page signs in to.
  */
 import { join } from "node:path";
 
@@ -21,12 +26,25 @@ const types: Record<string, string> = {
   webmanifest: "application/manifest+json",
 };
 
-export async function serveStatic(req: Request, root: string): Promise<Response> {
+/** The web app's run-time settings for a stack whose publishable key is `publishableKey`. */
+export function stackAppConfig(publishableKey: string): string {
+  return JSON.stringify({ publishableKey });
+}
+
+export async function serveStatic(
+  req: Request,
+  root: string,
+  appConfig: string,
+): Promise<Response> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     return new Response("not found", { status: 404 });
   }
   const dist = join(root, "web/dist");
   const path = decodeURIComponent(new URL(req.url).pathname);
+  if (path === "/config.json") {
+    const headers = { "content-type": "application/json", "cache-control": "no-cache" };
+    return new Response(req.method === "HEAD" ? null : appConfig, { headers });
+  }
   if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
   const legacy = /^\/jobs\/([0-9a-f-]{36})\/?$/i.exec(path);
   if (legacy) {

@@ -1,6 +1,8 @@
 -- Supabase's base, as far as this product relies on it: roles and their grants, and the auth,
 -- storage, realtime and extensions schemas with the helper functions policies call.
--- Applied once to a new cluster by `deno task stack start`, before the project's migrations.
+-- Applied once to a new cluster by `deno task stack start`, before the project's migrations,
+-- as the cluster's bootstrap superuser supabase_admin (as on a hosted project). What `postgres`
+-- holds beyond this is in hosted_roles.sql, applied after it at every start.
 -- Written from Supabase's documented behaviour; nothing here is copied from its repositories.
 
 -- Roles ------------------------------------------------------------------------------------
@@ -9,8 +11,9 @@ create role authenticated nologin noinherit;
 create role service_role nologin noinherit bypassrls;
 create role authenticator login noinherit;
 grant anon, authenticated, service_role to authenticator;
+-- The project's role: not a superuser (its attributes and grants: hosted_roles.sql).
+create role postgres login password 'postgres';
 -- The admin roles Supabase's services run as; here they only own objects.
-create role supabase_admin login superuser;
 create role supabase_storage_admin nologin noinherit;
 create role supabase_auth_admin nologin noinherit;
 create role supabase_realtime_admin nologin noinherit;

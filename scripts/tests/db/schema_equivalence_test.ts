@@ -1,102 +1,110 @@
 /**
- * Proves that supabase/schemas (the source of truth) and supabase/migrations (what
- * `supabase db push` applies) produce the same database schema: two scratch databases on the
- * stack's cluster get Supabase's base, then one the schema files and the other the migrations,
- * and their `pg_dump --schema-only` must match.
+ * supabase/schemas (the source of truth) applied to a fresh database must equal every migration in
+ * supabase/migrations applied in order (what `supabase db push` gives a deployed project), compared
+ * on the catalog ignoring order (scripts/db/catalog.ts): tables, columns, defaults, constraints,
+ * indexes, functions and their bodies, triggers, policies, RLS flags, table/column/function grants,
+ * publication members, comments, pg_cron jobs and seeded rows. A schema change made without a
+ * migration (`deno task db:diff <name>`) fails here; the second step proves that it would, on
+ * changes of each kind applied on top of schemas/.
  *
- *   STACK_DB_PORT=... deno test -A scripts/tests/db/schema_equivalence_test.ts
+ * Needs PostgreSQL 15 with pg_cron installed (scripts/packages.txt), not a running stack: each side
+ * is its own throwaway cluster (scripts/db/scratch.ts).
+ *
+ *   deno test -A scripts/tests/db/schema_equivalence_test.ts
  */
-import { stackConfig } from "../../stack/config.ts";
-import { join } from "node:path";
-import { buildMigration, firstMigration, schemaFiles } from "../../db/build_migration.ts";
+import { sqlFiles, withScratchDatabases } from "../../db/scratch.ts";
+import {
+  type Catalog,
+  compareCatalogs,
+  describeDifferences,
+  readCatalog,
+} from "../../db/catalog.ts";
 
-const config = stackConfig();
-const connection = ["-h", "127.0.0.1", "-p", String(config.dbPort), "-U", "postgres"];
+/** Schema changes of each kind the catalog must see, each with the fact it changes. */
+const changes: { sql: string; fact: string }[] = [
+  {
+    // A function body: a comment at the end of tick()'s body.
+    sql: String.raw`do $$ begin execute regexp_replace(
+        pg_get_functiondef('public.tick()'::regprocedure), '\$function\$\s*$',
+        E'-- changed\n$function$'); end $$`,
+    fact: "function public.tick()",
+  },
+  {
+    sql: "grant references (filename) on public.jobs to anon",
+    fact: "grant column public.jobs.filename to anon",
+  },
+  {
+    sql: "revoke select on public.job_outputs from authenticated",
+    fact: "grant table public.job_outputs to authenticated",
+  },
+  {
+    sql: "alter policy media_select_own_folder on storage.objects using (false)",
+    fact: "policy storage.objects.media_select_own_folder",
+  },
+  {
+    sql: "select cron.schedule('ai-subs-tick', '*/2 * * * *', 'select public.tick()')",
+    fact: "cron job ai-subs-tick",
+  },
+  {
+    sql: "update private.error_codes set message = 'Changed.' where code = 'internal'",
+    fact: `row private.error_codes ["internal"]`,
+  },
+  {
+    sql: "alter table public.jobs disable trigger jobs_touch",
+    fact: "trigger public.jobs.jobs_touch",
+  },
+  { sql: "alter table public.jobs disable row level security", fact: "relation public.jobs" },
+  {
+    sql: "alter table public.jobs alter column filename set default 'x'",
+    fact: "column public.jobs.filename",
+  },
+  {
+    sql: "create index jobs_changed_idx on public.jobs (filename)",
+    fact: "index public.jobs_changed_idx",
+  },
+];
 
-async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
-  }
-  return text;
-}
-
-const psql = (db: string, args: string[], stdin?: string) =>
-  run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...connection, "-d", db, ...args], stdin);
-
-/** base.sql without the cluster-wide role statements the stack's cluster already ran. */
-async function baseWithoutRoles(): Promise<string> {
-  const base = await Deno.readTextFile(join(config.root, "scripts/stack/sql/base.sql"));
-  return base.split("\n").filter((line) => !/^\s*(create|alter) role\b/i.test(line)).join("\n");
-}
-
-/** pg_dump output without what differs between any two dumps (comments, restrict keys). */
-function normalize(dump: string): string {
-  return dump.split("\n")
-    .filter((line) => !line.startsWith("--") && !/^\\(un)?restrict\b/.test(line))
-    .filter((line) => line.trim() !== "")
-    .join("\n");
-}
-
-async function migrationFiles(): Promise<string[]> {
-  const dir = join(config.root, "supabase/migrations");
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.endsWith(".sql")) names.push(join(dir, entry.name));
-  }
-  return names.sort();
-}
-
-Deno.test("the first migration is the schema files concatenated in order", async () => {
-  const wanted = await buildMigration();
-  const current = await Deno.readTextFile(firstMigration);
-  if (current !== wanted) {
-    throw new Error("stale migration: run deno run -A scripts/db/build_migration.ts");
-  }
-});
-
-Deno.test("schemas/ and migrations/ produce the same schema", async () => {
-  const suffix = crypto.randomUUID().slice(0, 8);
-  const fromSchemas = `equiv_schemas_${suffix}`;
-  const fromMigrations = `equiv_migrations_${suffix}`;
-  const base = await baseWithoutRoles();
-  try {
-    for (const db of [fromSchemas, fromMigrations]) {
-      await psql("postgres", ["-c", `create database ${db} template template0`]);
-      await psql(db, ["-f", "-"], base);
-    }
-    for (const file of await schemaFiles()) await psql(fromSchemas, ["-f", file]);
-    for (const file of await migrationFiles()) await psql(fromMigrations, ["-f", file]);
-    const [a, b] = await Promise.all(
-      [fromSchemas, fromMigrations].map((db) =>
-        run("pg_dump", ["--schema-only", ...connection, "-d", db])
-      ),
+Deno.test("schemas/ and migrations/ make the same database", async (t) => {
+  const schemaFiles = await sqlFiles("supabase/schemas");
+  const migrationFiles = await sqlFiles("supabase/migrations");
+  await withScratchDatabases(3, async ([fromMigrations, fromSchemas, changed]) => {
+    await Promise.all([
+      fromMigrations.applyFiles(migrationFiles),
+      fromSchemas.applyFiles(schemaFiles),
+      changed.applyFiles(schemaFiles),
+    ]);
+    for (const change of changes) await changed.psql(["-c", change.sql]);
+    const [migrations, schemas, withChanges]: Catalog[] = await Promise.all(
+      [fromMigrations, fromSchemas, changed].map(readCatalog),
     );
-    const left = normalize(a).split("\n");
-    const right = normalize(b).split("\n");
-    if (left.length < 100) throw new Error("the dump is suspiciously small");
-    const firstDifference = left.findIndex((line, i) => line !== right[i]);
-    if (firstDifference !== -1 || left.length !== right.length) {
-      const i = firstDifference === -1 ? Math.min(left.length, right.length) : firstDifference;
-      throw new Error(
-        `schemas differ at line ${i + 1}:\n  schemas:    ${left[i]}\n  migrations: ${right[i]}`,
-      );
-    }
-  } finally {
-    for (const db of [fromSchemas, fromMigrations]) {
-      await psql("postgres", ["-c", `drop database if exists ${db} with (force)`]).catch(() => {});
-    }
-  }
+
+    await t.step("schemas/ fresh equals every migration in order", () => {
+      // The comparison means something only if every kind of fact was read.
+      for (
+        const kind of ["function ", "policy ", "grant column ", "cron job ", "trigger ", "row "]
+      ) {
+        if (![...schemas.keys()].some((key) => key.startsWith(kind))) {
+          throw new Error(`no "${kind.trim()}" facts were read from the schema`);
+        }
+      }
+      const differences = compareCatalogs(migrations, schemas);
+      if (differences.length) {
+        throw new Error(
+          `supabase/schemas differs from supabase/migrations in ${differences.length} facts; ` +
+            `make the migration with: deno task db:diff <name>\n` +
+            describeDifferences(differences, ["migrations", "schemas"]),
+        );
+      }
+    });
+
+    await t.step("a schema change without a migration is caught, of every kind", () => {
+      const differing = new Set(compareCatalogs(schemas, withChanges).map((d) => d.key));
+      const missed = changes.filter((change) => !differing.has(change.fact));
+      if (missed.length) {
+        throw new Error(
+          `not detected:\n${missed.map((m) => `  ${m.fact} (after: ${m.sql})`).join("\n")}`,
+        );
+      }
+    });
+  });
 });

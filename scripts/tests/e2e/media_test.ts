@@ -7,7 +7,7 @@
  * a container mediabunny cannot read (AVI) goes through ffmpeg.wasm, and PCM (WAV) is encoded
  * to Opus with WebCodecs.
  *
- * Needs web/dist built for this stack (the test runner builds it before this stage).
+ * Needs web/dist built (the test runner builds it before this stage).
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";

@@ -10,7 +10,7 @@
  * Jobs are held in `pending` deterministically by a "blocker": the global parallelism cap set
  * to 1 and occupied by a running task of another user's job (settings restored at the end).
  *
- * Needs web/dist built for this stack (`deno task web:build`; the test command does it).
+ * Needs web/dist built (`deno task web:build`; the test command does it).
  */
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -260,11 +260,14 @@ Deno.test({
       ).catch(async (e) => {
         throw new Error(`insert race: ${await page.textContent("#submit-message")} (${e})`);
       });
-      await page.unroute(/\/rest\/v1\/rpc\/queue_status/);
 
       // Accepted: the drawer opens on submit with the pending job and the safe-close promise.
+      // The route goes only after the click: the page re-checks the queue once the refused
+      // submission ends, and that answer enables the button; unrouted earlier, it could be the
+      // real "full" of the lowered limit, read before the limit is raised again.
       await sql`update private.settings set active_job_limit = 3`;
       await page.click("#submit-button");
+      await page.unroute(/\/rest\/v1\/rpc\/queue_status/);
       await page.waitForSelector("#drawer:not([hidden])", { timeout: 30_000 });
       const job = card(page, "morning.mp4");
       await job.waitFor({ timeout: 15_000 });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { DOMParser } from "@xmldom/xmldom";
 import { parseSync } from "subtitle";
-import { CaptionDocument } from "../../../supabase/functions/_shared/subtitles/captions.ts";
+import { CaptionDocument } from "../../../supabase/functions/_shared/subtitles/caption_document.ts";
 import { renderOutputs } from "../../../supabase/functions/_shared/subtitles/render.ts";
 import { adminSql, apiKeys, signedInUser, stackEnv } from "../support/stack_env.ts";
 

@@ -294,6 +294,7 @@ Deno.test({
             message: "x",
             retryable: false,
           }],
+          ["release_task", { task_id: task.id, lease, reason: "x" }],
           ["tick", {}],
           ["expire_jobs", {}],
           ["prune_events", {}],
@@ -639,7 +640,7 @@ Deno.test("bucket rules: the media bucket refuses oversized, wrong-MIME and clim
   }
 });
 
-Deno.test("web/dist ships no secret key, no service-role key and no JWT secret", async () => {
+Deno.test("web/dist ships no key at all: no secret, service-role or publishable key, no JWT secret", async () => {
   const root = stackConfig().root;
   const dist = join(root, "web/dist");
   if (!(await Deno.stat(join(dist, "index.html")).then(() => true, () => false))) {
@@ -663,6 +664,8 @@ Deno.test("web/dist ships no secret key, no service-role key and no JWT secret",
         const text = new TextDecoder().decode(await Deno.readFile(path));
         for (const secret of secrets) assert(!text.includes(secret), `${path} holds a secret`);
         assert(!/sb_secret_[\w-]{10}/.test(text), `${path} holds a secret API key`);
+        // One build serves every project: the publishable key comes from config.json at run time.
+        assert(!/sb_publishable_[\w-]{10}/.test(text), `${path} holds a publishable key`);
         assert(!/"d"\s*:\s*"[\w-]{40}/.test(text), `${path} holds a private JWK`);
         for (const [jwt] of text.matchAll(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/g)) {
           const payload = JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));

@@ -66,7 +66,10 @@ export function apiKeys(): { publishable: string; secret: string } {
   return { publishable: env.SUPABASE_ANON_KEY, secret: env.SUPABASE_SERVICE_ROLE_KEY };
 }
 
-/** A superuser connection for test setup and for asserting what the database holds. */
+/**
+ * The project's `postgres` connection (SUPABASE_DB_URL; not a superuser, as on a hosted project)
+ * for test setup and for asserting what the database holds.
+ */
 export function adminSql(): postgres.Sql {
   return postgres(stackEnv().SUPABASE_DB_URL, { max: 4, onnotice: () => {} });
 }

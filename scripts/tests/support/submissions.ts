@@ -1,11 +1,13 @@
 /**
  * What the security, bad-input and chaos suites do as a user would: upload media to the private
- * `media` bucket, insert a job row, wait for it to end, read PostgREST errors. Everything goes
+ * `media` bucket, insert a job row, wait for it to end (`waitForJobs`, also the bench's and
+ * chaos's), read PostgREST errors. Everything goes
  * through supabase-js; only assertions about what the database holds use SQL.
  */
 import { ok as assert } from "node:assert/strict";
 export { assert };
 import type { PostgrestError } from "@supabase/supabase-js";
+import type postgres from "postgres";
 import { recordingHashOfBytes } from "../../../web/src/media/recording_hash.ts";
 import type { Json, Tables } from "../../../supabase/functions/_shared/database.types.ts";
 import type { JobMedia } from "../../../supabase/functions/_shared/engine/contract.ts";
@@ -102,24 +104,63 @@ export async function submitWav(
   });
 }
 
-/** Polls the job row (as its owner) until it is terminal. */
-export async function waitForJob(
-  client: Client,
-  id: string,
-  timeoutMs = 60_000,
-  intervalMs = 250,
-): Promise<JobRow> {
+export interface WaitOptions {
+  /** Give up after this long (default 60 s), naming the jobs still open. */
+  timeoutMs?: number;
+  /** Poll interval (default 250 ms; the bench polls every 50 ms since it measures latency). */
+  intervalMs?: number;
+  /** Throw as soon as one job ends failed or cancelled (the bench: every job must complete). */
+  mustComplete?: boolean;
+}
+
+/**
+ * Waits until every job of `ids` is terminal and returns their rows in the order of `ids`: the
+ * one wait-for-job of the tests, the bench and chaos. `reader` is whoever looks: a user's client
+ * (RLS decides what it sees, so a job it cannot see is an error at once) or SQL as the database
+ * owner (every row; a missing one was never there or is gone, an error too).
+ */
+export async function waitForJobs(
+  reader: Client | postgres.Sql,
+  ids: string[],
+  { timeoutMs = 60_000, intervalMs = 250, mustComplete = false }: WaitOptions = {},
+): Promise<JobRow[]> {
+  const read = typeof reader === "function"
+    ? () => reader<JobRow[]>`select * from public.jobs where id = any(${ids}::uuid[])`
+    : async () => {
+      const { data, error } = await reader.from("jobs").select("*").in("id", ids);
+      if (error) throw new Error(`reading jobs ${ids.join(", ")}: ${error.message}`);
+      return data as JobRow[];
+    };
   const deadline = Date.now() + timeoutMs;
-  let last: JobRow | null = null;
-  while (Date.now() < deadline) {
-    const { data, error } = await client.from("jobs").select("*").eq("id", id).maybeSingle();
-    if (error) throw new Error(`reading job ${id}: ${error.message}`);
-    last = data as JobRow | null;
-    if (!last) throw new Error(`job ${id} is not visible to this client`);
-    if ((TERMINAL as readonly string[]).includes(last.status)) return last;
+  while (true) {
+    const rows = await read();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const missing = ids.filter((id) => !byId.has(id));
+    if (missing.length) throw new Error(`job ${missing[0]} is not visible to this reader`);
+    const ordered = ids.map((id) => byId.get(id)!);
+    const ended = (r: JobRow) => (TERMINAL as readonly string[]).includes(r.status);
+    const bad = mustComplete && ordered.find((r) => ended(r) && r.status !== "completed");
+    if (bad) throw new Error(`job ${bad.id} ended ${bad.status} (${bad.error_code})`);
+    const open = ordered.filter((r) => !ended(r));
+    if (!open.length) return ordered;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `${open.length} of ${ids.length} jobs did not end in ${timeoutMs} ms: ` +
+          JSON.stringify(open.length === 1 ? open[0] : open.map((r) => [r.id, r.status])),
+      );
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`job ${id} did not end in ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
+
+/** waitForJobs for one job, as its owner or through SQL. */
+export async function waitForJob(
+  reader: Client | postgres.Sql,
+  id: string,
+  timeoutMs = 60_000,
+): Promise<JobRow> {
+  const [row] = await waitForJobs(reader, [id], { timeoutMs });
+  return row;
 }
 
 /** Asserts a PostgREST error carries the engine's stable code (hint) and SQLSTATE. */

@@ -4,6 +4,43 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "caption_presets": {
+        Row: {
+          "label": string;
+          "max_chars_per_second": number;
+          "max_duration": number;
+          "max_line_chars": number;
+          "max_lines": number;
+          "min_duration": number;
+          "name": string;
+          "position": number;
+          "source": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "label": string;
+          "max_chars_per_second": number;
+          "max_duration": number;
+          "max_line_chars": number;
+          "max_lines": number;
+          "min_duration": number;
+          "name": string;
+          "position": number;
+          "source": string;
+        };
+        Update: {
+          "label"?: string;
+          "max_chars_per_second"?: number;
+          "max_duration"?: number;
+          "max_line_chars"?: number;
+          "max_lines"?: number;
+          "min_duration"?: number;
+          "name"?: string;
+          "position"?: number;
+          "source"?: string;
+        };
+        Relationships: [];
+      };
       "job_outputs": {
         Row: {
           "content": string;
@@ -262,7 +299,6 @@ export type Database = {
           isSetofReturn: false;
         };
       };
-      "caption_presets": { Args: Record<PropertyKey, never>; Returns: Json };
       "check_options": { Args: { "options": Json }; Returns: Json };
       "claim_task": { Args: { "task_id": string }; Returns: Json };
       "cleanup_targets": { Args: { "job_ids": (string)[] }; Returns: Json };
@@ -298,6 +334,10 @@ export type Database = {
       "prune_events": { Args: Record<PropertyKey, never>; Returns: number };
       "purge_jobs": { Args: { "job_ids": (string)[] }; Returns: number };
       "queue_status": { Args: Record<PropertyKey, never>; Returns: Json };
+      "release_task": {
+        Args: { "lease": string; "reason": string; "retry_after_ms"?: number; "task_id": string };
+        Returns: Json;
+      };
       "retry_job": {
         Args: { "job_id": string };
         Returns: {

@@ -11,7 +11,7 @@
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
-import { CaptionDocument } from "../_shared/subtitles/captions.ts";
+import { CaptionDocument } from "../_shared/subtitles/caption_document.ts";
 import { renderTranscript } from "../_shared/subtitles/render.ts";
 import type { Transcript } from "../_shared/subtitles/transcript.ts";
 

@@ -1,7 +1,7 @@
 -- Structure, privileges, settings and the pipeline data: rules 1, 2, 5 (names), 7 (schedules).
 begin;
 \ir _helpers.sql
-select plan(42);
+select plan(43);
 
 select has_table('public', 'jobs', 'jobs is a public table');
 select has_table('public', 'job_outputs', 'job_outputs is a public table');
@@ -52,6 +52,7 @@ select ok(not has_function_privilege('authenticated', 'public.' || f, 'execute')
   f || ' is executable by service_role only')
 from unnest(array['claim_task(uuid)', 'heartbeat_task(uuid,uuid,real,text)',
   'complete_task(uuid,uuid,jsonb)', 'fail_task(uuid,uuid,text,text,boolean,jsonb,integer)',
+  'release_task(uuid,uuid,text,integer)',
   'tick()', 'expire_jobs()', 'prune_events()', 'purge_jobs(uuid[])', 'cleanup_targets(uuid[])']) f;
 
 -- User RPCs: authenticated only.

@@ -19,7 +19,7 @@ select is((:'claim'::jsonb) - 'lease' - 'task' - 'job',
   '{"input": {}, "heartbeat_seconds": 5, "max_media_seconds": 14400}'::jsonb,
   'claim returns prepare''s input ({}), how often to heartbeat and the longest recording (the settings)');
 select is((:'claim'::jsonb) -> 'task', jsonb_build_object('id', :'prepare', 'job_id', :'job', 'step', 'prepare',
-  'chunk_index', null, 'attempt', 1), 'claim returns the task');
+  'chunk_index', null, 'attempt', 1, 'contract', 1), 'claim returns the task (contract version 1)');
 select is((:'claim'::jsonb) #>> '{job,filename}', 'talk.mp4', 'claim returns the job');
 select is(public.claim_task(:'prepare'), null, 'a duplicate delivery claims nothing');
 select results_eq(format($$select status, stage, stage_message from public.jobs where id = %L$$, :'job'),

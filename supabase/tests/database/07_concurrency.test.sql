@@ -12,7 +12,11 @@ select plan(4);
 
 create temp table conn as
 select 'c' || n as name, n, gen_random_uuid() as uid from generate_series(1, 8) n;
-select format('host=127.0.0.1 port=%s dbname=%s user=postgres', current_setting('port'), current_database()) as dsn \gset
+-- dblink from postgres, which is not a superuser, must sign in with its password (PGPASSWORD, as
+-- pg_prove was given it), as on a hosted project.
+\getenv db_password PGPASSWORD
+select format('host=127.0.0.1 port=%s dbname=%s user=postgres password=%s', current_setting('port'),
+  current_database(), :'db_password') as dsn \gset
 
 select dblink_connect('setup', :'dsn');
 select dblink_exec('setup', format(

@@ -9,7 +9,11 @@ begin;
 create extension if not exists dblink with schema extensions;
 select plan(3);
 
-select format('host=127.0.0.1 port=%s dbname=%s user=postgres', current_setting('port'), current_database()) as dsn \gset
+-- dblink from postgres, which is not a superuser, must sign in with its password (PGPASSWORD, as
+-- pg_prove was given it), as on a hosted project.
+\getenv db_password PGPASSWORD
+select format('host=127.0.0.1 port=%s dbname=%s user=postgres password=%s', current_setting('port'),
+  current_database(), :'db_password') as dsn \gset
 select gen_random_uuid() as uid, gen_random_uuid() as job, gen_random_uuid() as t0, gen_random_uuid() as t1,
        gen_random_uuid() as l0, gen_random_uuid() as l1 \gset
 select (select functions_url_secret from private.settings) as url_secret \gset

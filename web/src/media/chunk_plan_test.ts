@@ -34,7 +34,10 @@ Deno.test("chunk plan: AAC packets of a 20 min 3 s recording make 3 overlapping 
   assert.equal(chunks[0].start, 0);
   assert.ok(Math.abs(chunks[0].end - 600) < 0.03, `chunk 0 ends at ${chunks[0].end}`);
   for (const i of [1, 2]) {
-    assert.ok(Math.abs(chunks[i].start - (i * 600 - 3)) < 0.03, `chunk ${i} starts ${chunks[i].start}`);
+    assert.ok(
+      Math.abs(chunks[i].start - (i * 600 - 3)) < 0.03,
+      `chunk ${i} starts ${chunks[i].start}`,
+    );
     assert.ok(Math.abs(chunks[i].overlap_before - 3) < 0.03);
     // The server rejects chunks longer than CHUNK_SECONDS + 2 × overlap + 1.
     assert.ok(chunks[i].end - chunks[i].start <= CHUNK_SECONDS + OVERLAP_SECONDS + 0.03);
@@ -90,5 +93,8 @@ Deno.test("ffmpeg's report gives the audio bitrate that sizes copied chunks", ()
   Stream #0:1: Audio: mp3 (U[0][0][0] / 0x0055), 44100 Hz, stereo, fltp, 320 kb/s (default)
 `;
   assert.deepEqual(parseProbe(log), { duration: 3723.5, codec: "mp3", kbps: 320 });
-  assert.deepEqual(parseProbe("  Stream #0:0: Audio: pcm_s16le, 44100 Hz, 2 channels, s16").kbps, null);
+  assert.deepEqual(
+    parseProbe("  Stream #0:0: Audio: pcm_s16le, 44100 Hz, 2 channels, s16").kbps,
+    null,
+  );
 });

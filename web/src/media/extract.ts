@@ -10,10 +10,10 @@
  * mediabunny is imported on demand, so the first page stays small.
  */
 import {
+  CHUNK_SECONDS,
   chunkCount,
   chunkSecondsFor,
   chunksOfPacket,
-  CHUNK_SECONDS,
   manifestChunk,
   OVERLAP_SECONDS,
 } from "./chunk_plan.ts";
@@ -118,7 +118,9 @@ export async function probeAudioTrack(
       );
     }
     const { seconds, audioStart } = await audioTimeline(input, chosen);
-    if (!(seconds > 0)) throw new NoAudioError("The sound track of this file is empty.", "empty_audio");
+    if (!(seconds > 0)) {
+      throw new NoAudioError("The sound track of this file is empty.", "empty_audio");
+    }
     // Which of the file's audio tracks is used (1-based), for the page to say so.
     const all = await input.getAudioTracks();
     const track = all.findIndex((t) => t.id === chosen.id) + 1;
@@ -167,7 +169,10 @@ const REMUX_TARGETS: Record<string, RemuxTarget> = {
 };
 
 /** Extracts and chunks the audio of `file`. Throws NoAudioError when there is none. */
-export async function extractAudio(file: File, options: ExtractOptions = {}): Promise<ExtractedAudio> {
+export async function extractAudio(
+  file: File,
+  options: ExtractOptions = {},
+): Promise<ExtractedAudio> {
   const mb = await import("mediabunny");
   const input = new mb.Input({
     source: new mb.BlobSource(file, { maxCacheSize: 32 * 1024 * 1024 }),
@@ -207,7 +212,10 @@ async function viaFfmpeg(file: File, options: ExtractOptions): Promise<Extracted
 /** One output chunk being written: its packets rebased to start at 0. */
 interface OpenChunk {
   index: number;
-  output: import("mediabunny").Output<import("mediabunny").OutputFormat, import("mediabunny").BufferTarget>;
+  output: import("mediabunny").Output<
+    import("mediabunny").OutputFormat,
+    import("mediabunny").BufferTarget
+  >;
   source: import("mediabunny").EncodedAudioPacketSource;
   first: number;
   last: number;
@@ -282,7 +290,9 @@ async function remux(
         signal?.throwIfAborted();
       }
     }
-    for (const chunk of [...open.values()].sort((a, b) => a.index - b.index)) await closeChunk(chunk);
+    for (const chunk of [...open.values()].sort((a, b) => a.index - b.index)) {
+      await closeChunk(chunk);
+    }
   } catch (error) {
     await Promise.all([...open.values()].map((c) => c.output.cancel().catch(() => {})));
     throw error;
@@ -316,7 +326,10 @@ async function transcode(
     await gate?.passage(signal);
     const from = index === 0 ? 0 : index * CHUNK_SECONDS - OVERLAP_SECONDS;
     const to = Math.min(duration, (index + 1) * CHUNK_SECONDS);
-    const output = new mb.Output({ format: new mb.OggOutputFormat(), target: new mb.BufferTarget() });
+    const output = new mb.Output({
+      format: new mb.OggOutputFormat(),
+      target: new mb.BufferTarget(),
+    });
     const conversion = await mb.Conversion.init({
       input,
       output,
@@ -346,7 +359,11 @@ async function transcode(
     }
     signal?.throwIfAborted();
     const plan = manifestChunk(index, `chunk-${String(index).padStart(3, "0")}.ogg`, from, to);
-    chunks.push({ ...plan, name: plan.path, blob: new Blob([output.target.buffer!], { type: "audio/ogg" }) });
+    chunks.push({
+      ...plan,
+      name: plan.path,
+      blob: new Blob([output.target.buffer!], { type: "audio/ogg" }),
+    });
   }
   onProgress?.(1);
   return {

@@ -5,7 +5,11 @@
  * fits a container the providers accept, else AAC at 64 kb/s mono.
  */
 import { FFFSType, FFmpeg } from "@ffmpeg/ffmpeg";
+// Vite asset URLs (the files are copied into web/dist): only the web build resolves `?url`, so
+// `deno check` is told to skip these two.
+// @ts-ignore: resolved by Vite
 import coreURL from "@ffmpeg/core?url";
+// @ts-ignore: resolved by Vite
 import wasmURL from "@ffmpeg/core/wasm?url";
 import { manifestChunk } from "./chunk_plan.ts";
 import type { AudioChunk, ExtractedAudio, ExtractOptions } from "./extract.ts";

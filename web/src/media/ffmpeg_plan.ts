@@ -24,7 +24,11 @@ export const COPY_TARGETS: Record<string, ChunkTarget> = {
 };
 
 /** What any other codec is encoded to: AAC at 64 kb/s, mono. */
-export const ENCODE_TARGET: ChunkTarget = { extension: "m4a", mimeType: "audio/mp4", container: "mp4" };
+export const ENCODE_TARGET: ChunkTarget = {
+  extension: "m4a",
+  mimeType: "audio/mp4",
+  container: "mp4",
+};
 
 /** One chunk to cut: seconds `from`..`to` of the recording into the file `name`. */
 export interface FfmpegChunk {
@@ -52,7 +56,12 @@ export function ffmpegChunks(
   for (let index = 0; index < chunkCount(duration, seconds); index++) {
     const from = index === 0 ? 0 : index * seconds - OVERLAP_SECONDS;
     const to = Math.min(duration, (index + 1) * seconds);
-    chunks.push({ index, from, to, name: `chunk-${String(index).padStart(3, "0")}.${target.extension}` });
+    chunks.push({
+      index,
+      from,
+      to,
+      name: `chunk-${String(index).padStart(3, "0")}.${target.extension}`,
+    });
   }
   // The last window takes the tail slack (chunk_plan.ts): it ends at the recording's end.
   chunks[chunks.length - 1].to = duration;
@@ -75,7 +84,18 @@ export function ffmpegChunkArgs(
   const codecArgs = copy ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "64k", "-ac", "1"];
   const from = Math.round((audioStart + chunk.from) * 1000) / 1000;
   return [
-    "-hide_banner", "-ss", String(from), "-t", String(chunk.to - chunk.from), "-i", input,
-    "-vn", "-sn", "-map", stream, ...codecArgs, output,
+    "-hide_banner",
+    "-ss",
+    String(from),
+    "-t",
+    String(chunk.to - chunk.from),
+    "-i",
+    input,
+    "-vn",
+    "-sn",
+    "-map",
+    stream,
+    ...codecArgs,
+    output,
   ];
 }

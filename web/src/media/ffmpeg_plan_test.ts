@@ -33,5 +33,9 @@ Deno.test("ffmpeg plan: the tail slack stays in the last chunk; other codecs are
   const pcm = ffmpegChunks(30, "pcm_s16le");
   assert.equal(pcm.copy, false);
   assert.equal(pcm.target.extension, "m4a");
-  assert.ok(ffmpegChunkArgs("in.wav", pcm.chunks[0], false, "o.m4a").join(" ").includes("-c:a aac -b:a 64k -ac 1"));
+  assert.ok(
+    ffmpegChunkArgs("in.wav", pcm.chunks[0], false, "o.m4a").join(" ").includes(
+      "-c:a aac -b:a 64k -ac 1",
+    ),
+  );
 });

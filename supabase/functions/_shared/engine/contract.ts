@@ -57,6 +57,25 @@ export const Chunk = z.object({
 });
 export type Chunk = z.infer<typeof Chunk>;
 
+/**
+ * The versions of the step contract (this file's claim, inputs and outputs, and the SQL entry
+ * points) this code knows. Every task names the version it was planned under (`task.contract` in
+ * the claim; a claim without one is version 1, as every task before versions existed). A step
+ * function handed a task of a version it does not know — the database was upgraded before the
+ * functions (`supabase db push`, then `supabase functions deploy`) — hands it back unrun
+ * (`release_task`): it is dispatched again later and never fails for it. CHANGELOG.md lists what
+ * each version changed.
+ */
+export const CONTRACT_VERSIONS: readonly number[] = [1];
+
+const ContractVersion = z.number().int().positive().default(1);
+
+/** The part of a claim read before its version is known to be one this code understands. */
+export const ClaimHeader = z.object({
+  lease: z.uuid(),
+  task: z.object({ id: z.uuid(), contract: ContractVersion }).loose(),
+}).loose();
+
 export const Claim = z.object({
   lease: z.uuid(),
   /** How often to heartbeat (private.settings.heartbeat_seconds). */
@@ -69,6 +88,7 @@ export const Claim = z.object({
     step: z.enum(STEPS),
     chunk_index: z.number().int().nullable().optional(),
     attempt: z.number().int(),
+    contract: ContractVersion,
   }),
   job: z.object({
     id: z.uuid(),
@@ -86,7 +106,7 @@ const WithTranscript = z.object({ transcript: Transcript });
 
 /**
  * Each step's input and output (given to complete_task). The input is built by SQL
- * (task_input, 040_pipeline.sql) the same way for every step: the task's own params (`chunk`,
+ * (task_input, 041_planning.sql) the same way for every step: the task's own params (`chunk`,
  * `language`: private.steps.map_as) and, under each predecessor's name, its output, or for a
  * mapped predecessor the array of its tasks' params merged with their outputs, in order.
  */

@@ -1,6 +1,6 @@
 /**
- * The step runtime's line to the job engine: the four SQL entry points of a step (claim_task,
- * heartbeat_task, complete_task, fail_task in supabase/schemas/060_step_api.sql) called on
+ * The step runtime's line to the job engine: the SQL entry points of a step (claim_task,
+ * heartbeat_task, complete_task, fail_task, release_task in supabase/schemas/060_step_api.sql) on
  * Postgres itself over SUPABASE_DB_URL, which the platform gives every Edge Function "to
  * connect directly to your database" (https://supabase.com/docs/guides/functions/secrets).
  *
@@ -19,7 +19,12 @@ import postgres from "postgres";
 import { z } from "zod";
 import type { Database, Json } from "../database.types.ts";
 
-export type StepRpc = "claim_task" | "heartbeat_task" | "complete_task" | "fail_task";
+export type StepRpc =
+  | "claim_task"
+  | "heartbeat_task"
+  | "complete_task"
+  | "fail_task"
+  | "release_task";
 export type RpcArgs<F extends StepRpc> = Database["public"]["Functions"][F]["Args"];
 
 /** Calls one entry point and answers its jsonb result; throws `<fn>: <reason>` on failure. */
@@ -53,6 +58,10 @@ function statement<F extends StepRpc>(sql: Sql, fn: F, args: RpcArgs<F>) {
       return sql`select public.fail_task(${text(a.task_id)}::uuid, ${text(a.lease)}::uuid,
         ${text(a.error_code)}::text, ${text(a.message)}::text, ${Boolean(a.retryable)}::boolean,
         coalesce(${json(a.detail)}::jsonb, '{}'::jsonb),
+        ${a.retry_after_ms === undefined ? null : Number(a.retry_after_ms)}::integer) as result`;
+    case "release_task":
+      return sql`select public.release_task(${text(a.task_id)}::uuid, ${text(a.lease)}::uuid,
+        ${text(a.reason)}::text,
         ${a.retry_after_ms === undefined ? null : Number(a.retry_after_ms)}::integer) as result`;
   }
   throw new Error(`not an engine entry point: ${fn}`);

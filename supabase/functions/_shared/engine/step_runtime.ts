@@ -11,6 +11,8 @@ import type { Client } from "./supabase_client.ts";
 import {
   type Claim,
   Claim as ClaimSchema,
+  ClaimHeader,
+  CONTRACT_VERSIONS,
   DispatchBody,
   type StepInput,
   StepIO,
@@ -38,6 +40,9 @@ export type StepHandler<S extends StepName> = (ctx: StepContext<S>) => Promise<S
 
 class CancelledError extends Error {}
 
+/** How long a released task waits before it is dispatched again (functions deploy in minutes). */
+const RELEASE_RETRY_MS = 30_000;
+
 /** complete_task's answer: a stale lease or an output the engine refused is not a success. */
 const CompleteAnswer = z.object({ ok: z.boolean(), reason: z.string().optional() }).loose();
 
@@ -53,7 +58,7 @@ export async function runTask<S extends StepName>(
   handler: StepHandler<S>,
   body: DispatchBody,
   deps: TaskDeps = {},
-): Promise<"done" | "failed" | "not_claimed" | "cancelled"> {
+): Promise<"done" | "failed" | "not_claimed" | "cancelled" | "released"> {
   const engine = deps.engine ?? defaultEngine();
   const rpc = <T>(fn: StepRpc, args: RpcArgs<typeof fn>) => engine.call(fn, args) as Promise<T>;
   let log = logger({ step, job_id: body.job_id, task_id: body.task_id });
@@ -68,6 +73,23 @@ export async function runTask<S extends StepName>(
   if (!raw) {
     log.info("not claimable (duplicate, late or cancelled delivery); nothing to do");
     return "not_claimed";
+  }
+  // A task of a contract this code does not know (the database is newer than this function):
+  // hand it back before reading anything else of it; it is retried later, never failed.
+  const header = ClaimHeader.parse(raw);
+  if (!CONTRACT_VERSIONS.includes(header.task.contract)) {
+    const reason = `contract version ${header.task.contract} unknown to this function (it knows ` +
+      `${CONTRACT_VERSIONS.join(", ")}): waiting for the functions of that version`;
+    log.error("released", { contract: header.task.contract, reason });
+    await rpc("release_task", {
+      task_id: header.task.id,
+      lease: header.lease,
+      reason,
+      retry_after_ms: RELEASE_RETRY_MS,
+    }).catch((e) =>
+      log.error("release_task failed; the cron tick will recover the task", { error: String(e) })
+    );
+    return "released";
   }
   const claim = ClaimSchema.parse(raw);
   const claimMs = performance.now() - t0;

@@ -165,3 +165,43 @@ Deno.test("the HTTP face refuses anyone without the secret key, and bad bodies",
   const get = await handler(new Request("http://x/merge", { headers: { apikey: SECRET } }));
   assert(get.status === 405, `GET: ${get.status}`);
 });
+
+Deno.test("a task of a contract version this function does not know is handed back, never run or failed", async () => {
+  const newer = {
+    ...claim,
+    task: { ...claim.task, contract: 2 },
+    // A later contract may change any shape; none of it is read.
+    input: { merge_v2: "whatever" },
+  };
+  const { client, calls } = fakeSupabase({ claim_task: newer, release_task: { ok: true } });
+  let ran = false;
+  const outcome = await runTask(
+    "merge",
+    () => {
+      ran = true;
+      return emptyMerge();
+    },
+    body,
+    client,
+  );
+  assert(outcome === "released" && !ran, `outcome ${outcome}, ran ${ran}`);
+  assert(
+    calls.map((c) => c.fn).join() === "claim_task,release_task",
+    `calls ${calls.map((c) => c.fn)}`,
+  );
+  const release = calls[1].args;
+  assert(release.task_id === taskId && release.lease === lease, "released with its lease");
+  assert(String(release.reason).includes("contract version 2"), `reason ${release.reason}`);
+});
+
+Deno.test("a task with no contract version is version 1, and version 1 runs", async () => {
+  for (const task of [claim.task, { ...claim.task, contract: 1 }]) {
+    const { client, calls } = fakeSupabase({
+      claim_task: { ...claim, task },
+      complete_task: { ok: true },
+    });
+    const outcome = await runTask("merge", emptyMerge, body, client);
+    assert(outcome === "done", `outcome ${outcome} for ${JSON.stringify(task)}`);
+    assert(!calls.some((c) => c.fn === "release_task"), "a known contract is not released");
+  }
+});

@@ -24,6 +24,7 @@
  */
 import { z } from "zod";
 import type { Segment, Transcript } from "./transcript.ts";
+import type { CaptionDocument } from "./caption_document.ts";
 
 /** The limits a cue must respect; times in seconds. */
 export interface CaptionRules {
@@ -510,47 +511,6 @@ export function renderWebVtt(cues: Cue[]): string {
   return ["WEBVTT\n", ...blocks].join("\n");
 }
 
-const Seconds = z.number().nonnegative();
-
-/** The JSON caption document written by {@link renderJson}. Times in seconds. */
-export const CaptionDocument = z.object({
-  format: z.literal("ai-subs.transcript"),
-  version: z.literal(1),
-  language: z.string(),
-  duration: Seconds.optional(),
-  /** Speakers in order of first appearance, with how long each one talks. */
-  speakers: z.array(z.object({ name: z.string(), speakingSeconds: Seconds })),
-  segments: z.array(z.object({
-    start: Seconds,
-    end: Seconds,
-    text: z.string(),
-    speaker: z.string().optional(),
-    /** Only when the engine timed words; interpolated times are never presented as real. */
-    words: z.array(z.object({ text: z.string(), start: Seconds, end: Seconds }))
-      .optional(),
-  })),
-  /** The caption cues as laid out for SRT and WebVTT, when given. */
-  cues: z.array(z.object({
-    start: Seconds,
-    end: Seconds,
-    lines: z.array(z.string()),
-    speaker: z.string().optional(),
-  })).optional(),
-  /** The rules the cues were laid out with (and the preset they came from). */
-  rules: z.object({
-    preset: z.string().optional(),
-    maxLineChars: z.number(),
-    maxLines: z.number(),
-    maxCharsPerSecond: z.number(),
-    minDuration: z.number(),
-    maxDuration: z.number(),
-  }).optional(),
-  /** Every cue that breaks those rules ({@link checkCaptionRules}); empty when all obey. */
-  violations: z.array(z.object({ cue: z.number().int(), rule: z.string(), detail: z.string() }))
-    .optional(),
-});
-export type CaptionDocument = z.infer<typeof CaptionDocument>;
-
 const toMs = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
 /**
@@ -617,31 +577,6 @@ export const CaptionStyle = z.object({
   max_duration: z.number().min(2).max(10).optional(),
 });
 export type CaptionStyle = z.infer<typeof CaptionStyle>;
-
-/**
- * Named caption styles. The numbers and their sources are listed in the README ("Caption
- * styles"); `private.caption_presets()` in supabase/schemas/050_submit.sql holds the same table
- * (a pgTAP test compares the two).
- */
-export const CAPTION_PRESETS = {
-  default: { ...CAPTION_RULES },
-  netflix_en: {
-    maxLineChars: 42,
-    maxLines: 2,
-    maxCharsPerSecond: 17,
-    minDuration: 0.833,
-    maxDuration: 7,
-  },
-  bbc: {
-    maxLineChars: 37,
-    maxLines: 2,
-    maxCharsPerSecond: 15.3,
-    minDuration: 0.833,
-    maxDuration: 7,
-  },
-  dcmp: { maxLineChars: 32, maxLines: 2, maxCharsPerSecond: 13.6, minDuration: 2, maxDuration: 7 },
-} as const satisfies Record<string, CaptionRules>;
-export type CaptionPresetName = keyof typeof CAPTION_PRESETS;
 
 /** The caption rules of a stored style (missing or invalid: the default rules). */
 export function rulesOfStyle(style: unknown): CaptionRules {

@@ -6,7 +6,6 @@ import {
 import { parseSync } from "subtitle";
 import {
   CAPTION_RULES,
-  CaptionDocument,
   checkCaptionRules,
   countChars,
   type Cue,
@@ -15,6 +14,7 @@ import {
   renderSrt,
   renderWebVtt,
 } from "./captions.ts";
+import { CaptionDocument } from "./caption_document.ts";
 import type { Segment, Transcript } from "./transcript.ts";
 
 // ---------------------------------------------------------------------------------------------

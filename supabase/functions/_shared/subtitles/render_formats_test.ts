@@ -6,14 +6,8 @@
 import assert from "node:assert/strict";
 import { DOMParser } from "@xmldom/xmldom";
 import { parseSync } from "subtitle";
-import {
-  CAPTION_PRESETS,
-  CaptionDocument,
-  checkCaptionRules,
-  type Cue,
-  layoutCues,
-  renderJson,
-} from "./captions.ts";
+import { checkCaptionRules, type Cue, layoutCues, renderJson, rulesOfStyle } from "./captions.ts";
+import { CaptionDocument } from "./caption_document.ts";
 import { StepIO } from "../engine/contract.ts";
 import type { Transcript } from "./transcript.ts";
 import { renderOutputs, renderTranscript } from "./render.ts";
@@ -137,15 +131,17 @@ Deno.test("word-level JSON: engine word times kept, interpolated times never wri
   );
 });
 
-Deno.test("the job's caption style is honoured: each preset's limits hold, the default's do not", () => {
-  const dcmp = {
-    preset: "dcmp",
-    max_line_chars: 32,
-    max_lines: 2,
-    max_chars_per_second: 13.6,
-    min_duration: 2,
-    max_duration: 7,
-  };
+/** A job's caption_style as normalize_options stores the DCMP preset (047_caption_presets.sql). */
+const dcmp = {
+  preset: "dcmp",
+  max_line_chars: 32,
+  max_lines: 2,
+  max_chars_per_second: 13.6,
+  min_duration: 2,
+  max_duration: 7,
+};
+
+Deno.test("the job's caption style is honoured: each style's limits hold, the default's do not", () => {
   const doc = CaptionDocument.parse(JSON.parse(outputOf(dcmp, "json")));
   assert(doc.rules?.preset === "dcmp" && doc.rules.maxLineChars === 32, "rules recorded");
   const longest = Math.max(...doc.cues!.flatMap((c) => c.lines.map((l) => l.length)));
@@ -155,9 +151,9 @@ Deno.test("the job's caption style is honoured: each preset's limits hold, the d
     ...layoutCues(transcript).flatMap((c) => c.lines.map((l) => l.length)),
   );
   assert(defaultLongest > 32, `the default layout differs (${defaultLongest})`);
-  for (const [name, rules] of Object.entries(CAPTION_PRESETS)) {
-    const cues = layoutCues(transcript, rules);
-    assert(cues.every((c) => c.lines.every((l) => l.length <= rules.maxLineChars)), name);
+  for (const maxLineChars of [28, 32, 37, 42]) {
+    const cues = layoutCues(transcript, { ...rulesOfStyle(dcmp), maxLineChars });
+    assert(cues.every((c) => c.lines.every((l) => l.length <= maxLineChars)), `${maxLineChars}`);
   }
   // The render step reads the style from the job's options.
   const input = StepIO.render.input.parse({ merge: { transcript } });
@@ -171,7 +167,7 @@ Deno.test("the rule check in the JSON reports every cue that breaks the style", 
     { start: 1, end: 3, lines: ["This line is far longer than the thirty-two allowed"] },
     { start: 4, end: 6, lines: ["Fine."] },
   ];
-  const rules = { ...CAPTION_PRESETS.dcmp };
+  const rules = rulesOfStyle(dcmp);
   const doc = CaptionDocument.parse(JSON.parse(renderJson(transcript, cues, rules)));
   const found = doc.violations!.map((v) => `${v.cue}:${v.rule}`);
   assert(

@@ -1,3 +1,3 @@
 // Test-only: conformance-echo with verify_jwt = false (scripts/tests/conformance/functions/config.toml),
 // to see what reaches a function the gateway does not JWT-check.
-import "../conformance-echo/index.ts";
+import "../_shared/echo.ts";

@@ -1,7 +1,0 @@
-/// <reference types="vite/client" />
-interface ImportMetaEnv {
-  readonly VITE_SUPABASE_URL?: string;
-  readonly VITE_SUPABASE_PUBLISHABLE_KEY?: string;
-  readonly VITE_CAPTCHA_PROVIDER?: string;
-  readonly VITE_CAPTCHA_SITE_KEY?: string;
-}
