@@ -113,6 +113,13 @@ export interface SubmissionServices {
   remove(paths: string[]): Promise<void>;
   /** A fresh upload id (the folder under the user's). */
   newId(): string;
+  /** `check_options(options)`: the insert's own validation, or null when they would pass. */
+  checkOptions?(options: SubmitOptions): Promise<DataApiError | null>;
+  /**
+   * The file's audio track (media/extract.ts probeAudioTrack): which of how many is used, or a
+   * NoAudioError; null when only the fallback extractor can tell.
+   */
+  probeAudio?(file: File): Promise<{ track: number; tracks: number } | null>;
 }
 
 export function isMediaFile(file: File): boolean {
@@ -159,6 +166,18 @@ export async function runSubmission(
       "queue_full",
     );
   }
+  // The options as the insert would check them (unknown preset or language), and whether the
+  // file has audio at all: refused now, before hashing or uploading anything.
+  const optionsError = await services.checkOptions?.(options);
+  if (optionsError) throw refusalOf(optionsError);
+  const found = await services.probeAudio?.(file).catch((error) => {
+    if (error instanceof NoAudioError) throw new UploadRefused(error.message, error.code);
+    throw error;
+  });
+  // With several audio tracks, the page says which one is transcribed (the default one).
+  const track = found && found.tracks > 1
+    ? `audio track ${found.track} of ${found.tracks}, the default`
+    : undefined;
   onProgress({ phase: "queue", fraction: 1 });
   await gate.passage(signal);
 
@@ -170,18 +189,18 @@ export async function runSubmission(
     onProgress: (fraction) => onProgress({ phase: "hashing", fraction }),
   });
 
-  onProgress({ phase: "extracting", fraction: 0 });
+  onProgress({ phase: "extracting", fraction: 0, detail: track });
   let audio;
   try {
     audio = await services.extract(file, {
       gate,
       signal,
-      onProgress: (fraction) => onProgress({ phase: "extracting", fraction }),
+      onProgress: (fraction) => onProgress({ phase: "extracting", fraction, detail: track }),
     });
   } catch (error) {
     signal.throwIfAborted();
     if (error instanceof NoAudioError) {
-      throw new UploadRefused(error.message, "no_audio");
+      throw new UploadRefused(error.message, error.code);
     }
     throw new UploadRefused(
       `This file could not be read as audio or video (${userMessage(error)}).`,
@@ -217,6 +236,7 @@ export async function runSubmission(
       bytes: file.size,
       sha256,
       duration: audio.duration,
+      audio_start: audio.audioStart,
     };
     const manifestPath = objectPath(folder, MANIFEST_NAME);
     const manifest = buildManifest(folder, source, audio, audio.chunks);

@@ -16,6 +16,7 @@ const video = new File([new Uint8Array(1000)], "talk.mp4", { type: "video/mp4" }
 function audioOf(sizes: number[]): ExtractedAudio {
   return {
     duration: sizes.length * 600,
+    audioStart: 0,
     codec: "aac",
     container: "mp4",
     method: "remux",

@@ -3,7 +3,13 @@
  * on this project's services (queue_status, the hash worker, mediabunny with ffmpeg.wasm as
  * fallback, TUS uploads to `media/<user>/<upload id>/`, the direct insert into `jobs`).
  */
-import { extractAudio as extractWithMediabunny, type ExtractOptions } from "./media/extract.ts";
+import type { Json } from "../../supabase/functions/_shared/database.types.ts";
+import {
+  extractAudio as extractWithMediabunny,
+  type ExtractOptions,
+  NoAudioError,
+  probeAudioTrack,
+} from "./media/extract.ts";
 import { recordingHashOfBlob } from "./media/recording_hash.ts";
 import { PauseGate } from "./media/pause_gate.ts";
 import {
@@ -101,6 +107,18 @@ const services: SubmissionServices = {
     await supabase.storage.from(BUCKET).remove(paths);
   },
   newId: () => crypto.randomUUID(),
+  async checkOptions(options) {
+    const { error } = await supabase.rpc("check_options", { options: options as Json });
+    return error;
+  },
+  async probeAudio(file) {
+    try {
+      return await probeAudioTrack(file);
+    } catch (error) {
+      if (error instanceof NoAudioError) throw error;
+      return null; // files mediabunny cannot read go to ffmpeg.wasm, which decides then
+    }
+  },
 };
 
 /**

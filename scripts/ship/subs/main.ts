@@ -262,9 +262,22 @@ async function listPresets(c: Client) {
   for (const p of presets) print(`${p.name.padEnd(12)} ${presetSummary(p)}`);
 }
 
+/**
+ * The options as the server would store them, or its refusal (unknown language, bad numbers…),
+ * before anything is hashed or uploaded: the insert's own validation (rpc check_options).
+ */
+async function checkOptions(c: Client, settings: SubmitSettings): Promise<void> {
+  const { error } = await c.rpc("check_options", { options: settings.options as Json });
+  if (error) throw fromApiError(error);
+}
+
 async function submitFiles(): Promise<number> {
   const p = project();
   const dir = configDir();
+  if (!flags.resume && !positionals.length) {
+    throw new CliError("invalid_options", `Name a file or folder.\n\n${HELP}`);
+  }
+  const settings = flags.resume ? null : settingsFromFlags();
   const session = await signedIn(p, dir);
   client = session.client;
   if (flags.preset && !flags.resume) {
@@ -272,6 +285,7 @@ async function submitFiles(): Promise<number> {
     const problem = presetProblem(flags.preset, await projectPresets(session.client));
     if (problem) throw new CliError("invalid_options", `--preset: ${problem}`);
   }
+  if (settings) await checkOptions(session.client, settings);
   const results: FileResult[] = [];
   let work: { input: string; state?: UploadState }[];
   if (flags.resume) {
@@ -283,12 +297,8 @@ async function submitFiles(): Promise<number> {
     }
     work = states.map((state) => ({ input: state.input, state }));
   } else {
-    if (!positionals.length) {
-      throw new CliError("invalid_options", `Name a file or folder.\n\n${HELP}`);
-    }
     work = (await expandInputs(positionals)).map((input) => ({ input }));
   }
-  const settings = flags.resume ? null : settingsFromFlags();
   for (const item of work) {
     display.begin(item.input);
     try {

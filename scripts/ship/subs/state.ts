@@ -25,6 +25,7 @@ export const UploadState = z.object({
   settings: SubmitSettings,
   audio: z.object({
     duration: z.number(),
+    audioStart: z.number().default(0),
     codec: z.string(),
     container: z.string(),
     method: z.enum(["remux", "transcode", "ffmpeg"]),

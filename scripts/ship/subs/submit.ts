@@ -12,7 +12,7 @@ import {
 } from "../../../web/src/media/manifest.ts";
 import { isMediaName } from "../../../web/src/media/media_files.ts";
 import { join } from "node:path";
-import { basename, extractToFiles, recordingHash } from "./audio.ts";
+import { basename, extractToFiles, probeRecording, recordingHash } from "./audio.ts";
 import type { Client, Project } from "./config.ts";
 import { CliError, fromApiError } from "./errors.ts";
 import type { Display } from "./display.ts";
@@ -52,13 +52,24 @@ export async function prepareUpload(
   const info = await Deno.stat(input).catch(() => null);
   if (!info?.isFile) throw new CliError("not_found", `${input}: no such file.`);
   if (info.size === 0) throw new CliError("empty_file", `${filename}: this file is empty.`);
+  // No audio track, an unreadable one or an empty one: refused before hashing or uploading.
+  const probe = await probeRecording(input);
+  if (probe.tracks > 1) {
+    display.note(`Using audio track ${probe.track} of ${probe.tracks} (the default one).`);
+  }
   await waitForRoom(client, display);
 
   display.phase("hashing", 0);
   const sha256 = await recordingHash(input, (f) => display.phase("hashing", f));
   const id = crypto.randomUUID();
   const dir = stateDir(configDir, id);
-  const audio = await extractToFiles(input, dir, (f) => display.phase("extracting", f));
+  const audio = await extractToFiles(input, dir, (f) => display.phase("extracting", f)).catch(
+    async (error) => {
+      // Nothing was uploaded; the chunk files cut so far go too, so nothing is left behind.
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw error;
+    },
+  );
   const state: UploadState = {
     id,
     input,
@@ -146,6 +157,7 @@ const manifestSource = (state: UploadState) => ({
   bytes: state.bytes,
   sha256: state.sha256,
   duration: state.audio.duration,
+  audio_start: state.audio.audioStart,
 });
 
 /** Inserts the job of an uploaded state; waits for a slot while the queue is full. */

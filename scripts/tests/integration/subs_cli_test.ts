@@ -275,14 +275,13 @@ Deno.test("subs: Ctrl-C leaves a job running, cancel stops it, errors carry stab
       `cancel: ${JSON.stringify(cancelled.events)}`,
     );
 
-    // The product's friendly message and stable code.
+    // The product's friendly message and stable code, before anything is hashed or uploaded.
     const refused = await subs(config, [video.path, "--language", "zz", "--json"]);
-    const result = (refused.events.find((e) => e.event === "done") as {
-      results: { error?: { code: string; message: string } }[];
-    }).results[0];
+    const error = refused.events.at(-1)?.error as { code: string; message: string } | undefined;
     assert(refused.code === 1, `exit ${refused.code}`);
-    assert(result.error?.code === "unsupported_language", JSON.stringify(result));
-    assert(result.error.message.startsWith("options.language:"), result.error.message);
+    assert(error?.code === "unsupported_language", JSON.stringify(refused.events));
+    assert(error.message.startsWith("options.language:"), error.message);
+    assert(!refused.events.some((e) => e.event === "hashing"), JSON.stringify(refused.events));
     const unknown = await subs(config, ["get", crypto.randomUUID(), "--json"]);
     assert(unknown.code === 1, `exit ${unknown.code}`);
     assert(

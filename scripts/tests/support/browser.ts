@@ -65,6 +65,7 @@ export interface MediaHooks {
   recordingHashOfBlob(file: Blob, options?: { onProgress?: (f: number) => void }): Promise<string>;
   extractAudio(file: File): Promise<{
     duration: number;
+    audioStart: number;
     codec: string;
     container: string;
     method: string;

@@ -299,6 +299,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "check_options": { Args: { "options": Json }; Returns: Json };
       "claim_task": { Args: { "task_id": string }; Returns: Json };
       "cleanup_targets": { Args: { "job_ids": (string)[] }; Returns: Json };
       "complete_task": {

@@ -17,27 +17,16 @@ import {
   signedMediaUrls,
 } from "../_shared/audio/media.ts";
 import { checkManifestPlan, checkProbedDurations } from "./manifest_check.ts";
+import { planWindows } from "../_shared/audio/recording_windows.ts";
 
-/** Longest chunk (DESIGN.md: about 10 minutes) and the overlap between neighbours. */
-export const CHUNK_SECONDS = 600;
-export const OVERLAP_SECONDS = 3;
+export { CHUNK_SECONDS, OVERLAP_SECONDS } from "../_shared/audio/recording_windows.ts";
 
 /** Chunks of a manifest probed at once (each read is a few ranges of its header). */
 const PROBES_AT_ONCE = 4;
 
+/** The windows transcribe cuts out of a single uploaded file: the clients' plan. */
 export function planChunks(path: string, duration: number): Chunk[] {
-  const chunks: Chunk[] = [];
-  for (let start = 0, index = 0; start < duration; start += CHUNK_SECONDS, index++) {
-    const from = Math.max(0, start - (index === 0 ? 0 : OVERLAP_SECONDS));
-    chunks.push({
-      index,
-      path,
-      start: from,
-      end: Math.min(duration, start + CHUNK_SECONDS),
-      overlap_before: start - from,
-    });
-  }
-  return chunks;
+  return planWindows(duration).map((w) => ({ ...w, path }));
 }
 
 export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutput<"prepare">> {
@@ -84,7 +73,9 @@ export async function prepareStep(ctx: StepContext<"prepare">): Promise<StepOutp
       }),
     );
     checkProbedDurations(sorted, probed);
-    return { duration: source.duration, chunks: sorted };
+    // Merge shifts every time by it, so cues match the video when its audio starts late.
+    const chunks = sorted.map((c) => ({ ...c, audio_start: source.audio_start }));
+    return { duration: source.duration, chunks };
   }
   // A single file: its duration from the WAV header, or from the container through
   // mediabunny (only the index is read, by range); then 10-minute windows that transcribe cuts.
@@ -105,6 +96,6 @@ export async function probeDuration(url: string): Promise<number> {
     : format.kind === "mp3"
     ? format.mp3.duration
     : (await probeAudio(urlSource(url))).duration;
-  if (!(duration > 0)) throw new StepError("no_speech", "the recording is empty");
+  if (!(duration > 0)) throw new StepError("empty_audio", "the audio track is empty");
   return duration;
 }

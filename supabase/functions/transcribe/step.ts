@@ -5,25 +5,17 @@ import { AUDIO_UPLOAD_BYTES } from "../_shared/engine/limits.ts";
 import { mergeChunks } from "../_shared/subtitles/chunk_merge.ts";
 import { transcriptionProviderFromEnv } from "../_shared/providers/config.ts";
 import type { StepContext } from "../_shared/engine/step_runtime.ts";
-import type { Transcript } from "../_shared/subtitles/transcript.ts";
+import { shiftTranscript } from "../_shared/subtitles/transcript.ts";
 import { type AudioFormat, detectUrlFormat, mimeTypeOf } from "../_shared/audio/audio_format.ts";
-import { cutAudioWindow, urlSource } from "../_shared/audio/audio_window.ts";
+import {
+  audioLeadOf,
+  BufferSource,
+  cutAudioWindow,
+  urlSource,
+} from "../_shared/audio/audio_window.ts";
 import { readRange, signedMediaUrl, streamRange } from "../_shared/audio/media.ts";
 import { mp3Window, mp3WindowRange } from "../_shared/audio/mp3_frames.ts";
 import { SpeechDownmix, wavFile } from "../_shared/audio/wav.ts";
-
-export function shiftTranscript(t: Transcript, offset: number): Transcript {
-  const at = (s: number) => Math.round((s + offset) * 1000) / 1000;
-  return {
-    ...t,
-    segments: t.segments.map((s) => ({
-      ...s,
-      start: at(s.start),
-      end: at(s.end),
-      words: s.words?.map((w) => ({ ...w, start: at(w.start), end: at(w.end) })),
-    })),
-  };
-}
 
 /** The audio of one upload to the engine and where it starts and ends in its file. */
 export interface ChunkAudio {
@@ -61,7 +53,16 @@ export async function readPieces(
   const parts = Math.ceil(estimate / (budget * 0.9));
   if (whole && parts <= 1 && format.size <= budget) {
     const { bytes } = await readRange(url, 0, format.size - 1);
-    return [{ audio: bytes, mimeType: mimeTypeOf(bytes, name, ""), filename: name, start, end }];
+    // The engine hears the file from its first audio sample: times on the file's timeline start
+    // where the audio does (a video whose sound starts 2 s in), as cut windows' do.
+    const lead = format.kind === "mp3" ? 0 : await audioLeadOf(new BufferSource(bytes));
+    return [{
+      audio: bytes,
+      mimeType: mimeTypeOf(bytes, name, ""),
+      filename: name,
+      start: start + lead,
+      end,
+    }];
   }
   const pieces: ChunkAudio[] = [];
   // A window whose bytes still do not fit (variable bitrate) is halved, a few times at most.

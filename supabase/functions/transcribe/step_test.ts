@@ -8,6 +8,11 @@ import { startRangeServer, startRangeWorker } from "../../../scripts/tests/suppo
 import { AUDIO_UPLOAD_BYTES, FUNCTION_MEMORY_BYTES } from "../_shared/engine/limits.ts";
 import { detectUrlFormat } from "../_shared/audio/audio_format.ts";
 import { readPieces } from "./step.ts";
+import {
+  mp4WithAudioLength,
+  mp4WithLateAudio,
+  toneWav,
+} from "../../../scripts/tests/support/recordings.ts";
 import { readWavHeader } from "../_shared/audio/wav.ts";
 
 /** Peak of V8 heap + array buffers (what the function host limits) while `work` runs. */
@@ -107,3 +112,20 @@ for (const codec of ["aac", "mp3"] as const) {
     }
   });
 }
+
+Deno.test("a whole video whose sound starts 2 s in: its times start where the sound does", async () => {
+  const dir = await Deno.makeTempDir();
+  const server = startRangeServer();
+  try {
+    const wav = await toneWav(dir, 8);
+    const late = await mp4WithLateAudio(`${dir}/late.mp4`, wav, 2);
+    const onTime = await mp4WithAudioLength(`${dir}/on-time.mp4`, wav, 8, 8);
+    const pieceOf = async (path: string, seconds: number) =>
+      (await readPieces(server.file(path, await Deno.readFile(path)), 0, seconds, seconds, "v"))[0];
+    assertAlmostEquals((await pieceOf(late.path, 10)).start, 2, 0.1);
+    assertEquals((await pieceOf(onTime.path, 8)).start, 0);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

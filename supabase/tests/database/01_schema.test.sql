@@ -32,7 +32,7 @@ select set_eq($$select code from private.error_codes$$,
     'provider_auth', 'rate_limited', 'provider_timeout', 'provider_unavailable', 'network_error',
     'malformed_output', 'no_speech', 'stale_heartbeat', 'dispatch_failed', 'service_unreachable', 'attempts_exhausted',
     'cancelled', 'not_found', 'share_not_found', 'invalid_state', 'not_signed_in', 'internal',
-    'invalid_transcript', 'invalid_webhook_url'],
+    'invalid_transcript', 'invalid_webhook_url', 'no_audio', 'empty_audio', 'unsupported_codec'],
   'every seeded error code has a friendly message');
 select is(private.error_message('no_such_code'), private.error_message('internal'),
   'an unknown error code falls back to the generic message');

@@ -1,23 +1,21 @@
 /**
  * Where the audio of a recording is cut: windows of CHUNK_SECONDS, each after the first also
  * carrying the last OVERLAP_SECONDS of its predecessor, so that words spoken across a cut are
- * heard whole by one of the two transcriptions (merge drops the duplicates). The numbers are
- * the server's (supabase/functions/prepare/step.ts), which rejects longer chunks.
+ * heard whole by one of the two transcriptions (merge drops the duplicates). Times are on the
+ * audio track's timeline (0 = its first sample; recording_windows.ts defines it).
  *
  * Pure logic without browser APIs, so Deno unit tests cover it (chunk_plan_test.ts).
  */
 
-/** Nominal length of a chunk, as prepare.ts's CHUNK_SECONDS. */
-export const CHUNK_SECONDS = 600;
-/** Audio repeated at the start of every chunk but the first, as prepare.ts's OVERLAP_SECONDS. */
-export const OVERLAP_SECONDS = 3;
-
-/**
- * Seconds past the last full window that still go into the last chunk instead of a chunk of
- * their own (containers often report 3600.02 s for an hour). The server accepts chunks up to
- * CHUNK_SECONDS + 2 × OVERLAP_SECONDS + 1 s long; the last one is then at most 605 s.
- */
-export const TAIL_SLACK_SECONDS = 2;
+// The recording's timeline and the window rules are the server's own definition, one module
+// for every client and prepare.
+import {
+  CHUNK_SECONDS,
+  chunkCount,
+  OVERLAP_SECONDS,
+  TAIL_SLACK_SECONDS,
+} from "../../../supabase/functions/_shared/audio/recording_windows.ts";
+export { CHUNK_SECONDS, chunkCount, OVERLAP_SECONDS, TAIL_SLACK_SECONDS };
 
 /**
  * Most bytes a chunk may hold: below OpenAI's 25 MB upload limit (so the server sends it as it
@@ -35,11 +33,6 @@ export function chunkSecondsFor(bytesPerSecond: number): number {
   if (!(bytesPerSecond > 0) || longest * bytesPerSecond <= CHUNK_BYTES) return CHUNK_SECONDS;
   const fits = CHUNK_BYTES / bytesPerSecond - OVERLAP_SECONDS - TAIL_SLACK_SECONDS;
   return Math.max(60, Math.floor(fits / 10) * 10);
-}
-
-/** How many chunks a recording of `duration` seconds is cut into (at least one). */
-export function chunkCount(duration: number, seconds = CHUNK_SECONDS): number {
-  return Math.max(1, Math.ceil((duration - TAIL_SLACK_SECONDS) / seconds));
 }
 
 /**

@@ -30,8 +30,10 @@ export interface AudioChunk {
 }
 
 export interface ExtractedAudio {
-  /** Seconds of the recording. */
+  /** Seconds of audio: where the last chunk ends (recording_windows.ts: the audio's timeline). */
   duration: number;
+  /** Where the audio starts on the video's timeline (manifest `source.audio_start`). */
+  audioStart: number;
   /** Codec of the uploaded chunks and their container (manifest `audio`). */
   codec: string;
   container: string;
@@ -51,8 +53,82 @@ export interface ExtractOptions {
   fallback?: (file: File, options: ExtractOptions) => Promise<ExtractedAudio>;
 }
 
-/** The file has no audio track that can be sent for transcription. */
-export class NoAudioError extends Error {}
+/**
+ * The file has no audio that can be sent for transcription: no audio track (`no_audio`), an
+ * empty one (`empty_audio`), or one in a codec that cannot be read here (`unsupported_codec`, the server's codes).
+ */
+export class NoAudioError extends Error {
+  constructor(
+    message: string,
+    readonly code: "no_audio" | "empty_audio" | "unsupported_codec" | "unreadable_media" =
+      "no_audio",
+  ) {
+    super(message);
+    this.name = "NoAudioError";
+  }
+}
+
+/** The audio track to transcribe: the one marked default when there are several. */
+async function audioTrackOf(input: import("mediabunny").Input): Promise<AudioTrack | null> {
+  // A container with no tracks at all is damaged (an MP4 cut before its index), not silent.
+  if (!(await input.getTracks()).length) {
+    throw new NoAudioError(
+      "This file could not be read; it may be damaged. Check that it plays, or convert it to MP4, MP3 or WAV.",
+      "unreadable_media",
+    );
+  }
+  const tracks = await input.getAudioTracks();
+  return tracks.find((t) => t.disposition.default && tracks.length > 1) ??
+    await input.getPrimaryAudioTrack();
+}
+
+/**
+ * Where `track`'s audio lies: its first timestamp, its length in seconds (recording_windows.ts:
+ * the audio track's own, not the container's) and where it starts on the video's timeline.
+ */
+async function audioTimeline(
+  input: import("mediabunny").Input,
+  track: AudioTrack,
+): Promise<{ first: number; seconds: number; audioStart: number }> {
+  const first = await track.getFirstTimestamp();
+  const zero = Math.min(first, await input.getFirstTimestamp());
+  const end = (await track.getDurationFromMetadata()) ?? (await track.computeDuration());
+  return { first, seconds: end - first, audioStart: Math.max(0, first - Math.max(0, zero)) };
+}
+
+/**
+ * What a file's audio track is, without extracting it: refused with NoAudioError when there is
+ * none, it is empty or it cannot be read. Files mediabunny cannot read at all throw its error.
+ */
+export async function probeAudioTrack(
+  file: File,
+): Promise<
+  { codec: string; audioSeconds: number; audioStart: number; track: number; tracks: number }
+> {
+  const mb = await import("mediabunny");
+  const input = new mb.Input({ source: new mb.BlobSource(file), formats: mb.ALL_FORMATS });
+  try {
+    const chosen = await audioTrackOf(input);
+    if (!chosen) throw new NoAudioError("This file has no sound track to transcribe.");
+    const codec = await chosen.getCodec();
+    if (!codec) {
+      throw new NoAudioError(
+        "The sound track of this file is in a format we cannot read; convert it to AAC, MP3 or WAV.",
+        "unsupported_codec",
+      );
+    }
+    const { seconds, audioStart } = await audioTimeline(input, chosen);
+    if (!(seconds > 0)) {
+      throw new NoAudioError("The sound track of this file is empty.", "empty_audio");
+    }
+    // Which of the file's audio tracks is used (1-based), for the page to say so.
+    const all = await input.getAudioTracks();
+    const track = all.findIndex((t) => t.id === chosen.id) + 1;
+    return { codec, audioSeconds: seconds, audioStart, track, tracks: all.length };
+  } finally {
+    input.dispose();
+  }
+}
 
 type Mediabunny = typeof import("mediabunny");
 type AudioTrack = import("mediabunny").InputAudioTrack;
@@ -106,20 +182,21 @@ export async function extractAudio(
     let track: AudioTrack | null;
     try {
       if (!(await input.canRead())) return await viaFfmpeg(file, options);
-      track = await input.getPrimaryAudioTrack();
+      track = await audioTrackOf(input);
     } catch (error) {
       if (error instanceof mb.UnsupportedInputFormatError) return await viaFfmpeg(file, options);
       throw error;
     }
     if (!track) throw new NoAudioError("This file has no sound track to transcribe.");
     const codec = await track.getCodec();
-    const duration = (await input.getDurationFromMetadata([track])) ??
-      (await input.computeDuration([track]));
-    if (!(duration > 0)) throw new NoAudioError("This file's sound track is empty.");
+    const timeline = await audioTimeline(input, track);
+    if (!(timeline.seconds > 0)) {
+      throw new NoAudioError("The sound track of this file is empty.", "empty_audio");
+    }
     const target = codec ? REMUX_TARGETS[codec] : undefined;
-    if (target && codec) return await remux(mb, track, codec, target, duration, options);
+    if (target && codec) return await remux(mb, track, codec, target, timeline, options);
     if (await track.canDecode() && await mb.canEncodeAudio("opus")) {
-      return await transcode(mb, input, duration, options);
+      return await transcode(mb, input, track, timeline, options);
     }
     return await viaFfmpeg(file, options);
   } finally {
@@ -150,11 +227,14 @@ async function remux(
   track: AudioTrack,
   codec: string,
   target: RemuxTarget,
-  duration: number,
+  timeline: { first: number; seconds: number; audioStart: number },
   { onProgress, gate, signal }: ExtractOptions,
 ): Promise<ExtractedAudio> {
+  const duration = timeline.seconds;
   const decoderConfig = await track.getDecoderConfig();
-  if (!decoderConfig) throw new NoAudioError("This file's sound track cannot be read.");
+  if (!decoderConfig) {
+    throw new NoAudioError("This file's sound track cannot be read.", "unsupported_codec");
+  }
   // Copied packets keep their bitrate: high-bitrate audio gets shorter chunks (CHUNK_BYTES).
   const stats = await track.computePacketStats(2000).catch(() => null);
   const seconds = chunkSecondsFor(stats ? stats.averageBitrate / 8 : 0);
@@ -187,7 +267,8 @@ async function remux(
   let lastReport = 0;
   try {
     for await (const packet of sink.packets()) {
-      const at = packet.timestamp;
+      // On the audio's own timeline: audio that starts after the picture still starts at 0.
+      const at = packet.timestamp - timeline.first;
       const belongs = chunksOfPacket(at, count, seconds);
       // Chunks this packet no longer reaches are complete.
       for (const chunk of [...open.values()]) {
@@ -216,11 +297,13 @@ async function remux(
     await Promise.all([...open.values()].map((c) => c.output.cancel().catch(() => {})));
     throw error;
   }
-  if (!done.length) throw new NoAudioError("This file's sound track is empty.");
+  if (!done.length) throw new NoAudioError("This file's sound track is empty.", "empty_audio");
   done.sort((a, b) => a.index - b.index);
   onProgress?.(1);
   return {
-    duration: Math.max(duration, done[done.length - 1].end),
+    // What the packets hold, whatever the metadata announced.
+    duration: done[done.length - 1].end,
+    audioStart: timeline.audioStart,
     codec,
     container: target.container,
     method: "remux",
@@ -232,9 +315,11 @@ async function remux(
 async function transcode(
   mb: Mediabunny,
   input: import("mediabunny").Input,
-  duration: number,
+  track: AudioTrack,
+  timeline: { first: number; seconds: number; audioStart: number },
   { onProgress, gate, signal }: ExtractOptions,
 ): Promise<ExtractedAudio> {
+  const duration = timeline.seconds;
   const count = chunkCount(duration);
   const chunks: AudioChunk[] = [];
   for (let index = 0; index < count; index++) {
@@ -248,13 +333,21 @@ async function transcode(
     const conversion = await mb.Conversion.init({
       input,
       output,
-      trim: { start: from, end: to },
+      // Trim times are the input's; the windows are on the audio's timeline.
+      trim: { start: timeline.first + from, end: timeline.first + to },
       video: { discard: true },
-      // Speech recognisers work on mono; 48 kHz is what Opus encodes natively.
-      audio: { codec: "opus", numberOfChannels: 1, sampleRate: 48_000, quality: mb.QUALITY_MEDIUM },
+      // Speech recognisers work on mono; 48 kHz is what Opus encodes natively. Only the track
+      // chosen above (the default one) is kept.
+      audio: (t) =>
+        t.id === track.id
+          ? { codec: "opus", numberOfChannels: 1, sampleRate: 48_000, quality: mb.QUALITY_MEDIUM }
+          : { discard: true },
     });
     if (!conversion.isValid) {
-      throw new NoAudioError("This file's sound track cannot be converted in this browser.");
+      throw new NoAudioError(
+        "This file's sound track cannot be converted in this browser.",
+        "unsupported_codec",
+      );
     }
     conversion.onProgress = (p) => onProgress?.((index + p) / count);
     const onAbort = () => void conversion.cancel();
@@ -273,5 +366,12 @@ async function transcode(
     });
   }
   onProgress?.(1);
-  return { duration, codec: "opus", container: "ogg", method: "transcode", chunks };
+  return {
+    duration,
+    audioStart: timeline.audioStart,
+    codec: "opus",
+    container: "ogg",
+    method: "transcode",
+    chunks,
+  };
 }

@@ -35,7 +35,7 @@ export async function extractWithFfmpeg(
     const { duration, codec, kbps } = parseProbe(log);
     if (!codec) throw new NoAudioError("This file has no sound track to transcribe.");
     if (!duration || !(duration > 0)) {
-      throw new NoAudioError("The length of this recording could not be read.");
+      throw new NoAudioError("The length of this recording could not be read.", "empty_audio");
     }
     const { target, copy, seconds, chunks: cuts } = ffmpegChunks(duration, codec, kbps);
     const count = cuts.length;
@@ -48,13 +48,22 @@ export async function extractWithFfmpeg(
       await gate?.passage(signal);
       current = cut.index;
       const code = await ffmpeg.exec(ffmpegChunkArgs(input, cut, copy, `/${cut.name}`));
-      if (code !== 0) throw new Error(`ffmpeg could not extract the sound (exit ${code})`);
+      if (code !== 0) {
+        throw new NoAudioError(
+          `We could not read the sound of this recording (ffmpeg exit ${code}).`,
+          "unsupported_codec",
+        );
+      }
+      // The window is what the chunk holds (its own report: an audio-only file), not the plan.
+      log = "";
+      await ffmpeg.exec(["-hide_banner", "-i", `/${cut.name}`]);
+      const held = parseProbe(log).duration ?? 0;
       const data = await ffmpeg.readFile(`/${cut.name}`);
       await ffmpeg.deleteFile(`/${cut.name}`);
-      if (typeof data === "string" || data.byteLength === 0) {
-        throw new NoAudioError("This file's sound track is empty.");
+      if (typeof data === "string" || data.byteLength === 0 || !(held > 0)) {
+        throw new NoAudioError("This file's sound track is empty.", "empty_audio");
       }
-      const plan = manifestChunk(cut.index, cut.name, cut.from, cut.to, seconds);
+      const plan = manifestChunk(cut.index, cut.name, cut.from, cut.from + held, seconds);
       chunks.push({
         ...plan,
         name: cut.name,
@@ -63,7 +72,9 @@ export async function extractWithFfmpeg(
     }
     onProgress?.(1);
     return {
-      duration,
+      duration: chunks[chunks.length - 1].end,
+      // ffmpeg's report gives no start per stream; the audio is taken to start with the file.
+      audioStart: 0,
       codec: copy ? codec : "aac",
       container: target.container,
       method: "ffmpeg",

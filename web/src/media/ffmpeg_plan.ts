@@ -68,18 +68,25 @@ export function ffmpegChunks(
   return { target, copy, seconds, chunks };
 }
 
-/** ffmpeg's arguments that write `chunk` of `input` to `output`: a seek, then copy or encode. */
+/**
+ * ffmpeg's arguments that write `chunk` of `input` to `output`: a seek, then copy or encode.
+ * `stream` is the audio track (ffmpeg's specifier; the first one by default) and `audioStart`
+ * where it starts in the file, so the seek is on the audio's own timeline (recording_windows.ts).
+ */
 export function ffmpegChunkArgs(
   input: string,
   chunk: FfmpegChunk,
   copy: boolean,
   output: string,
+  stream = "0:a:0",
+  audioStart = 0,
 ): string[] {
   const codecArgs = copy ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "64k", "-ac", "1"];
+  const from = Math.round((audioStart + chunk.from) * 1000) / 1000;
   return [
     "-hide_banner",
     "-ss",
-    String(chunk.from),
+    String(from),
     "-t",
     String(chunk.to - chunk.from),
     "-i",
@@ -87,7 +94,7 @@ export function ffmpegChunkArgs(
     "-vn",
     "-sn",
     "-map",
-    "0:a:0",
+    stream,
     ...codecArgs,
     output,
   ];

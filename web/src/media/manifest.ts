@@ -14,7 +14,10 @@ export interface ManifestSource {
   filename: string;
   bytes: number;
   sha256: string;
+  /** Seconds of the audio track (recording_windows.ts), not the container's. */
   duration: number;
+  /** Where the audio starts on the video's timeline, seconds (0 when it starts with it). */
+  audio_start?: number;
 }
 
 /** How the chunks were made (ExtractedAudio minus the chunks). */
@@ -66,6 +69,7 @@ export function buildManifest(
 
 /** The `media` column of the job row for a manifest uploaded to `folder`. */
 export function jobMedia(folder: string, source: ManifestSource) {
+  // The job row knows path, bytes, sha256 and duration; audio_start lives in the manifest.
   return {
     path: objectPath(folder, MANIFEST_NAME),
     bytes: source.bytes,

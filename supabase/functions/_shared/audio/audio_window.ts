@@ -74,8 +74,13 @@ export function urlSource(url: string): Source {
 async function openAudio(source: Source): Promise<{ input: Input; track: InputAudioTrack }> {
   const input = new Input({ source, formats: ALL_FORMATS });
   try {
-    const track = await input.getPrimaryAudioTrack();
-    if (!track) throw new StepError("unreadable_media", "the recording has no audio track");
+    // The default audio track when there are several (as the clients choose).
+    const tracks = await input.getTracks();
+    if (!tracks.length) throw new StepError("unreadable_media", "no tracks: a damaged container");
+    const audio = tracks.filter((t): t is InputAudioTrack => t.isAudioTrack());
+    const track = audio.find((t) => t.disposition.default && audio.length > 1) ??
+      await input.getPrimaryAudioTrack();
+    if (!track) throw new StepError("no_audio", "the recording has no audio track");
     return { input, track };
   } catch (e) {
     input.dispose();
@@ -99,9 +104,28 @@ export async function probeAudio(source: Source): Promise<MediaProbe> {
   try {
     const duration = await input.computeDuration();
     const codec = track.codec;
-    if (!codec) throw new StepError("unreadable_media", "the audio codec is not recognised");
-    if (!(duration > 0)) throw new StepError("no_speech", "the recording is empty");
+    if (!codec) throw new StepError("unsupported_codec", "the audio codec is not recognised");
+    if (!(duration > 0)) throw new StepError("empty_audio", "the audio track is empty");
     return { duration, codec, container: (await input.getFormat()).name };
+  } catch (e) {
+    if (e instanceof StepError) throw e;
+    throw unreadable(e);
+  } finally {
+    input.dispose();
+  }
+}
+
+/**
+ * Where the audio track starts after the file's other tracks (audio recorded after the picture
+ * started: 2), seconds, 0 when it starts with them. Engines given the whole file decode from its
+ * first audio sample, so their times are this much earlier than the file's.
+ */
+export async function audioLeadOf(source: Source): Promise<number> {
+  const { input, track } = await openAudio(source);
+  try {
+    const first = await track.getFirstTimestamp();
+    const zero = Math.min(first, await input.getFirstTimestamp());
+    return Math.max(0, first - Math.max(0, zero));
   } catch (e) {
     if (e instanceof StepError) throw e;
     throw unreadable(e);

@@ -52,6 +52,8 @@ export const Chunk = z.object({
   start: z.number().nonnegative(),
   end: z.number().positive(),
   overlap_before: z.number().nonnegative().default(0),
+  /** The manifest's `source.audio_start`, which merge adds to every time (prepare sets it). */
+  audio_start: z.number().nonnegative().optional(),
 });
 export type Chunk = z.infer<typeof Chunk>;
 
@@ -178,7 +180,10 @@ export const Manifest = z.object({
     filename: z.string(),
     bytes: z.number().nonnegative().optional(),
     sha256: z.string().optional(),
+    /** Seconds of the audio track (recording_windows.ts), not the container's. */
     duration: z.number().positive(),
+    /** Where the audio's 0 lies on the video's timeline; cue times are shifted by it. */
+    audio_start: z.number().nonnegative().default(0),
   }).loose(),
   audio: z.object({ codec: z.string().optional(), container: z.string().optional() }).loose()
     .optional(),

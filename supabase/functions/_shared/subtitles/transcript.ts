@@ -31,3 +31,17 @@ export const Transcript = z.object({
   duration: z.number().nonnegative().optional(),
 });
 export type Transcript = z.infer<typeof Transcript>;
+
+/** `t` with every time moved by `offset` seconds (to the millisecond). */
+export function shiftTranscript(t: Transcript, offset: number): Transcript {
+  const at = (s: number) => Math.round((s + offset) * 1000) / 1000;
+  return {
+    ...t,
+    segments: t.segments.map((s) => ({
+      ...s,
+      start: at(s.start),
+      end: at(s.end),
+      words: s.words?.map((w) => ({ ...w, start: at(w.start), end: at(w.end) })),
+    })),
+  };
+}
