@@ -56,6 +56,11 @@ function freePort(): number {
   return port;
 }
 
+const publicDefaults = ["tables", "sequences", "functions"].map((kind) =>
+  `alter default privileges for role postgres in schema public grant all on ${kind} ` +
+  "to anon, authenticated, service_role;"
+).join("\n");
+
 function scratchDb(port: number, user = "postgres"): ScratchDb {
   const url = `postgresql://${user}@127.0.0.1:${port}/postgres`;
   const psql = (args: string[], stdin?: string) =>
@@ -144,6 +149,10 @@ export async function withScratchDatabases<T>(
         // superuser it was before the stack made it hosted-like (scripts/tests/db/hosted_roles_test
         // checks the migrations as the non-superuser on the stack itself).
         await admin.psql(["-c", "alter role postgres superuser"]);
+        // What postgres creates in public is open to the API roles by default, as on a project
+        // (scripts/stack/sql/hosted_roles.sql): db:diff must see and revoke what a schema does not
+        // grant.
+        await db.psql(["-c", publicDefaults]);
         return db;
       })),
     );

@@ -78,12 +78,16 @@ Deno.test("deploy --dry-run prints every command, one per line, and runs none", 
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(await calls(log), []);
     const lines = result.stdout.trim().split("\n");
-    assert.equal(lines.length, 9, result.stdout);
+    assert.equal(lines.length, 10, result.stdout);
     assert.match(lines[0], new RegExp(`^supabase link --project-ref ${REF}$`));
     assert.match(lines[5], /^supabase db query --remote=\S+ --file <vault\.sql> --yes$/);
-    assert.match(
-      lines[8],
-      /VITE_SUPABASE_URL=https:\/\/abcdefghijklmnopqrst\.supabase\.co .*npm run build/,
+    // One web build with nothing baked in; the project's config.json is written beside it.
+    assert.match(lines[8], /npm run build -- --outDir \S+\/web\/dist-abcdefghijklmnopqrst /);
+    assert.doesNotMatch(result.stdout, /VITE_/);
+    assert.equal(
+      lines[9],
+      `write web/dist-${REF}/config.json: ` +
+        `{"supabaseUrl":"https://${REF}.supabase.co","publishableKey":"<publishable key>"}`,
     );
     assert(
       !result.stdout.includes(SECRET) && !result.stdout.includes(OPENAI_KEY),
@@ -152,7 +156,7 @@ Deno.test("deploy --dry-run with another Management API passes its profile, URL 
         "--profile /tmp/profile.yaml",
     );
     assert(!result.stdout.includes("hunter2"), "database password printed");
-    assert.match(lines[8], /VITE_SUPABASE_URL=http:\/\/127\.0\.0\.1:54321 .*npm run build/);
+    assert.match(lines[9], /config\.json: \{"supabaseUrl":"http:\/\/127\.0\.0\.1:54321",/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -318,15 +318,13 @@ export async function prepareCluster(config: StackConfig): Promise<void> {
 
 /** Versions `supabase db push` has recorded in the database (none before the first push). */
 async function appliedVersions(config: StackConfig): Promise<string[]> {
+  // Over TCP as postgres (who runs db push and owns the history), so a scratch cluster works too.
+  const query = (sql: string) =>
+    run(["psql", "-X", "-q", "-A", "-t", "-d", dbUrl(config), "-c", sql]);
   const table = "supabase_migrations.schema_migrations";
-  const exists = await psql(config, [
-    "-A",
-    "-t",
-    "-c",
-    `select to_regclass('${table}') is not null`,
-  ]);
+  const exists = await query(`select to_regclass('${table}') is not null`);
   if (exists.trim() !== "t") return [];
-  const out = await psql(config, ["-A", "-t", "-c", `select version from ${table}`]);
+  const out = await query(`select version from ${table}`);
   return out.split("\n").filter(Boolean);
 }
 

@@ -56,6 +56,7 @@ Deno.test("deno task deploy puts the project on the control plane and a job comp
   const slugs = await functionSlugs(join(root, "supabase/functions"));
   const sql = adminSql();
   const openai = startOpenAiFake({ apiKey: PROVIDER_KEY });
+  const site = await Deno.makeTempDir({ prefix: "deploy_site_" });
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -69,6 +70,8 @@ Deno.test("deno task deploy puts the project on the control plane and a job comp
         env.SUPABASE_URL,
         "--db-url",
         env.SUPABASE_DB_URL,
+        "--web-out",
+        site,
       ],
       cwd: root,
       clearEnv: true,
@@ -113,14 +116,20 @@ Deno.test("deno task deploy puts the project on the control plane and a job comp
     const byName = Object.fromEntries(vault.map((r) => [r.name, r.decrypted_secret]));
     assert(byName.functions_url === `${env.SUPABASE_URL}/functions/v1`, byName.functions_url);
     assert(byName.secret_key === env.SUPABASE_SECRET_KEY, "Vault secret_key");
-    // The web build: for this project's URL, with the publishable key read from `api-keys`.
-    const assets = join(root, "web/dist/assets");
+    // The web build: one build, nothing baked in; beside it config.json names this project's URL
+    // and the publishable key read from `api-keys`.
     let built = "";
-    for await (const e of Deno.readDir(assets)) {
-      if (e.name.endsWith(".js")) built += await Deno.readTextFile(join(assets, e.name));
+    for await (const e of Deno.readDir(join(site, "assets"))) {
+      if (e.name.endsWith(".js")) built += await Deno.readTextFile(join(site, "assets", e.name));
     }
-    assert(built.includes(env.SUPABASE_URL), "web/dist is not built for the project URL");
-    assert(built.includes(env.SUPABASE_PUBLISHABLE_KEY), "web/dist lacks the publishable key");
+    assert(built.length > 0, "no web build in --web-out");
+    assert(!built.includes(env.SUPABASE_PUBLISHABLE_KEY), "a key is baked into the JavaScript");
+    const appConfig = JSON.parse(await Deno.readTextFile(join(site, "config.json")));
+    assert(
+      appConfig.supabaseUrl === env.SUPABASE_URL &&
+        appConfig.publishableKey === env.SUPABASE_PUBLISHABLE_KEY,
+      `config.json: ${JSON.stringify(appConfig)}`,
+    );
 
     // A job through the public API runs on what was just deployed, with the provider it set.
     // Speech (flite), as the steps place no cue over silence; the fake's words land on it.
@@ -136,6 +145,7 @@ Deno.test("deno task deploy puts the project on the control plane and a job comp
       "the deployed transcribe function did not call the provider set by secrets set",
     );
   } finally {
+    await Deno.remove(site, { recursive: true }).catch(() => {});
     await store.setSecrets(secretsBefore);
     await restore(linkDir, linkBefore);
     await sql.end();
