@@ -26,8 +26,16 @@ export async function serveStatic(req: Request, root: string): Promise<Response>
     return new Response("not found", { status: 404 });
   }
   const dist = join(root, "web/dist");
-  const path = decodeURIComponent(new URL(req.url).pathname);
-  if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(req.url).pathname);
+  } catch {
+    // "%" not followed by two hex digits, or bytes that are not UTF-8: a client error.
+    return new Response("bad path: malformed percent-encoding", { status: 400 });
+  }
+  if (path.split("/").includes("..") || path.includes("\0")) {
+    return new Response("bad path", { status: 400 });
+  }
   const legacy = /^\/jobs\/([0-9a-f-]{36})\/?$/i.exec(path);
   if (legacy) {
     return new Response(null, { status: 302, headers: { location: `/?job=${legacy[1]}` } });
