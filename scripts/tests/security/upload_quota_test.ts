@@ -32,7 +32,7 @@ Deno.test({
         for (let i = 0; i < 4; i++) {
           const path = `${user.id}/${crypto.randomUUID()}/signed-${i}.wav`;
           const made = await store.createSignedUploadUrl(path);
-          assert.equal(made.error, null, made.error?.message);
+          assert.equal(made.error, null, String(made.error?.message));
           signed.push({ path, token: made.data!.token });
         }
         const results: (string | null)[] = [];

@@ -61,7 +61,7 @@ Deno.test({
             },
             options: { webhook_url: "https://xn--bcher-kva.example/hooks" },
           });
-          assert.equal(ok.error, null, ok.error?.message);
+          assert.equal(ok.error, null, String(ok.error?.message));
           await sql`update public.jobs set status = 'cancelled' where id = ${ok.job!.id}`;
         },
       );
