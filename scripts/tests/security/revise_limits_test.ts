@@ -7,6 +7,7 @@
  * go on meanwhile. SQL only sets the scene (a completed job with its outputs).
  */
 import assert from "node:assert/strict";
+import { parseSync } from "subtitle";
 import { renderOutputs } from "../../../supabase/functions/_shared/subtitles/render.ts";
 import { adminSql, apiKeys, signedInUser, stackEnv } from "../support/stack_env.ts";
 import type { SignedInUser } from "../support/stack_env.ts";
@@ -160,6 +161,44 @@ Deno.test({
         }),
       );
       assert.equal(emoji.status, 200, emoji.text);
+    } finally {
+      await sql.end();
+    }
+  },
+});
+
+Deno.test({
+  name: "revise: cue text cannot forge an SRT timing line (issue 26, finding 6)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const sql = adminSql();
+    try {
+      const owner = await signedInUser();
+      const job = await completedJob(sql, owner);
+      const forged = "It ends here 00:00:09,000 ---> 00:00:10,000";
+      const saved = await save(
+        owner,
+        JSON.stringify({
+          job_id: job,
+          language: "en",
+          transcript: {
+            segments: [
+              { start: 0, end: 4, text: "The first words of the recording." },
+              { start: 5, end: 8, text: forged },
+            ],
+          },
+        }),
+      );
+      assert.equal(saved.status, 200, saved.text);
+      const [srt] = await sql`select content from public.job_outputs
+        where job_id = ${job} and language = 'en' and format = 'srt'`;
+      const cues = parseSync(srt.content).filter((node) => node.type === "cue");
+      assert.equal(cues.length, 2, srt.content);
+      assert.ok(
+        !/-->\s*00:00:10,000/.test(srt.content.split("\n").slice(5).join("\n")),
+        srt.content,
+      );
     } finally {
       await sql.end();
     }
