@@ -79,10 +79,14 @@ create table private.viewers (
 create index viewers_user_idx on private.viewers (user_id);
 
 -- Share tokens: readable by the owner only, through share_job; revoke_share deletes one.
+-- topic_key names the Realtime topic the link's viewers listen on (`job:<id>:<topic_key>`,
+-- 080_realtime.sql): Realtime checks a channel's policies only at join and token refresh, so a
+-- revoked viewer still joined must be left on a topic that gets nothing more.
 create table private.job_shares (
   job_id uuid primary key references public.jobs (id) on delete cascade,
   token text not null unique,
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  topic_key text not null default encode(extensions.gen_random_bytes(16), 'hex')
 );
 
 -- Whether the caller may read a job: its owner, or a viewer of its share link; nobody once the

@@ -150,8 +150,9 @@ begin
 end;
 $$;
 
--- A job the caller may view (own, or opened through a share link), as the shared page shows it;
--- not_found otherwise. Its outputs are read from job_outputs.
+-- A job the caller may view (own, or opened through a share link), as the shared page shows it,
+-- with the Realtime topic the caller listens on for its changes (080_realtime.sql); not_found
+-- otherwise. Its outputs are read from job_outputs.
 create function public.shared_job(job_id uuid) returns jsonb
 language plpgsql stable security definer set search_path = ''
 as $$
@@ -162,7 +163,10 @@ begin
     perform private.raise_error('not_found', 'job_id');
   end if;
   select * into job from public.jobs j where j.id = shared_job.job_id;
-  return private.shared_fields(job);
+  return private.shared_fields(job) || jsonb_build_object('topic', case
+    when job.owner_id = auth.uid() then 'job:' || job.id
+    else (select 'job:' || job.id || ':' || s.topic_key from private.job_shares s
+          where s.job_id = job.id) end);
 end;
 $$;
 

@@ -20,7 +20,11 @@ create table private.webhook_settings (
   -- (the minute tick of deliver_webhooks rounds it up).
   backoff_base_seconds numeric not null default 30 check (backoff_base_seconds >= 0),
   backoff_max_seconds numeric not null default 3600 check (backoff_max_seconds >= 0),
-  timeout_ms integer not null default 5000 check (timeout_ms between 100 and 30000)
+  timeout_ms integer not null default 5000 check (timeout_ms between 100 and 30000),
+  -- Events one user may have sent in any hour, whatever made them (a deduplicated insert
+  -- completes at once, outside the active limits): past it an event is recorded as failed with
+  -- last_error 'rate_limited' and not sent, so inserts cannot be turned into a flood of posts.
+  max_events_per_hour integer not null default 20 check (max_events_per_hour >= 0)
 );
 insert into private.webhook_settings default values on conflict do nothing;
 
@@ -30,10 +34,14 @@ on conflict (code) do update
   set message = excluded.message, retryable = excluded.retryable, http_status = excluded.http_status;
 
 -- Why `url` cannot receive webhooks (null when it can). Without allow_private_urls: https only,
--- no credentials in the URL, no IP literal outside public unicast space, no numeric host in a
--- form other than a dotted quad (libcurl reads "2130706433" or "127.1" as loopback), no
--- single-label or local-only names. A public name that resolves to a private address is not
--- caught here (Postgres cannot resolve names); the README says so.
+-- no credentials in the URL, a host written only as every client reads it (ASCII letters,
+-- digits, hyphens and dots, an international name in its xn-- form, or an IPv6 literal: a WHATWG
+-- URL parser, as Deno's fetch, decodes "%31%32%37.0.0.%31", "127.0.0.1%2e" or full-width digits
+-- into 127.0.0.1, while this check would read text), trailing dots ignored, no IP literal outside
+-- public unicast space, no numeric host in a form other than a dotted quad (libcurl reads
+-- "2130706433" or "127.1" as loopback), no single-label or local-only names. A public name that
+-- resolves to a private address is not caught here (Postgres cannot resolve names); the README
+-- says so.
 create function private.webhook_url_problem(url text, allow_private boolean) returns text
 language plpgsql immutable set search_path = ''
 as $$
@@ -59,6 +67,9 @@ begin
     return 'must use https';
   end if;
   host := lower(rtrim(parts[3], '.'));
+  if host !~ '^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$' then
+    return 'must name its host in plain ASCII (no percent-encoding; an international name as xn--)';
+  end if;
   if host ~ '^\[.*\]$' or host ~ '^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$' then
     begin
       address := btrim(host, '[]')::inet;
@@ -184,10 +195,10 @@ create table public.webhook_deliveries (
   delivered_at timestamptz
 );
 create index webhook_deliveries_job_idx on public.webhook_deliveries (job_id);
--- Deleting a user deletes their deliveries.
-create index webhook_deliveries_owner_idx on public.webhook_deliveries (owner_id);
 create index webhook_deliveries_sending_idx on public.webhook_deliveries (sent_at) where status = 'sending';
 create index webhook_deliveries_due_idx on public.webhook_deliveries (next_attempt_at) where status = 'pending';
+-- Deleting a user deletes their deliveries; the hourly cap counts a user's recent ones.
+create index webhook_deliveries_owner_idx on public.webhook_deliveries (owner_id, created_at);
 
 alter table public.webhook_deliveries enable row level security;
 revoke all on public.webhook_deliveries from anon, authenticated;
@@ -261,17 +272,31 @@ begin
 end;
 $$;
 
--- The hook on a job's terminal transitions (and on a cached result inserted completed).
+-- The hook on a job's terminal transitions (and on a cached result inserted completed). Past
+-- the owner's max_events_per_hour the event is recorded, not sent.
 create function private.enqueue_job_webhook() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 declare
   delivery_id text := 'msg_' || replace(gen_random_uuid()::text, '-', '');
+  limited boolean;
 begin
-  insert into public.webhook_deliveries (id, job_id, owner_id, event, url, payload, next_attempt_at)
+  -- One owner's events are counted one transaction at a time: parallel inserts would each count
+  -- before the others commit.
+  perform pg_advisory_xact_lock(hashtextextended('ai-subs webhook events ' || new.owner_id, 0));
+  limited := (select count(*) from public.webhook_deliveries w
+              where w.owner_id = new.owner_id and w.created_at > now() - interval '1 hour'
+                and w.last_error is distinct from 'rate_limited')
+             >= (select s.max_events_per_hour from private.webhook_settings s);
+  insert into public.webhook_deliveries
+    (id, job_id, owner_id, event, url, payload, next_attempt_at, status, last_error)
   values (delivery_id, new.id, new.owner_id, 'job.' || new.status, new.options ->> 'webhook_url',
-    private.webhook_payload(new), now());
-  perform private.send_webhook(delivery_id);
+    private.webhook_payload(new), case when not limited then now() end,
+    case when limited then 'failed' else 'pending' end,
+    case when limited then 'rate_limited' end);
+  if not limited then
+    perform private.send_webhook(delivery_id);
+  end if;
   return null;
 end;
 $$;

@@ -40,11 +40,31 @@ as $$
             and c ->> 'path' = object_name)))
 $$;
 
--- Whether an object of `size` bytes may be written to `object_name`: the bytes its owner keeps
--- in uploads no job uses (this object included, whatever it replaces) stay within
--- pending_upload_bytes. Raises upload_quota_exceeded (PT413) otherwise, so the uploader reads
--- why; called by the insert and update policies below (an unknown size counts as 0, so a full
--- quota refuses even the permission check Storage makes before a resumable upload).
+-- Whether an object is the input of a live job, which the upload quota does not count: the exact
+-- media path, or a chunk its prepare step planned, of a job of the folder's owner that has not
+-- failed, been cancelled or deleted. A folder a job names, or a failed job's path, holds bytes
+-- like any other upload (upload_in_use, which keeps them from orphan cleanup, is broader).
+create function private.held_by_live_job(object_name text) returns boolean
+language sql stable security definer set search_path = ''
+as $$
+  select exists (
+    select 1 from public.jobs j
+    where j.owner_id = private.folder_owner(object_name)
+      and j.status not in ('failed', 'cancelled') and j.deleted_at is null
+      and (j.media ->> 'path' = object_name
+        or exists (
+          select 1 from private.tasks t, jsonb_array_elements(t.output -> 'chunks') c
+          where t.job_id = j.id and t.step = 'prepare' and t.status = 'completed'
+            and c ->> 'path' = object_name)))
+$$;
+
+-- Whether an object of `size` bytes may be written to `object_name`: the bytes its owner holds
+-- in the media bucket outside live jobs' inputs (this object included, whatever it replaces)
+-- stay within pending_upload_bytes. Raises upload_quota_exceeded (PT413) otherwise, so the
+-- uploader reads why. Called by the insert and update policies below (an unknown size counts
+-- as 0, so a full quota refuses even the permission check Storage makes before a resumable or
+-- signed upload) and by the media_upload_quota trigger, which sees every write with its size
+-- whoever makes it: Storage writes a signed upload as a superuser, past RLS.
 create function private.within_upload_quota(object_name text, metadata jsonb) returns boolean
 language plpgsql stable security definer set search_path = ''
 as $$
@@ -53,13 +73,13 @@ declare
   uploader uuid := private.folder_owner(object_name);
   pending bigint;
 begin
-  if uploader is null or private.upload_in_use(object_name) then
+  if uploader is null or private.held_by_live_job(object_name) then
     return true;
   end if;
   select coalesce(sum((o.metadata ->> 'size')::bigint), 0) into pending
   from storage.objects o
   where o.bucket_id = 'media' and o.name like uploader::text || '/%' and o.name <> object_name
-    and not private.upload_in_use(o.name);
+    and not private.held_by_live_job(o.name);
   if pending + coalesce((metadata ->> 'size')::bigint, 0) > cap then
     perform private.raise_error('upload_quota_exceeded', 'size',
       format('Your unfinished uploads would hold %s MB, more than the %s MB allowed. Submit or delete them first; unused uploads are removed after a day.',
@@ -68,6 +88,19 @@ begin
   return true;
 end;
 $$;
+
+create function private.enforce_upload_quota() returns trigger
+language plpgsql security definer set search_path = ''
+as $$
+begin
+  perform private.within_upload_quota(new.name, new.metadata);
+  return new;
+end;
+$$;
+
+create trigger media_upload_quota before insert or update of name, metadata on storage.objects
+  for each row when (new.bucket_id = 'media')
+  execute function private.enforce_upload_quota();
 
 create policy media_select_own_folder on storage.objects
   for select to authenticated

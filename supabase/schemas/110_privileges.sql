@@ -5,5 +5,5 @@
 
 revoke execute on all functions in schema private from public, anon, authenticated, service_role;
 grant execute on function private.can_view_job(uuid), private.topic_job_id(text),
-  private.within_upload_quota(text, jsonb)
+  private.can_join_job_topic(text), private.within_upload_quota(text, jsonb)
   to authenticated;

@@ -169,6 +169,20 @@ const SharedJob = JobRowObject.pick({
 }).extend({ translate_to: z.array(z.string()).default([]) });
 
 /**
+ * The Realtime topic the caller hears a shared job's changes on: `job:<id>` for its owner, the
+ * share link's own topic for a viewer (it gets nothing once the link is revoked). Null when the
+ * job is gone.
+ */
+export async function sharedJobTopic(jobId: string): Promise<string | null> {
+  const { data, error } = await supabase.rpc("shared_job", { job_id: jobId });
+  if (error) {
+    if (error.hint === "not_found") return null;
+    throw error;
+  }
+  return z.object({ topic: z.string() }).parse(data).topic;
+}
+
+/**
  * A shared job as the viewer sees it, shaped as a row for the read-only card: no media, options
  * or owner ever reach the viewer. Null when it is gone (deleted, expired, or the link revoked).
  */

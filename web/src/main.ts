@@ -20,6 +20,7 @@ import {
   revokeShare,
   runAction,
   saveOutput,
+  sharedJobTopic,
   shareLink,
 } from "./jobs.ts";
 import { JobsPanel } from "./jobs_panel.ts";
@@ -241,7 +242,9 @@ async function openShared(userId: string): Promise<void> {
   sharedJobId = route.jobId;
   await showSharedJob(route.jobId);
   leaveSharedTopic?.();
-  leaveSharedTopic = await subscribeJobs(`job:${route.jobId}`, {
+  const topic = await sharedJobTopic(route.jobId).catch(() => null);
+  if (!topic) return;
+  leaveSharedTopic = await subscribeJobs(topic, {
     change(change: JobChange) {
       if (change.record && !change.record.deleted_at) {
         const previous = $("shared-job").querySelector<HTMLElement>("[data-job-id]")?.dataset

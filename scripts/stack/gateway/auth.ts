@@ -5,6 +5,8 @@
  * (ES256, its `kid` in the header); the public keys are at /.well-known/jwks.json. Every route
  * but the JWKS needs the project's `apikey`, as behind Supabase's API gateway.
  */
+import { join } from "node:path";
+import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
 import type { GatewayContext } from "./context.ts";
 import { HttpError, json } from "./http.ts";
@@ -126,13 +128,38 @@ async function signup(req: Request, ctx: GatewayContext): Promise<Response> {
   return json(await issueSession(ctx, user, user.session_id, refreshToken));
 }
 
+/** `[auth] refresh_token_reuse_interval` in seconds (supabase/config.toml; GoTrue's default 10). */
+function reuseIntervalSeconds(root: string): number {
+  try {
+    const toml = parseToml(Deno.readTextFileSync(join(root, "supabase/config.toml"))) as {
+      auth?: { refresh_token_reuse_interval?: number };
+    };
+    return toml.auth?.refresh_token_reuse_interval ?? 10;
+  } catch {
+    return 10;
+  }
+}
+
+/**
+ * The refresh_token grant as GoTrue answers it with rotation on (supabase/auth
+ * internal/tokens/service.go): a live token is swapped for a new one; a revoked token that is
+ * the parent of the session's active one gets that active token back (the client lost its last
+ * answer); one revoked within the reuse interval is swapped again (concurrent refreshes); any
+ * other reuse is taken for theft: the whole session ends, so the newer token — perhaps the
+ * thief's — stops working too, and the answer is refresh_token_already_used.
+ */
 async function refresh(req: Request, ctx: GatewayContext): Promise<Response> {
   const body = RefreshBody.safeParse(await readJson(req));
   if (!body.success) throw authError(400, "validation_failed", "refresh_token is required");
   const next = newRefreshToken();
+  const interval = reuseIntervalSeconds(ctx.config.root);
   const result = await ctx.admin.begin(async (tx) => {
-    const [old] = await tx<{ id: number; revoked: boolean; session_id: string; user_id: string }[]>`
-      select id, revoked, session_id, user_id from auth.refresh_tokens
+    const [old] = await tx<
+      { id: number; revoked: boolean; session_id: string; user_id: string; reusable: boolean }[]
+    >`
+      select id, revoked, session_id, user_id,
+             updated_at + make_interval(secs => ${interval}) > now() as reusable
+      from auth.refresh_tokens
       where token = ${body.data.refresh_token} for update`;
     if (!old) {
       throw authError(
@@ -141,20 +168,37 @@ async function refresh(req: Request, ctx: GatewayContext): Promise<Response> {
         "Invalid Refresh Token: Refresh Token Not Found",
       );
     }
+    let issued = next;
     if (old.revoked) {
-      throw authError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used");
+      const [active] = await tx<{ token: string; parent: string | null }[]>`
+        select token, parent from auth.refresh_tokens
+        where session_id = ${old.session_id} and not revoked order by id desc limit 1`;
+      if (active?.parent === body.data.refresh_token) issued = active.token;
+      else if (!old.reusable) {
+        // The session goes (its refresh tokens with it), as GoTrue's models.LogoutSession on
+        // reuse: a token revoked just now would otherwise fall inside the reuse interval.
+        await tx`delete from auth.sessions where id = ${old.session_id}`;
+        return { reused: true as const };
+      }
     }
-    await tx`update auth.refresh_tokens set revoked = true, updated_at = now() where id = ${old.id}`;
-    await tx`insert into auth.refresh_tokens (token, user_id, session_id, parent)
-             values (${next}, ${old.user_id}, ${old.session_id}, ${body.data.refresh_token})`;
+    if (issued === next) {
+      await tx`update auth.refresh_tokens set revoked = true, updated_at = now()
+               where id = ${old.id} and not revoked`;
+      await tx`insert into auth.refresh_tokens (token, user_id, session_id, parent)
+               values (${next}, ${old.user_id}, ${old.session_id}, ${body.data.refresh_token})`;
+    }
     await tx`update auth.sessions set refreshed_at = now(), updated_at = now() where id = ${old.session_id}`;
     const [user] = await tx<UserRow[]>`
       select id, created_at, updated_at, last_sign_in_at, is_anonymous, raw_user_meta_data, raw_app_meta_data
       from auth.users where id = ${old.user_id}::uuid and deleted_at is null`;
     if (!user) throw authError(403, "user_not_found", "User from sub claim in JWT does not exist");
-    return { user, sessionId: old.session_id };
+    return { reused: false as const, user, sessionId: old.session_id, issued };
   });
-  return json(await issueSession(ctx, result.user, result.sessionId, next));
+  // The family's revocation is committed before the refusal, as GoTrue's NewCommitWithError.
+  if (result.reused) {
+    throw authError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used");
+  }
+  return json(await issueSession(ctx, result.user, result.sessionId, result.issued));
 }
 
 async function currentUser(req: Request, ctx: GatewayContext) {

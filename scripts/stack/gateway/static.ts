@@ -40,12 +40,20 @@ export async function serveStatic(
     return new Response("not found", { status: 404 });
   }
   const dist = join(root, "web/dist");
-  const path = decodeURIComponent(new URL(req.url).pathname);
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(req.url).pathname);
+  } catch {
+    // "%" not followed by two hex digits, or bytes that are not UTF-8: a client error.
+    return new Response("bad path: malformed percent-encoding", { status: 400 });
+  }
   if (path === "/config.json") {
     const headers = { "content-type": "application/json", "cache-control": "no-cache" };
     return new Response(req.method === "HEAD" ? null : appConfig, { headers });
   }
-  if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
+  if (path.split("/").includes("..") || path.includes("\0")) {
+    return new Response("bad path", { status: 400 });
+  }
   const legacy = /^\/jobs\/([0-9a-f-]{36})\/?$/i.exec(path);
   if (legacy) {
     return new Response(null, { status: 302, headers: { location: `/?job=${legacy[1]}` } });

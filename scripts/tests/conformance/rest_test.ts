@@ -12,8 +12,11 @@ import type { SupabaseClient } from "@supabase/supabase-js";
 import {
   adminSql,
   anonClient,
+  apiKeys,
   serviceClient,
   signedInClient,
+  signedInUser,
+  stackEnv,
   untyped,
 } from "../support/stack_env.ts";
 
@@ -145,6 +148,44 @@ Deno.test({
       assert.deepEqual(Object.keys(data![0]).sort(), ["created", "key", "v", "w"]);
       assert.equal(data![0].w, "4");
       assert.equal(typeof data![0].created, "string");
+    });
+
+    await t.step("select casts: a type name only, never more SQL (issue 26)", async () => {
+      // PostgREST reads a cast as identifier characters (letters, digits, "_", " ", "$") and
+      // writes it as `CAST( field AS type )` (PostgREST/postgrest src/library/PostgREST/
+      // ApiRequest/QueryParams.hs pIdentifier; Query/SqlFragment.hs pgFmtApplyCast), so what
+      // follows "::" can only ever name a type: anything else is an error, 400. supabase-js
+      // strips spaces from select(), so this speaks HTTP as any other client may.
+      const { token } = await signedInUser();
+      const select = async (columns: string) => {
+        const url = new URL(`${stackEnv().SUPABASE_URL}/rest/v1/${kv}`);
+        url.searchParams.set("select", columns);
+        url.searchParams.set("key", "eq.b");
+        const response = await fetch(url, {
+          headers: { apikey: apiKeys().publishable, authorization: `Bearer ${token}` },
+        });
+        return { status: response.status, body: await response.json() };
+      };
+      const typed = await select(
+        "key,v:value::double precision,t:created_at::timestamp with time zone,n:value::int8",
+      );
+      assert.equal(typed.status, 200, JSON.stringify(typed.body));
+      assert.deepEqual(Object.keys(typed.body[0]).sort(), ["key", "n", "t", "v"]);
+      assert.equal(typed.body[0].v, 2);
+      for (
+        const attack of [
+          `key::text as x from ${kv} where false union all select rolname from pg_roles ` +
+          `union all select key`,
+          `key::text as x from pg_settings union all select key`,
+          `key::text);select (1`,
+          `key::text--`,
+          `key::text[]`,
+        ]
+      ) {
+        const { status, body } = await select(attack);
+        assert.equal(status, 400, `${attack}: ${status} ${JSON.stringify(body).slice(0, 200)}`);
+        assert.ok(!Array.isArray(body), attack);
+      }
     });
 
     await t.step("filters: comparison, in with quoted commas, is, like/ilike, not", async () => {

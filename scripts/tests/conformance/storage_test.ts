@@ -10,6 +10,7 @@ import * as tus from "tus-js-client";
 import {
   adminSql,
   anonClient,
+  apiKeys,
   serviceClient,
   signedInUser,
   stackEnv,
@@ -304,6 +305,70 @@ Deno.test({
         assert(tusPng === 415, `TUS mime not enforced: ${tusPng}`);
         assert(await tusStatus(randomBytes(100), o) === 200, "small TUS upload refused");
       });
+
+      await t.step(
+        "content types: one media type per object, served so it runs no script",
+        async () => {
+          // Hosted Storage checks a Content-Type against allowed_mime_types by its type and subtype
+          // (supabase/storage src/storage/uploader.ts validateMimeType, `audio/*` wildcards) and
+          // serves objects with X-Robots-Tag: none and any type naming text/html as text/plain
+          // (src/storage/renderer/renderer.ts setHeaders, normalizeContentType); Content-Disposition
+          // only with ?download. https://supabase.com/docs/guides/storage/buckets/fundamentals
+          // The local stack serves Storage from the web app's origin, where a browser would run a
+          // stored page with the app's session in reach, so it is stricter (issue 26, finding 8):
+          // a Content-Type must be one media type (RFC 9110 §8.3.1; "audio/mpeg, text/html" is a
+          // list whose last entry a browser uses), and every object carries nosniff and a
+          // `sandbox` CSP, which gives a rendered object an opaque origin.
+          const url = stackEnv().SUPABASE_URL;
+          const local = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url);
+          const headers = { authorization: `Bearer ${a.token}`, apikey: apiKeys().publishable };
+          if (local) {
+            for (
+              const type of [
+                "audio/mpeg, text/html",
+                "audio/mpeg,image/svg+xml",
+                "audio/mpeg; codecs=x, text/html",
+                "audio/mpeg text/html",
+                "audio/",
+                "audio",
+              ]
+            ) {
+              const res = await fetch(`${url}/storage/v1/object/${LIMITED}/${a.id}/list.mp3`, {
+                method: "POST",
+                headers: { ...headers, "content-type": type },
+                body: new Uint8Array(10),
+              });
+              const body = await res.json();
+              assert(res.status === 415 || res.status === 400, `${type}: ${res.status}`);
+              assert(body.error === "invalid_mime_type", `${type}: ${JSON.stringify(body)}`);
+              const o = {
+                token: a.token,
+                bucket: LIMITED,
+                name: `${a.id}/l.mp3`,
+                contentType: type,
+              };
+              assert(await tusStatus(randomBytes(10), o) === 415, `TUS accepted ${type}`);
+            }
+          }
+          const store = a.client.storage.from(BUCKET);
+          for (const [name, type] of [["page.html", "text/html"], ["pic.svg", "image/svg+xml"]]) {
+            const path = `${a.id}/${name}`;
+            const up = await store.upload(path, new Blob(["<script>1</script>"], { type }));
+            assert(!up.error, `${type} upload failed: ${up.error?.message}`);
+            const signed = await store.createSignedUrl(path, 60);
+            const res = await fetch(signed.data!.signedUrl);
+            await res.body?.cancel();
+            const served = res.headers.get("content-type") ?? "";
+            if (type === "text/html") assert(served === "text/plain", `served as ${served}`);
+            assert(res.headers.get("x-robots-tag") === "none", "x-robots-tag");
+            if (local) {
+              assert(res.headers.get("x-content-type-options") === "nosniff", "nosniff");
+              const csp = res.headers.get("content-security-policy") ?? "";
+              assert(/(^|;)\s*sandbox\s*(;|$)/.test(csp), `${type}: csp ${csp}`);
+            }
+          }
+        },
+      );
 
       await t.step("object names that could leave the bucket are refused", async () => {
         const base = `${stackEnv().SUPABASE_URL}/storage/v1/object/${BUCKET}`;

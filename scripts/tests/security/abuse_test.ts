@@ -235,9 +235,14 @@ Deno.test({
               !fields.includes("owner_id") && !fields.includes("options"),
             `shared_job gives ${fields}`,
           );
-          // Realtime: the job topic carries the same fields only.
+          // Realtime: the share's topic carries the same fields only.
+          assert(
+            data.topic === `job:${jobId}:${String(data.topic).split(":")[2]}` &&
+              /^[0-9a-f]{32}$/.test(String(data.topic).split(":")[2]),
+            `the viewer's topic: ${data.topic}`,
+          );
           const heard: { payload: { record?: Record<string, unknown> } }[] = [];
-          const topic = viewer.client.channel(`job:${jobId}`, { config: { private: true } });
+          const topic = viewer.client.channel(String(data.topic), { config: { private: true } });
           topic.on("broadcast", { event: "*" }, (m) => heard.push(m as never));
           assert(
             (await subscribeStatus(topic)) === "SUBSCRIBED",
@@ -266,7 +271,7 @@ Deno.test({
           );
           const outputs = await viewer.client.from("job_outputs").select("id").eq("job_id", jobId);
           assert(outputs.data?.length === 0, "a revoked viewer reads the outputs");
-          const rejoin = viewer.client.channel(`job:${jobId}`, { config: { private: true } });
+          const rejoin = viewer.client.channel(String(data.topic), { config: { private: true } });
           assert(
             (await subscribeStatus(rejoin)) === "CHANNEL_ERROR",
             "a revoked viewer joined the topic",

@@ -568,10 +568,19 @@ Deno.test({
           (await subscribeStatus(userTopic)) === "CHANNEL_ERROR",
           "viewer joined B's user topic",
         );
-        const jobTopic = a.client.channel(`job:${bJob.id}`, { config: { private: true } });
+        // The owner's job topic is not the viewer's; the share's topic is (issue 26, finding 7).
+        const ownerTopic = a.client.channel(`job:${bJob.id}`, { config: { private: true } });
+        assert(
+          (await subscribeStatus(ownerTopic)) === "CHANNEL_ERROR",
+          "viewer joined the owner's job topic",
+        );
+        const { data: viewed } = await a.client.rpc("shared_job", { job_id: bJob.id });
+        const shareTopic = (viewed as { topic: string }).topic;
+        assert(shareTopic.startsWith(`job:${bJob.id}:`), `viewer's topic ${shareTopic}`);
+        const jobTopic = a.client.channel(shareTopic, { config: { private: true } });
         assert(
           (await subscribeStatus(jobTopic)) === "SUBSCRIBED",
-          "viewer cannot join the job topic",
+          "viewer cannot join the share's topic",
         );
         await closeRealtime(a.client);
       });

@@ -7,7 +7,8 @@
 import { parseReviseRequest, revise, ReviseError } from "./revise.ts";
 import { serviceClient } from "../_shared/engine/supabase_client.ts";
 
-const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** The largest save revise.ts allows (MAX_SEGMENTS cues, MAX_TEXT_CHARS) is under 2.5 MB. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const CORS = {
   "Access-Control-Allow-Origin": "*",
@@ -32,7 +33,7 @@ Deno.serve(async (request) => {
     const db = serviceClient();
     const { data, error } = token ? await db.auth.getUser(token) : { data: null, error: true };
     if (error || !data?.user) throw new ReviseError(401, "not_signed_in", "Please sign in first.");
-    // 20,000 cues of ~100 characters fit easily; anything far larger is refused unread.
+    // Anything larger than the largest save allowed is refused unread.
     const length = Number(request.headers.get("Content-Length") ?? "0");
     if (length > MAX_BODY_BYTES) {
       throw new ReviseError(413, "invalid_transcript", "The transcript is too large.", "body");

@@ -15,23 +15,47 @@ import { CaptionDocument } from "../_shared/subtitles/caption_document.ts";
 import { renderTranscript } from "../_shared/subtitles/render.ts";
 import type { Transcript } from "../_shared/subtitles/transcript.ts";
 
-const MAX_SEGMENTS = 20_000;
+/**
+ * What one save may cost. Rendering every caption format is bounded by the cue count and the
+ * characters laid out, not by the body's bytes: 20,000 cues of 330 characters (under the body
+ * cap) took 14 s and 330+ MB, past the 256 MB and 2 s CPU of a request, and the worker died for
+ * every user. A 3-hour recording at the 20 characters per second captions allow is about 216,000
+ * characters in some 3,000 cues; at these bounds a render peaks near 110 MB and 1 s of CPU.
+ */
+export const MAX_SEGMENTS = 6_000;
+export const MAX_TEXT_CHARS = 250_000;
+
+/** Postgres text cannot hold NUL, and JSON with a lone surrogate is not valid Unicode. */
+const storableText = (field: z.ZodString) =>
+  field.refine((s) => !s.includes("\0") && s.isWellFormed(), {
+    message: "must be valid text (no NUL character or lone surrogate)",
+  });
+
 const EditedSegment = z.object({
   start: z.number().nonnegative().finite(),
   end: z.number().nonnegative().finite(),
-  text: z.string().trim().min(1).max(1000),
-  speaker: z.string().trim().min(1).max(100).optional(),
+  text: storableText(z.string().trim().min(1).max(1000)),
+  speaker: storableText(z.string().trim().min(1).max(100)).optional(),
 }).refine((s) => s.end > s.start, { message: "must end after it starts", path: ["end"] });
+
+const Language = storableText(z.string().min(1).max(35));
 
 export const ReviseRequest = z.union([
   z.object({
     job_id: z.uuid(),
-    language: z.string().min(1).max(35),
-    transcript: z.object({ segments: z.array(EditedSegment).min(1).max(MAX_SEGMENTS) }),
+    language: Language,
+    transcript: z.object({
+      segments: z.array(EditedSegment).min(1).max(MAX_SEGMENTS).refine(
+        (segments) =>
+          segments.reduce((n, s) => n + s.text.length + (s.speaker?.length ?? 0), 0) <=
+            MAX_TEXT_CHARS,
+        { message: `at most ${MAX_TEXT_CHARS} characters of text and speaker names in all` },
+      ),
+    }),
   }).strict(),
   z.object({
     job_id: z.uuid(),
-    language: z.string().min(1).max(35),
+    language: Language,
     restore: z.number().int().nonnegative(),
   }).strict(),
 ]);
@@ -78,7 +102,14 @@ export function parseReviseRequest(body: unknown): ReviseRequest {
     }
     return request;
   }
-  const issue = parsed.error.issues[0];
+  let issue = parsed.error.issues[0];
+  if (issue.code === "invalid_union") {
+    // Neither an edit nor a restore: report the branch the body meant, the one whose keys it has.
+    const meant = issue.errors.find((branch) =>
+      !branch.some((i) => i.code === "unrecognized_keys" && i.path.length === 0)
+    );
+    if (meant?.[0]) issue = meant[0];
+  }
   const field = issue.path.join(".") || "body";
   throw new ReviseError(400, "invalid_transcript", `${field}: ${issue.message}`, field);
 }
@@ -168,8 +199,11 @@ export async function revise(
     restored_from: restoredFrom,
   });
   if (error) {
+    const status = /^PT(\d{3})$/.exec(error.code ?? "")?.[1];
+    // Only store_revision's own refusals (PTnnn) reach the user; anything else is ours.
+    if (!status) throw new Error(`store_revision: ${error.code} ${error.message}`);
     throw new ReviseError(
-      Number(/^PT(\d{3})$/.exec(error.code ?? "")?.[1] ?? 500),
+      Number(status),
       error.hint || "internal",
       error.message,
       error.details || undefined,

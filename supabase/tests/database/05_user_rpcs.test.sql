@@ -57,7 +57,7 @@ select results_eq(format($$select (select count(*)::int from public.jobs where i
   $$values (0, 2)$$, 'the viewer reads the outputs, not the row (its media and owner)');
 select is((select array_agg(k order by k) from jsonb_object_keys(public.shared_job(:'job2')) k),
   array['completed_at', 'created_at', 'deleted_at', 'error_code', 'error_message', 'expires_at', 'filename',
-    'id', 'progress', 'stage', 'stage_message', 'started_at', 'status', 'translate_to'],
+    'id', 'progress', 'stage', 'stage_message', 'started_at', 'status', 'topic', 'translate_to'],
   'shared_job gives the viewer what the shared page shows: no media, options (but which output languages are translations) or owner');
 select is((select count(*)::int from public.jobs where id = :'job'), 0, 'the viewer sees no other job of the owner');
 select is(tests.error_of(format('select public.cancel_job(%L)', :'job2')) ->> 'hint', 'not_found', 'a viewer cannot change the job');

@@ -1,7 +1,7 @@
 -- Retention and cleanup (rule 7), Realtime (rule 8), indexes for every query path (rule 9).
 begin;
 \ir _helpers.sql
-select plan(16);
+select plan(19);
 
 update private.settings set active_job_limit = 10, per_user_active_limit = 10, cleanup_batch_size = 2, cleanup_batches_per_run = 2;
 select tests.new_user() as alice \gset
@@ -47,7 +47,18 @@ select tests.as_user(:'alice');
 select public.share_job(:'keep') as token \gset
 select tests.as_user(:'bob');
 select public.open_shared_job(:'token');
-select ok((select count(*) > 0 from realtime.messages), 'a viewer may join the job topic');
+select is((select count(*)::int from realtime.messages), 0, 'a viewer may not join the owner''s job:<id>');
+select public.shared_job(:'keep') ->> 'topic' as share_topic \gset
+select set_config('realtime.topic', :'share_topic', true);
+select ok((select count(*) > 0 from realtime.messages), 'a viewer may join the share''s topic');
+select tests.as_admin();
+update public.jobs set stage_message = 'shared change' where id = :'keep';
+select ok((select count(*) > 0 from realtime.messages where topic = :'share_topic' and event = 'UPDATE'),
+  'changes of a shared job are broadcast to the share''s topic');
+select tests.as_user(:'alice');
+select public.revoke_share(:'keep');
+select tests.as_user(:'bob');
+select is((select count(*)::int from realtime.messages), 0, 'after a revoke, not even the share''s topic');
 select tests.as_anon();
 select is(tests.error_of('select 1 from realtime.messages') is null
   and (select count(*) from realtime.messages) = 0, true, 'anon may join nothing');

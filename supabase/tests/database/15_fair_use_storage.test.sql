@@ -2,7 +2,7 @@
 -- uploads that no job uses are capped, and such uploads are listed for cleanup after the grace.
 begin;
 \ir _helpers.sql
-select plan(9);
+select plan(11);
 
 -- Fairness: alice keeps the only two slots busy and has chunks waiting; bob's first task
 -- takes the next free slot, ahead of alice's older work.
@@ -34,8 +34,16 @@ select is(tests.error_of(format($$insert into storage.objects (bucket_id, name, 
   values ('media', %L, %L, '{"size": 600}')$$, :'bob' || '/u2/b.wav', :'bob')) ->> 'hint',
   'upload_quota_exceeded', 'an upload past the cap of unreferenced bytes is refused with its own code');
 select is(tests.error_of(format($$insert into storage.objects (bucket_id, name, owner_id, metadata)
-  values ('media', %L, %L, '{"size": 600}')$$, :'bob' || '/upload-1/c.wav', :'bob')),
-  null, 'an object in the folder of a submitted job does not count as pending');
+  values ('media', %L, %L, '{"size": 600}')$$, :'bob' || '/upload-1/manifest.json', :'bob')),
+  null, 'the media of a live job does not count as pending');
+-- Issue 26: a folder a job names is no free pass; the job's own input is.
+select is(tests.error_of(format($$insert into storage.objects (bucket_id, name, owner_id, metadata)
+  values ('media', %L, %L, '{"size": 600}')$$, :'bob' || '/upload-1/deep/c.wav', :'bob')) ->> 'hint',
+  'upload_quota_exceeded', 'another object in that job''s folder counts');
+select tests.as_admin();
+select is(tests.error_of(format($$insert into storage.objects (bucket_id, name, owner_id, metadata)
+  values ('media', %L, %L, '{"size": 600}')$$, :'bob' || '/u4/signed.wav', :'bob')) ->> 'hint',
+  'upload_quota_exceeded', 'a write past RLS (a signed upload: Storage writes it as a superuser) counts too');
 select tests.as_user(:'alice');
 select is(tests.error_of(format($$insert into storage.objects (bucket_id, name, owner_id, metadata)
   values ('media', %L, %L, '{"size": 600}')$$, :'alice' || '/u1/a.wav', :'alice')), null,
@@ -44,11 +52,11 @@ select is(tests.error_of(format($$insert into storage.objects (bucket_id, name, 
 -- Orphans: unreferenced uploads older than the grace are listed; used or fresh ones are not.
 select tests.as_admin();
 update storage.objects set created_at = now() - interval '25 hours', updated_at = now() - interval '25 hours'
- where name in (:'bob' || '/u1/a.wav', :'bob' || '/upload-1/c.wav');
+ where name in (:'bob' || '/u1/a.wav', :'bob' || '/upload-1/manifest.json');
 select tests.as_service();
 select ok(public.orphan_uploads() @> to_jsonb(array[:'bob' || '/u1/a.wav']),
   'an old upload no job uses is listed for cleanup');
-select ok(not (public.orphan_uploads() @> to_jsonb(array[:'bob' || '/upload-1/c.wav']))
+select ok(not (public.orphan_uploads() @> to_jsonb(array[:'bob' || '/upload-1/manifest.json']))
   and not (public.orphan_uploads() @> to_jsonb(array[:'alice' || '/u1/a.wav'])),
   'one a job uses, or a fresh one, is not');
 

@@ -4,7 +4,7 @@
 -- so nothing leaves the transaction.
 begin;
 \ir _helpers.sql
-select plan(40);
+select plan(46);
 
 select tests.new_user() as alice \gset
 select tests.new_user() as bob \gset
@@ -24,6 +24,11 @@ select isnt(private.webhook_url_problem(u, false), null, 'refused: ' || u)
 from unnest(array['https://localhost/h', 'https://db.internal/h', 'https://2130706433/h',
   'https://0x7f.1/h', 'https://0177.0.0.1/h', 'https://user:pw@hooks.example.com/h',
   'ftp://hooks.example.com/h', 'https://printer/h']) u;
+-- Hosts a WHATWG URL parser decodes into loopback or link-local addresses (issue 26).
+select isnt(private.webhook_url_problem(u, false), null, 'refused: ' || u)
+from unnest(array['https://%31%32%37.0.0.%31:18443/', 'https://127.0.0.1%2e/',
+  'https://１２７.０.０.１/', 'https://169.254.169.254%2e/', 'https://169.254.169.254./',
+  'https://a.l%6fcalhost/']) u;
 select is(private.webhook_url_problem('http://127.0.0.1:9/hook', true), null,
   'allow_private_urls accepts loopback over http (the local stack''s tests)');
 

@@ -268,8 +268,11 @@ export function parseSelect(text: string | null): SelectItem[] {
         "Embedded resources, spreads and aggregates are not supported by the local stack.",
       );
     }
+    // A cast is identifier characters only (letters, digits, "_", " ", "$"), as PostgREST's
+    // pIdentifier reads it, and is written as CAST( … AS type ) (sql.ts): it can name a type
+    // ("timestamp with time zone") but never close the expression and go on with more SQL.
     const m = item.match(
-      /^(?:([^:"]+|"[^"]+"):(?!:))?(.+?)(?:::([A-Za-z_][A-Za-z0-9_ ]*(?:\[\])?))?$/s,
+      /^(?:([^:"]+|"[^"]+"):(?!:))?(.+?)(?:::([\p{L}\p{N}_ $]+))?$/su,
     );
     if (!m) throw parseError(what, `unexpected ${item}`);
     const [, alias, fieldText, cast] = m;
@@ -278,7 +281,7 @@ export function parseSelect(text: string | null): SelectItem[] {
       kind: "column",
       field: parseField(fieldText, what),
       alias: alias === undefined ? undefined : unquoteIdentifier(alias, what),
-      cast,
+      cast: cast?.trim() || undefined,
     };
   });
 }

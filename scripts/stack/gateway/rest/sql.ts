@@ -152,7 +152,9 @@ function selectListSql(items: SelectItem[], source: string): string {
   return items.map((item) => {
     if (item.kind === "star") return `${source}.*`;
     const expr = fieldSql(source, item.field);
-    const cast = item.cast ? `(${expr})::${item.cast}` : expr;
+    // Unquoted, as PostgREST writes it (a quoted "bigint" would not name int8); parseSelect lets
+    // only identifier characters through, and inside CAST( … AS … ) they can only be a type.
+    const cast = item.cast ? `CAST( ${expr} AS ${item.cast} )` : expr;
     return `${cast} as ${ident(item.alias ?? fieldLabel(item.field))}`;
   }).join(", ");
 }

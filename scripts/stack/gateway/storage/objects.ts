@@ -6,7 +6,7 @@
 import type postgres from "postgres";
 import { json } from "../http.ts";
 import type { Caller } from "../request_role.ts";
-import { type Bucket, checkMimeType, checkSize, ownerUuid } from "./buckets.ts";
+import { type Bucket, checkMimeType, checkSize, mediaType, ownerUuid } from "./buckets.ts";
 import { fromPgError, objectNotFound, storageError } from "./errors.ts";
 import type { ObjectFiles, TempFile } from "./files.ts";
 import { readMultipart } from "./multipart.ts";
@@ -217,6 +217,16 @@ export async function findObject(run: Runner, bucket: string, name: string): Pro
   return row;
 }
 
+/**
+ * The Content-Type an object is served with: a type naming text/html as text/plain, as hosted
+ * Storage's normalizeContentType does; anything that is not one media type (stored before
+ * uploads were checked) as application/octet-stream.
+ */
+function servedContentType(mimetype: string | undefined): string {
+  if (!mimetype || !mediaType(mimetype)) return "application/octet-stream";
+  return mimetype.toLowerCase().includes("text/html") ? "text/plain" : mimetype;
+}
+
 /** Streams an object's bytes with its stored headers; honours Range and If-None-Match. */
 export async function serveObject(
   req: Request,
@@ -233,10 +243,17 @@ export async function serveObject(
   const size = stat.size;
   const meta = row.metadata;
   const headers: Record<string, string> = {
-    "content-type": meta?.mimetype ?? "application/octet-stream",
+    "content-type": servedContentType(meta?.mimetype),
     "cache-control": meta?.cacheControl ?? "no-cache",
     "accept-ranges": "bytes",
     "last-modified": new Date(meta?.lastModified ?? row.updated_at).toUTCString(),
+    // As hosted Storage serves every object (renderer.ts setHeaders).
+    "x-robots-tag": "none",
+    // Only here: this stack serves Storage from the web app's origin, so a stored page or SVG
+    // opened from a signed URL must not run with the app's session in reach. `sandbox` gives a
+    // rendered object an opaque origin; media elements and fetch() ignore both headers.
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "sandbox",
   };
   if (meta?.eTag) headers.etag = meta.eTag;
   const download = new URL(req.url).searchParams.get("download");

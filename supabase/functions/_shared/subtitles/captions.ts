@@ -484,14 +484,16 @@ function formatTimestamp(seconds: number, separator: "," | "."): string {
 }
 
 /**
- * SubRip (.srt). SRT has no escaping, so text is written as spoken, except that "-->" (which
- * a parser would take for a timing line) becomes "->". Speakers are not written: SRT has no
+ * SubRip (.srt). SRT has no escaping, so text is written as spoken, except that any run of two
+ * or more dashes before ">" (which a parser would take for a timing arrow) becomes "->". The
+ * whole run is replaced in one match, so no arrow can re-form from what is left ("--->" once
+ * became "-->" under a single replaceAll pass). Speakers are not written: SRT has no
  * place for them and a prefix would break the line-length rule; WebVTT and JSON carry them.
  */
 export function renderSrt(cues: Cue[]): string {
   return cues.map((cue, index) => {
     const timing = `${formatTimestamp(cue.start, ",")} --> ${formatTimestamp(cue.end, ",")}`;
-    const text = cue.lines.map((line) => line.replaceAll("-->", "->")).join("\n");
+    const text = cue.lines.map((line) => line.replace(/-{2,}>/g, "->")).join("\n");
     return `${index + 1}\n${timing}\n${text}\n`;
   }).join("\n");
 }

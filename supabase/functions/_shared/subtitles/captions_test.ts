@@ -132,7 +132,7 @@ function assertRendersFaithfully(cues: Cue[]): void {
       assertEquals(parsed.start, Math.round(cue.start * 1000), `cue ${k} start`);
       assertEquals(parsed.end, Math.round(cue.end * 1000), `cue ${k} end`);
     }
-    assertEquals(srt[k].text, cue.lines.join("\n").replaceAll("-->", "->"), `cue ${k} SRT text`);
+    assertEquals(srt[k].text, cue.lines.join("\n").replace(/-{2,}>/g, "->"), `cue ${k} SRT text`);
     const voice = /^<v ([^>]*)>/.exec(vtt[k].text);
     assertEquals(voice ? unescapeVtt(voice[1]) : undefined, cue.speaker, `cue ${k} voice`);
     const vttText = vtt[k].text.slice(voice ? voice[0].length : 0);
@@ -494,4 +494,20 @@ Deno.test("JSON output carries segments, speakers, words where known, and cues",
   assertEquals(document.cues?.length, cues.length);
   const withoutCues = CaptionDocument.parse(JSON.parse(renderJson(transcript)));
   assertEquals(withoutCues.cues, undefined);
+});
+
+Deno.test("SRT: no run of dashes and '>' in cue text re-forms a timing arrow (issue 26)", () => {
+  // One pass of replaceAll("-->", "->") turned "--->" into "-->": a cue whose text ended with
+  // "00:00:09,000 ---> 00:00:10,000" became a third cue in any SRT parser.
+  const attacks = ["--->", "---->", "-- >", "--->>", "-->-->", "- -->", "—-->", "-\u2010>"];
+  for (const attack of attacks) {
+    const cues: Cue[] = [
+      { start: 0, end: 4, lines: [`00:00:09,000 ${attack} 00:00:10,000`] },
+      { start: 5, end: 9, lines: [`a ${attack}${attack} b`] },
+    ];
+    const srt = renderSrt(cues);
+    assertEquals(parsedCues(srt).length, 2, `${attack}: ${JSON.stringify(srt)}`);
+    const texts = srt.split("\n\n").flatMap((block) => block.split("\n").slice(2));
+    assert(texts.every((line) => !line.includes("-->")), `${attack}: ${JSON.stringify(srt)}`);
+  }
 });
