@@ -44,7 +44,12 @@ export interface SandboxRuntime {
   npmCache: string;
 }
 
-/** The writable folder of a hosted function, at the same path here. */
+/**
+ * Where each function process gets a temp folder of its own (its TMPDIR, the only place it may
+ * write): hosted, a worker's /tmp is private to it; here the machine's /tmp is shared (and may
+ * even hold the repository and the stack, as in a CI checkout under /tmp), so only the process's
+ * own folder is granted.
+ */
 export const TMP = "/tmp";
 
 /**
@@ -105,8 +110,9 @@ export function sandboxArgs(
   runtime: SandboxRuntime,
   program: string[],
   v8Flags: string[] = [],
+  tmpDir: string = TMP,
 ): string[] {
-  const readable = [...bundle.dirs, runtime.npmCache, TMP];
+  const readable = [...bundle.dirs, runtime.npmCache, tmpDir];
   // Deno separates the paths of a permission flag with commas.
   const unsafe = readable.find((path) => path.includes(","));
   if (unsafe) throw new Error(`a sandbox path may not contain a comma: ${unsafe}`);
@@ -126,7 +132,7 @@ export function sandboxArgs(
     "--allow-import",
     "--allow-sys=hostname",
     `--allow-read=${readable.join(",")}`,
-    `--allow-write=${TMP}`,
+    `--allow-write=${tmpDir}`,
     "--deny-run",
     "--deny-ffi",
     ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : []),

@@ -15,12 +15,13 @@ Deno.test("a function's bundle is its folder and _shared, with its own deno.json
   });
 });
 
-Deno.test("the sandbox grants network, env, the bundle, the npm cache and /tmp; nothing else", () => {
+Deno.test("the sandbox grants network, env, the bundle, the npm cache and its own temp folder; nothing else", () => {
   const args = sandboxArgs(
     { dirs: ["/b/fn", "/b/_shared"], entrypoint: "/b/fn/index.ts", importMap: "/b/fn/deno.json" },
     runtime,
     ["/host.ts", "/b/fn/index.ts", "150"],
     ["--max-old-space-size=1024"],
+    "/tmp/function-fn-x1",
   );
   assert.deepEqual(args, [
     "run",
@@ -32,8 +33,8 @@ Deno.test("the sandbox grants network, env, the bundle, the npm cache and /tmp; 
     "--allow-env",
     "--allow-import",
     "--allow-sys=hostname",
-    "--allow-read=/b/fn,/b/_shared,/cache/deno/npm,/tmp",
-    "--allow-write=/tmp",
+    "--allow-read=/b/fn,/b/_shared,/cache/deno/npm,/tmp/function-fn-x1",
+    "--allow-write=/tmp/function-fn-x1",
     "--deny-run",
     "--deny-ffi",
     "--v8-flags=--max-old-space-size=1024",

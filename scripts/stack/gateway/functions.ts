@@ -164,16 +164,22 @@ export async function createFunctionsRuntime(
     const tmpDir = await Deno.makeTempDir({ dir: TMP, prefix: `function-${fp.name}-` });
     if (closing) return void await Deno.remove(tmpDir);
     const child = new Deno.Command(Deno.execPath(), {
-      args: sandboxArgs(bundle, runtime, [
-        join(ctx.config.root, "scripts/stack/function_host.ts"),
-        bundle.entrypoint,
-        String(
-          ctx.config.functionWallClockOverrides[fp.name] ?? ctx.config.functionWallClockSeconds,
-        ),
-        String(functionMemoryMb),
-        String(functionCpuMs),
-        functionCpuEnforce ? "1" : "0",
-      ], [`--max-old-space-size=${GUARD_FACTOR * ctx.config.functionMemoryMb}`]),
+      args: sandboxArgs(
+        bundle,
+        runtime,
+        [
+          join(ctx.config.root, "scripts/stack/function_host.ts"),
+          bundle.entrypoint,
+          String(
+            ctx.config.functionWallClockOverrides[fp.name] ?? ctx.config.functionWallClockSeconds,
+          ),
+          String(functionMemoryMb),
+          String(functionCpuMs),
+          functionCpuEnforce ? "1" : "0",
+        ],
+        [`--max-old-space-size=${GUARD_FACTOR * ctx.config.functionMemoryMb}`],
+        tmpDir,
+      ),
       cwd: fp.upload.bundleDir,
       clearEnv: true,
       env: {

@@ -32,7 +32,7 @@ const probes: Record<string, (q: URLSearchParams) => Promise<unknown>> = {
   write_bundle: () => Deno.writeTextFile(new URL("written.txt", here), "into the bundle\n"),
   read_bundle: () => Deno.readTextFile(new URL("index.ts", import.meta.url)).then((t) => t.length),
   tmp: async () => {
-    const path = `/tmp/conformance-sandbox-${crypto.randomUUID()}`;
+    const path = `${Deno.env.get("TMPDIR")}/conformance-sandbox-${crypto.randomUUID()}`;
     await Deno.writeTextFile(path, "tmp");
     const back = await Deno.readTextFile(path);
     await Deno.remove(path);
