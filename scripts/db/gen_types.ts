@@ -5,17 +5,16 @@
  */
 import { stackEnv } from "../tests/support/stack_env.ts";
 import { localStackDir, repoRoot } from "../lib/repo.ts";
-import { ensureSupabaseCliEnv } from "../lib/supabase_cli.ts";
+import { ensureSupabaseCliEnv, pinnedSupabaseCli } from "../lib/supabase_cli.ts";
 import { join } from "node:path";
 
 export const TYPES_PATH = join(repoRoot, "supabase/functions/_shared/database.types.ts");
 
 export async function generateTypes(dbUrl = stackEnv().SUPABASE_DB_URL): Promise<string> {
-  const out = await new Deno.Command(join(repoRoot, "scripts/tools/node_modules/.bin/supabase"), {
+  const out = await new Deno.Command(pinnedSupabaseCli(repoRoot), {
     args: ["gen", "types", "typescript", "--db-url", dbUrl, "--schema", "public"],
     cwd: repoRoot,
     env: {
-      DO_NOT_TRACK: "1",
       PGSSLMODE: "disable",
       ...(await ensureSupabaseCliEnv({ root: repoRoot, dir: localStackDir() })),
     },

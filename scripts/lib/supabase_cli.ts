@@ -30,13 +30,17 @@ export interface CliPlaces {
   dir: string;
 }
 
+/** The pinned Supabase CLI of scripts/tools (what the stack and the tests run). */
+export const pinnedSupabaseCli = (root: string) =>
+  join(root, "scripts/tools/node_modules/.bin/supabase");
+
 /** The `supabase` on PATH, else the pinned one in scripts/tools. */
 export async function supabaseCliPath(root: string): Promise<string> {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
     const candidate = join(dir || ".", "supabase");
     if (await Deno.stat(candidate).then((s) => s.isFile, () => false)) return candidate;
   }
-  return join(root, "scripts/tools/node_modules/.bin/supabase");
+  return pinnedSupabaseCli(root);
 }
 
 /** A private ES256 JWK with the fields and order `supabase gen signing-key` writes. */
@@ -86,9 +90,16 @@ export function signingKeysPath(places: CliPlaces): string {
   return join(places.dir, "signing_keys.json");
 }
 
-/** Env for running the Supabase CLI in this repository (see the module comment). */
+/**
+ * Env for running the Supabase CLI in this repository (see the module comment): telemetry off
+ * (no traffic may leave loopback) and the signing keys file.
+ */
 export function supabaseCliEnv(places: CliPlaces): Record<string, string> {
-  return { SUPABASE_AUTH_SIGNING_KEYS_PATH: signingKeysPath(places) };
+  return {
+    DO_NOT_TRACK: "1",
+    SUPABASE_TELEMETRY_DISABLED: "1",
+    SUPABASE_AUTH_SIGNING_KEYS_PATH: signingKeysPath(places),
+  };
 }
 
 /** supabaseCliEnv, making the stack's own key file first when there is none yet. */

@@ -172,9 +172,7 @@ async function run(
   const out = await new Deno.Command(cmd, {
     args,
     cwd: options.cwd ?? repoRoot,
-    env: cmd === cli
-      ? { DO_NOT_TRACK: "1", SUPABASE_TELEMETRY_DISABLED: "1", ...cliEnv, ...options.env }
-      : options.env,
+    env: cmd === cli ? { ...cliEnv, ...options.env } : options.env,
     stdout: options.capture ? "piped" : "inherit",
     stderr: "inherit",
   }).output();

@@ -6,7 +6,7 @@
  */
 import type { StackConfig } from "./config.ts";
 import { join } from "node:path";
-import { supabaseCliEnv } from "../lib/supabase_cli.ts";
+import { pinnedSupabaseCli, supabaseCliEnv } from "../lib/supabase_cli.ts";
 import {
   buildHostedRoles,
   hostedRolesSettings,
@@ -374,7 +374,7 @@ export async function pushMigrations(
   const before = await appliedVersions(config);
   const pending = files.filter((file) => !before.includes(file.split("_")[0]));
   if (!pending.length && before.length === files.length) return { applied: [], ranCli: false };
-  const cli = join(config.root, "scripts/tools/node_modules/.bin/supabase");
+  const cli = pinnedSupabaseCli(config.root);
   const workdir = config.migrations === "released"
     ? await releasedWorkdir(config.root)
     : config.root;
@@ -393,7 +393,7 @@ export async function pushMigrations(
       cwd: config.root,
       stdout: "piped",
       stderr: "piped",
-      env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1", ...supabaseCliEnv(config) },
+      env: supabaseCliEnv(config),
     }).output();
     if (!out.success) {
       throw new Error(

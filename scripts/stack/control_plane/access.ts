@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import type { StackConfig } from "../config.ts";
-import { supabaseCliEnv } from "../../lib/supabase_cli.ts";
+import { pinnedSupabaseCli, supabaseCliEnv } from "../../lib/supabase_cli.ts";
 import { controlPlaneDir, loadIdentity } from "./store.ts";
 
 export interface ControlPlaneAccess {
@@ -19,7 +19,6 @@ export interface ControlPlaneAccess {
 }
 
 /** The environment of every Supabase CLI call the project makes. */
-export const CLI_NO_TELEMETRY = { DO_NOT_TRACK: "1", SUPABASE_TELEMETRY_DISABLED: "1" };
 
 export async function controlPlaneAccess(config: StackConfig): Promise<ControlPlaneAccess> {
   const identity = await loadIdentity(config.dir);
@@ -40,10 +39,6 @@ export async function controlPlaneAccess(config: StackConfig): Promise<ControlPl
   return { apiUrl, profile, ref: identity.ref, accessToken: identity.accessToken };
 }
 
-/** The pinned Supabase CLI of scripts/tools. */
-export const supabaseCliPath = (config: Pick<StackConfig, "root">) =>
-  join(config.root, "scripts/tools/node_modules/.bin/supabase");
-
 /** Runs the pinned CLI against the stack's Management API; throws with its output on failure. */
 export async function runCliAgainstStack(
   config: StackConfig,
@@ -51,14 +46,13 @@ export async function runCliAgainstStack(
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<string> {
   const access = await controlPlaneAccess(config);
-  const out = await new Deno.Command(supabaseCliPath(config), {
+  const out = await new Deno.Command(pinnedSupabaseCli(config.root), {
     args: [...args, "--profile", access.profile, `--remote=${access.ref}`, "--yes"],
     cwd: options.cwd ?? config.root,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
     env: {
-      ...CLI_NO_TELEMETRY,
       ...supabaseCliEnv(config),
       SUPABASE_ACCESS_TOKEN: access.accessToken,
       ...options.env,

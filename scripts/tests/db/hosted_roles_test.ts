@@ -12,7 +12,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { stackEnv } from "../support/stack_env.ts";
 import { stackConfig } from "../../stack/config.ts";
-import { supabaseCliEnv } from "../../lib/supabase_cli.ts";
+import { pinnedSupabaseCli, supabaseCliEnv } from "../../lib/supabase_cli.ts";
 
 const sql = () => postgres(stackEnv().SUPABASE_DB_URL, { max: 1, onnotice: () => {} });
 
@@ -246,13 +246,13 @@ async function pushWith(extra: Record<string, string>) {
       await Deno.writeTextFile(join(project, "supabase/migrations", name), text);
     }
     const out = await new Deno.Command(
-      join(config.root, "scripts/tools/node_modules/.bin/supabase"),
+      pinnedSupabaseCli(config.root),
       {
         args: ["db", "push", "--db-url", stackEnv().SUPABASE_DB_URL, "--yes", "--include-all"],
         cwd: project,
         stdout: "piped",
         stderr: "piped",
-        env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1", ...supabaseCliEnv(config) },
+        env: supabaseCliEnv(config),
       },
     ).output();
     const decoder = new TextDecoder();

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { createClient } from "@supabase/supabase-js";
 import type { Database } from "../../../supabase/functions/_shared/database.types.ts";
 import { makeLongAudio } from "../../ship/asr/fixtures.ts";
-import { supabaseCliEnv } from "../../lib/supabase_cli.ts";
+import { pinnedSupabaseCli, supabaseCliEnv } from "../../lib/supabase_cli.ts";
 import { stackConfig } from "../../stack/config.ts";
 import { releasedMigrations } from "../../stack/postgres.ts";
 import { makeWav } from "../fakes/deterministic.ts";
@@ -87,12 +87,12 @@ async function releasedTree(dir: string): Promise<{ tree: string; commit: string
 
 /** `supabase db push --db-url` from the repository, as a user upgrading a project runs it. */
 async function dbPush(): Promise<string> {
-  const out = await new Deno.Command(join(root, "scripts/tools/node_modules/.bin/supabase"), {
+  const out = await new Deno.Command(pinnedSupabaseCli(root), {
     args: ["db", "push", "--db-url", stackEnv().SUPABASE_DB_URL, "--yes"],
     cwd: root,
     stdout: "piped",
     stderr: "piped",
-    env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1", ...supabaseCliEnv(stackConfig()) },
+    env: supabaseCliEnv(stackConfig()),
   }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`supabase db push failed:\n${text}`);
