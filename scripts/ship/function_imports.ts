@@ -21,7 +21,7 @@ export async function pinnedImports(): Promise<Record<string, string>> {
   return config.imports as Record<string, string>;
 }
 
-/** Folders under supabase/functions that hold a function (an index.ts), `_shared` excluded. */
+/** The functions of a functions folder, by the CLI's rule (`<slug>/index.ts`; `_shared` and dot folders excluded). */
 export async function functionNames(dir = functionsDir): Promise<string[]> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) {

@@ -16,6 +16,7 @@ import { basename, join, relative } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import type { StackConfig } from "../config.ts";
 import { parseEnvFile } from "../../lib/env_file.ts";
+import { functionNames } from "../../ship/function_imports.ts";
 import { runCliAgainstStack } from "./access.ts";
 import { controlPlaneDir, ControlPlaneStore } from "./store.ts";
 
@@ -60,18 +61,6 @@ export async function contentDigest(paths: string[]): Promise<string> {
 async function textDigest(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Folder names of `functionsDir` that are functions (the CLI's rule: `<slug>/index.ts`). */
-export async function functionSlugs(functionsDir: string): Promise<string[]> {
-  const slugs: string[] = [];
-  for await (const e of Deno.readDir(functionsDir)) {
-    if (!e.isDirectory || e.name.startsWith("_") || e.name.startsWith(".")) continue;
-    if (await Deno.stat(join(functionsDir, e.name, "index.ts")).then(() => true, () => false)) {
-      slugs.push(e.name);
-    }
-  }
-  return slugs.sort();
 }
 
 async function copyTree(from: string, to: string): Promise<void> {
@@ -200,7 +189,7 @@ export async function deployToStack(config: StackConfig): Promise<DeployReport> 
   const live = await store.active();
   for (const source of sources) {
     const digest = await contentDigest(source.inputs);
-    const slugs = await functionSlugs(source.functionsDir);
+    const slugs = await functionNames(source.functionsDir);
     if (state[source.key] === digest && slugs.every((s) => s in live)) continue;
     const changed = source.changed ? await source.changed(slugs) : slugs;
     const project = await source.project();

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { stackConfig } from "../../stack/config.ts";
 import { controlPlaneAccess } from "../../stack/control_plane/access.ts";
 import { ControlPlaneStore } from "../../stack/control_plane/store.ts";
-import { functionSlugs } from "../../stack/control_plane/deploy_to_stack.ts";
+import { functionNames } from "../../ship/function_imports.ts";
 import { makeSpeech } from "../../ship/asr/fixtures.ts";
 import { startOpenAiFake } from "../fakes/openai_fake.ts";
 import { killFunction } from "../support/function_processes.ts";
@@ -53,7 +53,7 @@ Deno.test("deno task deploy puts the project on the control plane and a job comp
   const liveBefore = await store.active();
   const linkDir = join(root, "supabase/.temp");
   const linkBefore = await snapshot(linkDir);
-  const slugs = await functionSlugs(join(root, "supabase/functions"));
+  const slugs = await functionNames(join(root, "supabase/functions"));
   const sql = adminSql();
   const openai = startOpenAiFake({ apiKey: PROVIDER_KEY });
   const site = await Deno.makeTempDir({ prefix: "deploy_site_" });

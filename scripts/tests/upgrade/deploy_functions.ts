@@ -6,24 +6,10 @@
  * running in the old process is recovered by the engine's stale-heartbeat path).
  */
 import { join } from "node:path";
+import { functionNames } from "../../ship/function_imports.ts";
 import { stackConfig } from "../../stack/config.ts";
 import { runCliAgainstStack } from "../../stack/control_plane/access.ts";
 import { functionPid, waitForRestart } from "../support/function_processes.ts";
-
-/** The functions of a tree's supabase/functions (folders with an index.ts, not `_shared`). */
-export async function functionNames(root = stackConfig().root): Promise<string[]> {
-  const dir = join(root, "supabase/functions");
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (!entry.isDirectory || entry.name.startsWith("_") || entry.name.startsWith(".")) continue;
-    const hasIndex = await Deno.stat(join(dir, entry.name, "index.ts")).then(
-      () => true,
-      () => false,
-    );
-    if (hasIndex) names.push(entry.name);
-  }
-  return names.sort();
-}
 
 /**
  * Deploys the functions of `tree` (this repository when absent) to the stack with the CLI;
@@ -32,7 +18,7 @@ export async function functionNames(root = stackConfig().root): Promise<string[]
 export async function deployFunctions(tree?: string): Promise<string[]> {
   const config = stackConfig();
   const root = tree ?? config.root;
-  const names = await functionNames(root);
+  const names = await functionNames(join(root, "supabase/functions"));
   const before = new Map<string, number>();
   for (const name of names) before.set(name, await functionPid(name).catch(() => 0));
   await runCliAgainstStack(config, ["functions", "deploy", "--use-api", "--workdir", root], {
