@@ -6,6 +6,7 @@
  */
 import type { StackConfig } from "./config.ts";
 import { join } from "node:path";
+import { sha256Hex } from "../lib/digest.ts";
 
 const sourceDir = (config: StackConfig) => join(config.root, "scripts/stack/hosted_roles");
 
@@ -184,17 +185,6 @@ export const PG_HBA = [
   "host all all ::1/128 trust",
 ].join("\n") + "\n";
 
-async function sha256Hex(parts: Uint8Array[]): Promise<string> {
-  const total = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    total.set(part, at);
-    at += part.length;
-  }
-  const digest = await crypto.subtle.digest("SHA-256", total);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Builds hosted_roles.so for the server in config.pgBin, once per content (source, Makefile,
  * server version); returns its absolute path.
@@ -204,10 +194,10 @@ export async function buildHostedRoles(config: StackConfig): Promise<string> {
   const files = ["hosted_roles.c", "Makefile"];
   const version = await new Deno.Command(pgConfig, { args: ["--version"], stdout: "piped" })
     .output();
-  const hash = await sha256Hex([
+  const hash = await sha256Hex(
     ...(await Promise.all(files.map((f) => Deno.readFile(join(sourceDir(config), f))))),
     version.stdout,
-  ]);
+  );
   const buildDir = join(config.dir, "hosted_roles", hash.slice(0, 16));
   const library = join(buildDir, "hosted_roles.so");
   try {

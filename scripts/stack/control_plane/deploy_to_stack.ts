@@ -17,6 +17,7 @@ import { parse as parseToml } from "smol-toml";
 import type { StackConfig } from "../config.ts";
 import { parseEnvFile } from "../../lib/env_file.ts";
 import { functionNames } from "../../ship/function_imports.ts";
+import { sha256Hex } from "../../lib/digest.ts";
 import { runCliAgainstStack } from "./access.ts";
 import { controlPlaneDir, ControlPlaneStore } from "./store.ts";
 
@@ -51,16 +52,7 @@ export async function contentDigest(paths: string[]): Promise<string> {
       parts.push(enc.encode(`${file}\0${bytes.length}\0`), bytes);
     }
   }
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) (all.set(p, at), at += p.length);
-  const digest = await crypto.subtle.digest("SHA-256", all);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function textDigest(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(...parts);
 }
 
 async function copyTree(from: string, to: string): Promise<void> {
@@ -156,7 +148,7 @@ export async function deployToStack(config: StackConfig): Promise<DeployReport> 
     OFFLINE_ASR_URL: `http://127.0.0.1:${config.asrPort}`,
   };
   const secretsText = Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join("");
-  const secretsDigest = await textDigest(secretsText);
+  const secretsDigest = await sha256Hex(secretsText);
   if (state.secrets !== secretsDigest) {
     const temp = await Deno.makeTempFile({ prefix: "stack_secrets_", suffix: ".env" });
     try {

@@ -25,6 +25,7 @@ import {
   SLUG,
   UploadError,
 } from "./store.ts";
+import { sha256Hex } from "../../lib/digest.ts";
 
 /** The Management API's error body. */
 class ApiError extends Error {
@@ -142,11 +143,6 @@ const toResponse = (d: Deployment) => ({
   ...(d.import_map_path ? { import_map_path: d.import_map_path } : {}),
   ezbr_sha256: d.sha256,
 });
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export async function createControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { config, keys } = options;

@@ -8,6 +8,7 @@
  */
 import { dirname, join, normalize } from "node:path";
 import { z } from "zod";
+import { hex, sha256Hex } from "../../lib/digest.ts";
 
 export const Deployment = z.object({
   id: z.string(),
@@ -50,8 +51,7 @@ function randomLetters(n: number): string {
 }
 
 function randomHex(bytes: number): string {
-  return [...crypto.getRandomValues(new Uint8Array(bytes))]
-    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -154,7 +154,6 @@ export class ControlPlaneStore {
     const version = Math.max(0, live?.version ?? 0, ...versions) + 1;
     const versionDir = join(this.#functionDir(slug), String(version));
     const bundleDir = join(versionDir, "bundle");
-    const hash = new Uint8Array(32);
     const digestInput: Uint8Array[] = [];
     for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
       const path = join(bundleDir, f.path);
@@ -162,11 +161,7 @@ export class ControlPlaneStore {
       await Deno.writeFile(path, f.bytes);
       digestInput.push(new TextEncoder().encode(`${f.path}\0${f.bytes.length}\0`), f.bytes);
     }
-    const total = digestInput.reduce((n, b) => n + b.length, 0);
-    const all = new Uint8Array(total);
-    let at = 0;
-    for (const b of digestInput) (all.set(b, at), at += b.length);
-    hash.set(new Uint8Array(await crypto.subtle.digest("SHA-256", all)));
+    const sha256 = await sha256Hex(...digestInput);
     const now = Date.now();
     const deployment: Deployment = {
       ...meta,
@@ -175,7 +170,7 @@ export class ControlPlaneStore {
       version,
       created_at: live?.created_at ?? now,
       updated_at: now,
-      sha256: [...hash].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      sha256,
     };
     await writeJsonAtomic(join(versionDir, "deployment.json"), deployment);
     return deployment;

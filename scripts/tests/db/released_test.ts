@@ -5,6 +5,7 @@
  * reach no deployed project. Needs no stack and no git history (CI may clone shallowly).
  */
 import { join } from "node:path";
+import { sha256Hex } from "../../lib/digest.ts";
 
 const root = new URL("../../..", import.meta.url).pathname;
 const migrations = join(root, "supabase/migrations");
@@ -13,10 +14,7 @@ interface Released {
   migrations: Record<string, { release: string; commit: string; sha256: string }>;
 }
 
-async function sha256(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+const sha256 = async (path: string) => sha256Hex(await Deno.readFile(path));
 
 const released: Released = JSON.parse(
   await Deno.readTextFile(join(root, "supabase/releases/released.json")),
